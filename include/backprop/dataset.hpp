@@ -26,6 +26,7 @@ struct Dataset {
   std::vector<std::string> feature_names;  // p names (CSV header), empty for IDX
   std::string label_name;                  // the label column's name, if any
   std::string source;                      // where it was read from, for messages
+  std::vector<std::string> ids;            // N row ids (CSV id column), empty if none
 
   bool is_bytes() const { return !bytes.empty(); }
   // The raw value of feature j of sample i, whichever storage holds it.

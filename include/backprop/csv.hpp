@@ -1,0 +1,132 @@
+#pragma once
+// Tabular data in: CSV files (RFC 4180) read into a Dataset.
+//   read_csv_dataset   for training: the header, the label column and the task are worked out
+//                      from the file and the options;
+//   read_csv_for_model for eval/predict: the columns are picked by the names a trained model
+//                      remembers (its CsvSchema), so their order may differ from training.
+// Every error is a backprop::Error naming the file, the physical line the record starts on and,
+// where one is involved, the column by 1-based index and name, e.g.
+//   data.csv:12: column 3 ("income"): "12a" is not a number
+#include <cstdint>
+#include <filesystem>
+#include <optional>
+#include <span>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "backprop/dataset.hpp"
+
+namespace backprop {
+
+// ---- Records ------------------------------------------------------------------------------
+
+// One record: its fields with quotes removed and "" unescaped, and the 1-based physical line it
+// starts on (a quoted field may span lines, so records and lines are not the same count).
+struct CsvRecord {
+  std::vector<std::string> fields;
+  std::int64_t line = 0;
+};
+
+// Splits CSV text into records, one at a time so that a large file is never held twice.
+// Format accepted (RFC 4180 plus the usual laxities):
+//   - records end in LF, CRLF or a lone CR; the last one may lack a line end;
+//   - a UTF-8 byte order mark at the very start is skipped;
+//   - a field starting with '"' is quoted: it may hold commas, line ends and "" (one quote);
+//     spaces between its closing quote and the next comma are dropped, anything else there is
+//     an error; a '"' inside an unquoted field is an ordinary character;
+//   - blank (whitespace-only) lines at the end are ignored; elsewhere they are records with one
+//     empty field, which the callers report as having the wrong number of fields.
+class CsvReader {
+ public:
+  // `source` names the text in messages (the file's path). `text` must outlive the reader.
+  CsvReader(std::string_view text, std::string source);
+  // Reads the next record into `record`, reusing its strings; false at the end of the text.
+  // Throws Error on an unterminated quoted field or on text after a closing quote.
+  bool next(CsvRecord& record);
+
+ private:
+  std::string_view text_;
+  std::string source_;
+  std::size_t pos_ = 0;
+  std::int64_t line_ = 1;
+};
+
+// ---- Options and schema -------------------------------------------------------------------
+
+struct CsvOptions {
+  enum class Header { yes, no, automatic } header = Header::automatic;
+  // The label column: a column name, or a 0-based index written as text (a name wins if a
+  // column is literally called "2"); empty = the last column.
+  std::string label;
+  // Columns that are neither features nor the label (ids, free text), by name or index.
+  std::vector<std::string> ignore;
+  // nullopt = infer_task() decides.
+  std::optional<Task> task;
+  // A column kept verbatim in Dataset::ids (so predictions can be matched to rows), by name
+  // or index; empty = none. It is not a feature.
+  std::string id_column;
+};
+
+// What a model trained on a CSV file remembers about its columns, so that eval and predict
+// files can be read the same way.
+struct CsvSchema {
+  std::vector<std::string> feature_names;  // in the order of the model's inputs
+  std::string label_name;
+  Task task = Task::classification;
+  std::vector<std::string> class_names;  // index -> name (classification)
+  bool has_header = true;
+  // Fields per record in the training file; a headerless file is checked against it.
+  // 0 = unknown: then it is taken as one more than the largest index among the "c<j>" names.
+  std::int64_t columns = 0;
+};
+
+// Extra results of read_csv_dataset, for the CLI to report and for the model to remember.
+struct CsvReport {
+  CsvSchema schema;
+  std::string header_reason;  // why the first line was (not) taken as a header
+  std::string task_reason;    // why the task was chosen
+};
+
+// ---- Task inference -----------------------------------------------------------------------
+
+// Integer labels with at most this many distinct values are taken as class indices.
+inline constexpr std::size_t kMaxAutoClasses = 20;
+
+struct TaskChoice {
+  Task task = Task::classification;
+  std::string reason;  // e.g. `label "species" has non-numeric values (e.g. "setosa")`
+};
+
+// The task a label column implies (cells as read, spaces around them allowed):
+//   any cell not a number                                  -> classification
+//   all numbers, all integers, <= kMaxAutoClasses distinct -> classification
+//   otherwise (a non-integer, or more distinct integers)   -> regression
+// Missing values must have been rejected before.
+TaskChoice infer_task(std::span<const std::string> label_cells, const std::string& label_name);
+
+// ---- Reading ------------------------------------------------------------------------------
+
+// The size limit for a CSV file (after gunzip: file_bytes reads .gz transparently).
+inline constexpr std::uint64_t kMaxCsvBytes = std::uint64_t{4} << 30;
+
+// Reads a training file. Every column but the label, the id and the ignored ones is a numeric
+// feature. Classification: class_names are the distinct labels, numbers sorted by value ("2"
+// before "10") then other names in byte order; labels are indices into them. Regression:
+// targets are the label values. `report`, if given, receives the schema and the reasons.
+Dataset read_csv_dataset(const std::filesystem::path& path, const CsvOptions& options,
+                         CsvReport* report = nullptr);
+// The same from text in memory; `source` names it in messages.
+Dataset parse_csv_dataset(std::string_view text, const std::string& source,
+                          const CsvOptions& options, CsvReport* report = nullptr);
+
+// Reads an eval/predict file for a model trained with `schema`: features by name (any column
+// order, extra columns skipped), labels mapped to the model's classes. With !require_label the
+// label column is not read even if present. id_column ("" = none) fills Dataset::ids.
+Dataset read_csv_for_model(const std::filesystem::path& path, const CsvSchema& schema,
+                           bool require_label, const std::string& id_column);
+Dataset parse_csv_for_model(std::string_view text, const std::string& source,
+                            const CsvSchema& schema, bool require_label,
+                            const std::string& id_column);
+
+}  // namespace backprop

@@ -1,0 +1,27 @@
+#pragma once
+// Whole-file reads shared by every reader (IDX, CSV, model files). A file that starts with the
+// gzip magic (1f 8b) is gunzipped on the fly, so `train-images-idx3-ubyte.gz` and a gzipped CSV
+// need no special handling by the caller. Concatenated gzip members (what `cat a.gz b.gz`
+// produces) are decompressed one after another, as gunzip does.
+//
+// Errors are backprop::Error and start with the path as given, e.g.
+//   "x.idx: cannot open: No such file or directory"
+//   "train-images-idx3-ubyte.gz: not a valid gzip stream (truncated)"
+#include <cstddef>
+#include <cstdint>
+#include <filesystem>
+#include <vector>
+
+namespace backprop {
+
+// The file's bytes, decompressed if it is gzip. Throws if the (decompressed) size exceeds
+// max_bytes: a few kilobytes of gzip can expand to gigabytes, so the limit is enforced while
+// inflating, before the memory is spent.
+std::vector<std::uint8_t> read_file_bytes(const std::filesystem::path& path,
+                                          std::uint64_t max_bytes);
+
+// At most the first `count` bytes of the file, decompressed if it is gzip. For sniffing a
+// file's format without reading all of it; the rest of the stream is not checked.
+std::vector<std::uint8_t> read_file_head(const std::filesystem::path& path, std::size_t count);
+
+}  // namespace backprop

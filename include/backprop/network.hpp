@@ -1,0 +1,122 @@
+#pragma once
+// A fully-connected network of any depth: the seed's net(p, q, r) generalised to
+// net(p, h1, ..., hk, r). Layer l (0-based) computes, for a minibatch X (B x p) of row vectors,
+//   Z_l = A_{l-1} W_l + b_l,  W_l (in_l x out_l), b_l (1 x out_l), A_{-1} = X
+//   A_l = f_l(Z_l) for hidden layers, Yhat = softmax(Z_last) (or Z_last for regression).
+// Parameters and gradients each live in one flat buffer allocated once, in the order
+// W_0, b_0, W_1, b_1, ... (each block aligned to 64 bytes), so the optimiser is one loop over
+// them and a training step allocates nothing.
+#include <cstdint>
+#include <optional>
+#include <span>
+#include <string>
+#include <vector>
+
+#include "backprop/architecture.hpp"
+#include "backprop/matrix.hpp"
+#include "backprop/thread_pool.hpp"
+
+namespace backprop {
+
+// One minibatch: the inputs and what they should produce.
+template <class T>
+struct Batch {
+  View<const T> x;                       // B x p, one sample per row
+  std::span<const std::int32_t> labels;  // B class indices (cross-entropy)
+  View<const T> targets;                 // B x r target values (mean squared error)
+};
+
+template <class T>
+class BasicNetwork {
+ public:
+  // Allocates every buffer for minibatches of up to max_batch rows.
+  BasicNetwork(Architecture architecture, std::int64_t max_batch);
+
+  const Architecture& architecture() const { return arch_; }
+  std::int64_t num_layers() const { return arch_.num_layers(); }
+  std::int64_t max_batch() const { return max_batch_; }
+
+  View<T> weight(std::int64_t layer) { return param_matrix(params_.data(), layer); }            // in x out
+  View<const T> weight(std::int64_t layer) const { return param_matrix(mutable_params(), layer); }
+  std::span<T> bias(std::int64_t layer) { return param_row(params_.data(), layer); }            // 1 x out
+  std::span<const T> bias(std::int64_t layer) const { return param_row(mutable_params(), layer); }
+  View<T> weight_grad(std::int64_t layer) { return param_matrix(grads_.data(), layer); }
+  std::span<T> bias_grad(std::int64_t layer) { return param_row(grads_.data(), layer); }
+
+  // The flat buffers (including zero padding between blocks, which stays zero).
+  std::span<T> parameters() { return params_.span(); }
+  std::span<const T> parameters() const { return params_.span(); }
+  std::span<T> gradients() { return grads_.span(); }
+  std::span<const T> gradients() const { return grads_.span(); }
+
+  // Weights uniform in [-a, a]: Glorot a = sqrt(6 / (in + out)) before sigmoid, tanh and the
+  // output; He a = sqrt(6 / in) before ReLU and leaky ReLU. Biases 0. A pure function of seed.
+  void initialize(std::uint64_t seed);
+
+  // Inference on X (B x p), B <= max_batch, without dropout. Returns Yhat (B x r): class
+  // probabilities, or predicted values for regression. Valid until the next call.
+  View<const T> forward(View<const T> x, ThreadPool& pool);
+
+  // The mean loss of a minibatch: without dropout, or with the masks of dropout_key (the
+  // exact function forward_backward differentiates, which gradient checks need).
+  double loss(const Batch<T>& batch, ThreadPool& pool, std::optional<std::uint64_t> dropout_key = std::nullopt);
+
+  // One forward and backward pass: returns the mean loss and leaves dL/dtheta in gradients().
+  // dropout_key selects this step's dropout masks (ignored when dropout is 0).
+  double forward_backward(const Batch<T>& batch, std::uint64_t dropout_key, ThreadPool& pool);
+
+  // After a forward pass: the outputs, and the first layer whose activations are not all
+  // finite (-1 if none); used to say where a divergence started.
+  View<const T> output() const { return last_output_; }
+  std::int64_t first_non_finite_activation() const;
+  // The first layer whose weight or bias gradient is not all finite (-1 if none).
+  std::int64_t first_non_finite_gradient() const;
+
+ private:
+  struct LayerOffsets {
+    std::size_t weight = 0;
+    std::size_t bias = 0;
+  };
+  View<T> param_matrix(T* base, std::int64_t layer) const;
+  std::span<T> param_row(T* base, std::int64_t layer) const;
+  // Read-only accessors share the helpers above and hand out const views only.
+  T* mutable_params() const { return const_cast<T*>(params_.data()); }
+  View<const T> run_forward(View<const T> x, bool training, std::uint64_t dropout_key, ThreadPool& pool);
+  void check_batch(std::int64_t rows, std::int64_t cols) const;
+
+  Architecture arch_;
+  std::int64_t max_batch_;
+  std::vector<LayerOffsets> offsets_;
+  AlignedBuffer<T> params_;
+  AlignedBuffer<T> grads_;
+  // Activations, each max_batch x width: hidden_[l] holds H_l = f(Z_l) (Z_l for the output layer),
+  // dropped_[l] holds H_l after dropout (empty without dropout), yhat_ the outputs, delta_[0/1]
+  // the gradients dL/dZ flowing back, ping-ponged between layers.
+  std::vector<AlignedBuffer<T>> hidden_;
+  std::vector<AlignedBuffer<T>> dropped_;
+  AlignedBuffer<T> yhat_;
+  AlignedBuffer<T> delta_[2];
+  std::int64_t batch_rows_ = 0;  // rows of the last forward pass
+  View<const T> last_output_;
+};
+
+using Network = BasicNetwork<float>;
+
+extern template class BasicNetwork<float>;
+extern template class BasicNetwork<double>;
+
+// Copies parameters between networks of the same architecture and any scalar type.
+template <class To, class From>
+void copy_parameters(BasicNetwork<To>& to, const BasicNetwork<From>& from) {
+  for (std::int64_t l = 0; l < from.num_layers(); ++l) {
+    const auto w = from.weight(l);
+    auto tw = to.weight(l);
+    for (std::int64_t i = 0; i < w.rows; ++i)
+      for (std::int64_t j = 0; j < w.cols; ++j) tw(i, j) = static_cast<To>(w(i, j));
+    const auto b = from.bias(l);
+    auto tb = to.bias(l);
+    for (std::size_t j = 0; j < b.size(); ++j) tb[j] = static_cast<To>(b[j]);
+  }
+}
+
+}  // namespace backprop

@@ -1,0 +1,125 @@
+#pragma once
+// The training loop: epochs of shuffled minibatches, one optimiser step each, metrics per
+// epoch, early stopping, and a state that can be saved and resumed bit for bit.
+#include <atomic>
+#include <cstdint>
+#include <functional>
+#include <limits>
+#include <span>
+#include <vector>
+
+#include "backprop/dataset.hpp"
+#include "backprop/error.hpp"
+#include "backprop/evaluate.hpp"
+#include "backprop/network.hpp"
+#include "backprop/optimizer.hpp"
+#include "backprop/preprocessing.hpp"
+#include "backprop/schedule.hpp"
+
+namespace backprop {
+
+struct TrainOptions {
+  std::int64_t epochs = 10;
+  std::int64_t batch = 64;
+  bool shuffle = true;
+  std::uint64_t seed = 1;
+  OptimizerConfig optimizer;
+  Schedule schedule;
+  // Early stopping: stop after this many epochs without a lower validation loss, and keep the
+  // best epoch's weights (0 turns it off).
+  std::int64_t patience = 0;
+};
+
+// One line of the training log. Accuracies are NaN for regression; validation and test
+// fields are NaN when there is no such set.
+struct EpochMetrics {
+  std::int64_t epoch = 0;  // 1-based
+  double learning_rate = 0;
+  double train_loss = 0;      // mean minibatch loss over the epoch, as trained (with dropout)
+  double train_accuracy = 0;  // of the same forward passes
+  double val_loss = 0, val_accuracy = 0;
+  double test_loss = 0, test_accuracy = 0;
+  double seconds = 0;  // the epoch's training steps, without evaluation
+  double samples_per_second = 0;
+};
+
+// Everything besides the weights and the optimiser that a resumed run needs to continue
+// exactly where this one stopped. Shuffles and dropout masks are pure functions of the seed,
+// the epoch and the optimiser's step count, so no generator state is kept.
+struct TrainState {
+  std::int64_t epoch = 0;          // epochs completed
+  std::int64_t step_in_epoch = 0;  // minibatches done in the current epoch
+  double running_loss = 0;         // sum of minibatch mean loss * rows, this epoch
+  std::int64_t running_correct = 0;
+  std::int64_t running_seen = 0;
+  double running_seconds = 0;
+  double best_val_loss = std::numeric_limits<double>::infinity();
+  std::int64_t best_epoch = 0;
+  std::int64_t stale_epochs = 0;
+  std::vector<float> best_parameters;  // flat; empty until validation first improves
+  std::vector<EpochMetrics> history;
+};
+
+// Thrown when a loss, activation or gradient stops being finite. The network still holds the
+// weights from before the failing step.
+class DivergenceError : public Error {
+ public:
+  DivergenceError(const std::string& message, std::int64_t epoch, std::int64_t step)
+      : Error(message), epoch_(epoch), step_(step) {}
+  std::int64_t epoch() const { return epoch_; }
+  std::int64_t step() const { return step_; }
+
+ private:
+  std::int64_t epoch_, step_;
+};
+
+enum class TrainOutcome { completed, early_stopped, interrupted };
+
+class Trainer {
+ public:
+  // `train_rows` index the samples of `train` to learn from. Data sets must outlive the trainer.
+  Trainer(Network& network, const Preprocessing& prep, const TrainOptions& options, const Dataset& train,
+          std::vector<std::int64_t> train_rows, ThreadPool& pool);
+
+  void set_validation(const Dataset& data, std::vector<std::int64_t> rows);
+  void set_test(const Dataset& data);
+
+  // Called after each epoch with its metrics (the state already counts the epoch as done).
+  std::function<void(const EpochMetrics&)> on_epoch;
+  // Called after each step with (steps done in this epoch, steps per epoch).
+  std::function<void(std::int64_t, std::int64_t)> on_step;
+  // When set and true, the run stops after the current step with outcome `interrupted`.
+  const std::atomic<bool>* stop_requested = nullptr;
+
+  // Trains until options.epochs are done, early stopping triggers, or a stop is requested.
+  // Throws DivergenceError (weights from before the failing step intact).
+  TrainOutcome run();
+
+  std::int64_t steps_per_epoch() const;
+  TrainState& state() { return state_; }
+  const TrainState& state() const { return state_; }
+  Optimizer& optimizer() { return optimizer_; }
+  const Optimizer& optimizer() const { return optimizer_; }
+  const TrainOptions& options() const { return options_; }
+
+ private:
+  void run_epoch_steps();
+  void finish_epoch();
+  [[noreturn]] void report_divergence(double loss, std::int64_t step) const;
+
+  Network& net_;
+  const Preprocessing& prep_;
+  TrainOptions options_;
+  const Dataset& train_;
+  std::vector<std::int64_t> train_rows_;
+  std::vector<std::int64_t> order_;  // this epoch's sample order
+  ThreadPool& pool_;
+  Optimizer optimizer_;
+  BatchBuffers buffers_;
+  TrainState state_;
+  const Dataset* val_ = nullptr;
+  std::vector<std::int64_t> val_rows_;
+  const Dataset* test_ = nullptr;
+};
+
+}  // namespace backprop

@@ -1,0 +1,92 @@
+#include <cmath>
+
+#include "ops.hpp"
+
+namespace backprop::ops {
+
+namespace {
+
+template <class T>
+T sigmoid(T z) {
+  // 1 / (1 + e^-z) overflows harmlessly to 0 for z << 0; written this way it never divides by inf.
+  return T(1) / (T(1) + std::exp(-z));
+}
+
+}  // namespace
+
+template <class T>
+void activation_forward(View<T> h, View<const T> z, Activation f, T leaky_slope) {
+  for (std::int64_t i = 0; i < z.rows; ++i) {
+    const T* zi = z.row(i);
+    T* hi = h.row(i);
+    const std::int64_t n = z.cols;
+    switch (f) {
+      case Activation::sigmoid:
+        for (std::int64_t j = 0; j < n; ++j) hi[j] = sigmoid(zi[j]);  // h = 1 / (1 + e^-z)
+        break;
+      case Activation::tanh:
+        for (std::int64_t j = 0; j < n; ++j) hi[j] = std::tanh(zi[j]);  // h = tanh z
+        break;
+      case Activation::relu:
+        for (std::int64_t j = 0; j < n; ++j) hi[j] = zi[j] > T(0) ? zi[j] : T(0);  // h = max(z, 0)
+        break;
+      case Activation::leaky_relu:
+        for (std::int64_t j = 0; j < n; ++j) hi[j] = zi[j] > T(0) ? zi[j] : leaky_slope * zi[j];
+        break;
+      case Activation::linear:
+        for (std::int64_t j = 0; j < n; ++j) hi[j] = zi[j];
+        break;
+    }
+  }
+}
+
+template <class T>
+void activation_backward(View<T> dz, View<const T> dh, View<const T> h, Activation f, T leaky_slope) {
+  for (std::int64_t i = 0; i < h.rows; ++i) {
+    const T* hi = h.row(i);
+    const T* dhi = dh.row(i);
+    T* dzi = dz.row(i);
+    const std::int64_t n = h.cols;
+    switch (f) {
+      case Activation::sigmoid:
+        for (std::int64_t j = 0; j < n; ++j) dzi[j] = dhi[j] * hi[j] * (T(1) - hi[j]);  // h (1 - h)
+        break;
+      case Activation::tanh:
+        for (std::int64_t j = 0; j < n; ++j) dzi[j] = dhi[j] * (T(1) - hi[j] * hi[j]);  // 1 - h^2
+        break;
+      case Activation::relu:
+        for (std::int64_t j = 0; j < n; ++j) dzi[j] = hi[j] > T(0) ? dhi[j] : T(0);  // [z > 0]
+        break;
+      case Activation::leaky_relu:
+        for (std::int64_t j = 0; j < n; ++j) dzi[j] = hi[j] > T(0) ? dhi[j] : leaky_slope * dhi[j];
+        break;
+      case Activation::linear:
+        for (std::int64_t j = 0; j < n; ++j) dzi[j] = dhi[j];
+        break;
+    }
+  }
+}
+
+template <class T>
+bool all_finite(std::span<const T> values) {
+  // x - x is 0 for finite x and NaN for NaN or +-inf; sixteen partial sums let it vectorise.
+  T partial[16] = {};
+  const std::size_t n = values.size();
+  std::size_t i = 0;
+  for (; i + 16 <= n; i += 16)
+    for (std::size_t k = 0; k < 16; ++k) partial[k] += values[i + k] - values[i + k];
+  T total = 0;
+  for (; i < n; ++i) total += values[i] - values[i];
+  for (const T p : partial) total += p;
+  return total == T(0);
+}
+
+template void activation_forward<float>(View<float>, View<const float>, Activation, float);
+template void activation_forward<double>(View<double>, View<const double>, Activation, double);
+template void activation_backward<float>(View<float>, View<const float>, View<const float>, Activation, float);
+template void activation_backward<double>(View<double>, View<const double>, View<const double>, Activation,
+                                          double);
+template bool all_finite<float>(std::span<const float>);
+template bool all_finite<double>(std::span<const double>);
+
+}  // namespace backprop::ops

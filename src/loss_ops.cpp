@@ -1,0 +1,74 @@
+#include <algorithm>
+#include <cmath>
+
+#include "ops.hpp"
+
+namespace backprop::ops {
+
+template <class T>
+double softmax_cross_entropy_forward(View<T> yhat, View<const T> z, std::span<const std::int32_t> labels) {
+  double total = 0.0;
+  for (std::int64_t i = 0; i < z.rows; ++i) {
+    const T* zi = z.row(i);
+    T* yi = yhat.row(i);
+    const std::int64_t n = z.cols;
+    // softmax(z)_k = e^{z_k} / sum_j e^{z_j} = e^{z_k - m} / sum_j e^{z_j - m}, m = max_j z_j,
+    // so no exponential overflows and the largest term is exactly 1.
+    const T m = *std::max_element(zi, zi + n);
+    T sum = 0;
+    for (std::int64_t k = 0; k < n; ++k) {
+      yi[k] = std::exp(zi[k] - m);
+      sum += yi[k];
+    }
+    const T inv = T(1) / sum;
+    for (std::int64_t k = 0; k < n; ++k) yi[k] *= inv;
+    if (labels.empty()) continue;  // probabilities only (inference)
+    // CE = -log yhat_y = log sum_j e^{z_j} - z_y = m + log(sum) - z_y: no log(0).
+    const auto label = labels[static_cast<std::size_t>(i)];
+    total += static_cast<double>(m) + std::log(static_cast<double>(sum)) - static_cast<double>(zi[label]);
+  }
+  return total;
+}
+
+template <class T>
+void softmax_cross_entropy_backward(View<T> dz, View<const T> yhat, std::span<const std::int32_t> labels,
+                                    T scale) {
+  for (std::int64_t i = 0; i < yhat.rows; ++i) {
+    const T* yi = yhat.row(i);
+    T* di = dz.row(i);
+    for (std::int64_t k = 0; k < yhat.cols; ++k) di[k] = yi[k] * scale;  // yhat ...
+    di[labels[static_cast<std::size_t>(i)]] -= scale;                    // ... - y (one-hot)
+  }
+}
+
+template <class T>
+double squared_error_forward(View<const T> yhat, View<const T> y) {
+  double total = 0.0;
+  for (std::int64_t i = 0; i < yhat.rows; ++i)
+    for (std::int64_t k = 0; k < yhat.cols; ++k) {
+      const double e = static_cast<double>(yhat(i, k)) - static_cast<double>(y(i, k));
+      total += e * e;  // (yhat - y)^2
+    }
+  return total;
+}
+
+template <class T>
+void squared_error_backward(View<T> dyhat, View<const T> yhat, View<const T> y, T scale) {
+  for (std::int64_t i = 0; i < yhat.rows; ++i)
+    for (std::int64_t k = 0; k < yhat.cols; ++k)
+      dyhat(i, k) = T(2) * (yhat(i, k) - y(i, k)) * scale;  // d/dyhat (yhat - y)^2 = 2 (yhat - y)
+}
+
+template double softmax_cross_entropy_forward<float>(View<float>, View<const float>, std::span<const std::int32_t>);
+template double softmax_cross_entropy_forward<double>(View<double>, View<const double>,
+                                                      std::span<const std::int32_t>);
+template void softmax_cross_entropy_backward<float>(View<float>, View<const float>, std::span<const std::int32_t>,
+                                                    float);
+template void softmax_cross_entropy_backward<double>(View<double>, View<const double>,
+                                                     std::span<const std::int32_t>, double);
+template double squared_error_forward<float>(View<const float>, View<const float>);
+template double squared_error_forward<double>(View<const double>, View<const double>);
+template void squared_error_backward<float>(View<float>, View<const float>, View<const float>, float);
+template void squared_error_backward<double>(View<double>, View<const double>, View<const double>, double);
+
+}  // namespace backprop::ops

@@ -1,0 +1,231 @@
+#include "backprop/network.hpp"
+
+#include <fmt/format.h>
+
+#include <algorithm>
+#include <cmath>
+
+#include "backprop/error.hpp"
+#include "backprop/rng.hpp"
+#include "ops.hpp"
+
+namespace backprop {
+
+namespace {
+
+constexpr std::size_t kBlockAlign = 16;  // floats: each parameter block starts on a cache line
+
+std::size_t align_up(std::size_t n) { return (n + kBlockAlign - 1) / kBlockAlign * kBlockAlign; }
+
+std::size_t as_size(std::int64_t n) { return static_cast<std::size_t>(n); }
+
+}  // namespace
+
+template <class T>
+BasicNetwork<T>::BasicNetwork(Architecture architecture, std::int64_t max_batch)
+    : arch_(std::move(architecture)), max_batch_(max_batch) {
+  arch_.validate();
+  if (max_batch_ < 1) throw Error(fmt::format("batch size {} must be at least 1", max_batch_));
+  const std::int64_t layers = arch_.num_layers();
+  std::size_t total = 0;
+  std::int64_t widest = 1;
+  for (std::int64_t l = 0; l < layers; ++l) {
+    const std::int64_t in = arch_.widths[as_size(l)];
+    const std::int64_t out = arch_.widths[as_size(l + 1)];
+    LayerOffsets o;
+    o.weight = total;
+    total = align_up(total + as_size(in * out));
+    o.bias = total;
+    total = align_up(total + as_size(out));
+    offsets_.push_back(o);
+    hidden_.emplace_back(as_size(max_batch_ * out));
+    const bool hidden_layer = l + 1 < layers;
+    dropped_.emplace_back(hidden_layer && arch_.dropout > 0.0f ? as_size(max_batch_ * out) : 0);
+    widest = std::max(widest, out);
+  }
+  params_ = AlignedBuffer<T>(total);
+  grads_ = AlignedBuffer<T>(total);
+  yhat_ = AlignedBuffer<T>(as_size(max_batch_ * arch_.outputs()));
+  delta_[0] = AlignedBuffer<T>(as_size(max_batch_ * widest));
+  delta_[1] = AlignedBuffer<T>(as_size(max_batch_ * widest));
+}
+
+template <class T>
+View<T> BasicNetwork<T>::param_matrix(T* base, std::int64_t layer) const {
+  const std::int64_t in = arch_.widths[as_size(layer)];
+  const std::int64_t out = arch_.widths[as_size(layer + 1)];
+  return {base + offsets_[as_size(layer)].weight, in, out};
+}
+
+template <class T>
+std::span<T> BasicNetwork<T>::param_row(T* base, std::int64_t layer) const {
+  return {base + offsets_[as_size(layer)].bias, as_size(arch_.widths[as_size(layer + 1)])};
+}
+
+template <class T>
+void BasicNetwork<T>::initialize(std::uint64_t seed) {
+  params_.fill_zero();
+  for (std::int64_t l = 0; l < num_layers(); ++l) {
+    const auto in = static_cast<double>(arch_.widths[as_size(l)]);
+    const auto out = static_cast<double>(arch_.widths[as_size(l + 1)]);
+    const bool hidden_layer = l + 1 < num_layers();
+    const Activation f = hidden_layer ? arch_.activations[as_size(l)] : Activation::linear;
+    const bool he = f == Activation::relu || f == Activation::leaky_relu;
+    const double a = he ? std::sqrt(6.0 / in) : std::sqrt(6.0 / (in + out));
+    auto w = weight(l);
+    for (std::int64_t i = 0; i < w.rows; ++i)
+      for (std::int64_t j = 0; j < w.cols; ++j) {
+        const auto key = hash_key(seed, static_cast<std::uint64_t>(l), static_cast<std::uint64_t>(i * w.cols + j));
+        w(i, j) = static_cast<T>(a * (2.0 * static_cast<double>(unit_float(key)) - 1.0));
+      }
+  }
+}
+
+template <class T>
+void BasicNetwork<T>::check_batch(std::int64_t rows, std::int64_t cols) const {
+  if (rows < 1 || rows > max_batch_)
+    throw Error(fmt::format("minibatch of {} rows does not fit this network's buffers (1 to {})", rows, max_batch_));
+  if (cols != arch_.inputs())
+    throw Error(fmt::format("input has {} features but the network expects {}", cols, arch_.inputs()));
+}
+
+template <class T>
+View<const T> BasicNetwork<T>::run_forward(View<const T> x, bool training, std::uint64_t dropout_key,
+                                           ThreadPool& pool) {
+  check_batch(x.rows, x.cols);
+  const std::int64_t rows = x.rows;
+  const std::int64_t layers = num_layers();
+  const T slope = static_cast<T>(arch_.leaky_slope);
+  View<const T> input = x;  // A_{l-1}
+  for (std::int64_t l = 0; l < layers; ++l) {
+    const std::int64_t out = arch_.widths[as_size(l + 1)];
+    View<T> h(hidden_[as_size(l)].data(), rows, out);
+    ops::dense_forward<T>(h, input, weight(l), bias(l), pool);  // Z_l = A_{l-1} W_l + b_l
+    if (l + 1 == layers) break;
+    ops::activation_forward<T>(h, h, arch_.activations[as_size(l)], slope);  // H_l = f(Z_l)
+    input = h;
+    if (training && arch_.dropout > 0.0f) {
+      View<T> a(dropped_[as_size(l)].data(), rows, out);
+      ops::dropout_forward<T>(a, h, arch_.dropout, hash_key(dropout_key, static_cast<std::uint64_t>(l)));
+      input = a;
+    }
+  }
+  const View<const T> z(hidden_[as_size(layers - 1)].data(), rows, arch_.outputs());
+  View<T> yhat(yhat_.data(), rows, arch_.outputs());
+  if (arch_.loss == Loss::cross_entropy) {
+    ops::softmax_cross_entropy_forward<T>(yhat, z, {});  // Yhat = softmax(Z)
+  } else {
+    std::copy(z.data, z.data + z.size(), yhat.data);  // Yhat = Z
+  }
+  batch_rows_ = rows;
+  last_output_ = yhat;
+  return yhat;
+}
+
+template <class T>
+View<const T> BasicNetwork<T>::forward(View<const T> x, ThreadPool& pool) {
+  return run_forward(x, false, 0, pool);
+}
+
+namespace {
+
+template <class T>
+void check_targets(const Batch<T>& batch, const Architecture& arch) {
+  if (arch.loss == Loss::cross_entropy) {
+    if (batch.labels.size() != as_size(batch.x.rows))
+      throw Error(fmt::format("{} labels for {} samples", batch.labels.size(), batch.x.rows));
+    for (const auto label : batch.labels)
+      if (label < 0 || label >= arch.outputs())
+        throw Error(fmt::format("label {} is outside the network's {} classes", label, arch.outputs()));
+  } else if (batch.targets.rows != batch.x.rows || batch.targets.cols != arch.outputs()) {
+    throw Error(fmt::format("targets are {}x{} but the batch needs {}x{}", batch.targets.rows, batch.targets.cols,
+                            batch.x.rows, arch.outputs()));
+  }
+}
+
+}  // namespace
+
+template <class T>
+double BasicNetwork<T>::loss(const Batch<T>& batch, ThreadPool& pool, std::optional<std::uint64_t> dropout_key) {
+  check_targets(batch, arch_);
+  const auto yhat = run_forward(batch.x, dropout_key.has_value(), dropout_key.value_or(0), pool);
+  const auto rows = static_cast<double>(batch.x.rows);
+  if (arch_.loss == Loss::cross_entropy) {
+    const View<const T> z(hidden_[as_size(num_layers() - 1)].data(), batch.x.rows, arch_.outputs());
+    View<T> scratch(delta_[0].data(), batch.x.rows, arch_.outputs());
+    return ops::softmax_cross_entropy_forward<T>(scratch, z, batch.labels) / rows;
+  }
+  return ops::squared_error_forward<T>(yhat, batch.targets) / (rows * static_cast<double>(arch_.outputs()));
+}
+
+template <class T>
+double BasicNetwork<T>::forward_backward(const Batch<T>& batch, std::uint64_t dropout_key, ThreadPool& pool) {
+  check_targets(batch, arch_);
+  const std::int64_t rows = batch.x.rows;
+  const std::int64_t layers = num_layers();
+  const bool dropout = arch_.dropout > 0.0f;
+  const T slope = static_cast<T>(arch_.leaky_slope);
+  run_forward(batch.x, true, dropout_key, pool);
+  const View<const T> yhat(yhat_.data(), rows, arch_.outputs());
+
+  // D = dL/dZ_last (B x r), the seed's d1 = yhat - y, with the 1/B of the mean loss.
+  double loss_value = 0.0;
+  View<T> d(delta_[0].data(), rows, arch_.outputs());
+  if (arch_.loss == Loss::cross_entropy) {
+    const View<const T> z(hidden_[as_size(layers - 1)].data(), rows, arch_.outputs());
+    // CE from the logits (finite even where a probability underflowed); D overwritten next.
+    loss_value = ops::softmax_cross_entropy_forward<T>(d, z, batch.labels) / static_cast<double>(rows);
+    ops::softmax_cross_entropy_backward<T>(d, yhat, batch.labels, T(1) / static_cast<T>(rows));
+  } else {
+    const auto elements = static_cast<double>(rows * arch_.outputs());
+    loss_value = ops::squared_error_forward<T>(yhat, batch.targets) / elements;
+    ops::squared_error_backward<T>(d, yhat, batch.targets, static_cast<T>(1.0 / elements));
+  }
+
+  grads_.fill_zero();  // parameter gradients are accumulated with += below
+  int current = 0;
+  for (std::int64_t l = layers - 1; l >= 0; --l) {
+    const std::int64_t in = arch_.widths[as_size(l)];
+    const View<const T> d_l(delta_[current].data(), rows, arch_.widths[as_size(l + 1)]);
+    // A_{l-1}: the input of layer l as the forward pass fed it (after dropout, if any).
+    View<const T> input = batch.x;
+    if (l > 0) {
+      const auto& source = dropout ? dropped_[as_size(l - 1)] : hidden_[as_size(l - 1)];
+      input = View<const T>(source.data(), rows, in);
+    }
+    View<T> dx;  // dL/dA_{l-1} (B x in); not needed for the first layer
+    if (l > 0) dx = View<T>(delta_[1 - current].data(), rows, in);
+    ops::dense_backward<T>(dx, weight_grad(l), bias_grad(l), d_l, input, weight(l), pool);
+    if (l == 0) break;
+    if (dropout)
+      ops::dropout_backward<T>(dx, dx, arch_.dropout, hash_key(dropout_key, static_cast<std::uint64_t>(l - 1)));
+    const View<const T> h(hidden_[as_size(l - 1)].data(), rows, in);
+    ops::activation_backward<T>(dx, dx, h, arch_.activations[as_size(l - 1)], slope);  // dZ = dH * f'(Z)
+    current = 1 - current;
+  }
+  return loss_value;
+}
+
+template <class T>
+std::int64_t BasicNetwork<T>::first_non_finite_activation() const {
+  for (std::int64_t l = 0; l < num_layers(); ++l) {
+    const auto n = as_size(batch_rows_ * arch_.widths[as_size(l + 1)]);
+    if (!ops::all_finite<T>({hidden_[as_size(l)].data(), n})) return l;
+  }
+  return -1;
+}
+
+template <class T>
+std::int64_t BasicNetwork<T>::first_non_finite_gradient() const {
+  for (std::int64_t l = 0; l < num_layers(); ++l) {
+    const auto w = param_matrix(const_cast<T*>(grads_.data()), l);
+    const auto b = param_row(const_cast<T*>(grads_.data()), l);
+    if (!ops::all_finite<T>({w.data, as_size(w.size())}) || !ops::all_finite<T>(std::span<const T>(b))) return l;
+  }
+  return -1;
+}
+
+template class BasicNetwork<float>;
+template class BasicNetwork<double>;
+
+}  // namespace backprop

@@ -1,0 +1,73 @@
+#pragma once
+// The network's operations as forward/backward pairs, llm.c style: outputs first, then inputs,
+// then options, then the pool. Shapes use B = rows of the minibatch. Each backward pass writes
+// (or, for parameter gradients, accumulates with +=) the gradient of the mean loss.
+// Templated on the scalar so the same code runs in float (training) and double (gradcheck).
+#include <cstdint>
+#include <span>
+
+#include "backprop/architecture.hpp"
+#include "backprop/matrix.hpp"
+#include "backprop/thread_pool.hpp"
+
+namespace backprop::ops {
+
+// Z = X W  (B x out) = (B x in)(in x out), then z += b row by row: the seed's z1 = x W1 + b1.
+template <class T>
+void dense_forward(View<T> z, View<const T> x, View<const T> w, std::span<const T> b, ThreadPool& pool);
+
+// Given D = dL/dZ (B x out):
+//   dW += X^T D   (in x out)      the seed's dL/dW1 = x^T d3
+//   db += 1^T D   (1 x out)       the seed's dL/db1 = d3, summed over the minibatch's rows
+//   dX  = D W^T   (B x in)        the seed's d2 = d1 W2^T; skipped when dx.data is null
+template <class T>
+void dense_backward(View<T> dx, View<T> dw, std::span<T> db, View<const T> d, View<const T> x,
+                    View<const T> w, ThreadPool& pool);
+
+// H = f(Z) elementwise (h may alias z).
+template <class T>
+void activation_forward(View<T> h, View<const T> z, Activation f, T leaky_slope);
+
+// dZ = dH * f'(Z), with f' written in terms of the output H = f(Z) (dz may alias dh):
+//   sigmoid  f' = h (1 - h)      (the seed's d3 = d2 * sigmoid(z1)(1 - sigmoid(z1)))
+//   tanh     f' = 1 - h^2
+//   relu     f' = [h > 0]
+//   leaky    f' = [h > 0] + slope [h <= 0]
+template <class T>
+void activation_backward(View<T> dz, View<const T> dh, View<const T> h, Activation f, T leaky_slope);
+
+// Yhat = softmax(Z) row by row, computed as exp(z - max z) / sum exp(z - max z).
+// Returns the summed cross-entropy sum_i -log yhat_i[label_i] = sum_i (logsumexp(z_i) - z_i[label_i]),
+// evaluated from the logits so that it is finite even when a probability underflows to 0.
+// With no labels it computes the probabilities only and returns 0.
+template <class T>
+double softmax_cross_entropy_forward(View<T> yhat, View<const T> z, std::span<const std::int32_t> labels);
+
+// dL/dZ = (Yhat - Y) * scale, Y the one-hot labels: the seed's d1 = yhat - y; scale = 1/B
+// turns the sum over the minibatch into the mean loss L = 1/N sum_j CE(y_j, yhat_j).
+template <class T>
+void softmax_cross_entropy_backward(View<T> dz, View<const T> yhat, std::span<const std::int32_t> labels,
+                                    T scale);
+
+// Regression: Yhat = Z (linear output). Returns sum over rows and outputs of (yhat - y)^2.
+template <class T>
+double squared_error_forward(View<const T> yhat, View<const T> y);
+
+// dL/dYhat = 2 (Yhat - Y) * scale; scale = 1/(B r) gives PyTorch's MSELoss (mean over elements).
+template <class T>
+void squared_error_backward(View<T> dyhat, View<const T> yhat, View<const T> y, T scale);
+
+// Inverted dropout: A = H * m / (1 - p), m_ij ~ Bernoulli(1 - p) drawn from hash(key, i, j), so
+// the mask is recomputed in the backward pass instead of stored, and is the same on any thread.
+template <class T>
+void dropout_forward(View<T> a, View<const T> h, float p, std::uint64_t key);
+
+// dH = dA * m / (1 - p) with the same mask (dh may alias da).
+template <class T>
+void dropout_backward(View<T> dh, View<const T> da, float p, std::uint64_t key);
+
+// True when every element is finite. One pass, no branches in the loop.
+template <class T>
+bool all_finite(std::span<const T> values);
+
+}  // namespace backprop::ops

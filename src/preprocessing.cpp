@@ -1,0 +1,189 @@
+#include "backprop/preprocessing.hpp"
+
+#include <algorithm>
+#include <cmath>
+#include <limits>
+
+#include <fmt/format.h>
+
+#include "backprop/error.hpp"
+
+namespace backprop {
+
+std::string to_string(Normalization n) {
+  switch (n) {
+    case Normalization::none:
+      return "none";
+    case Normalization::unit_range:
+      return "unit";
+    case Normalization::standard:
+      return "standard";
+    case Normalization::minmax:
+      return "minmax";
+  }
+  return "?";
+}
+
+Normalization parse_normalization(const std::string& name) {
+  for (const Normalization n : {Normalization::none, Normalization::unit_range,
+                                Normalization::standard, Normalization::minmax}) {
+    if (name == to_string(n)) return n;
+  }
+  throw Error(
+      fmt::format("unknown normalization \"{}\" (choices: none, unit, standard, minmax)", name));
+}
+
+namespace {
+
+void check_rows(const Dataset& data, std::span<const std::int64_t> rows, const char* what) {
+  for (const std::int64_t r : rows) {
+    if (r < 0 || r >= data.rows) {
+      throw Error(fmt::format("{}: {}: row {} is outside the data set's {} rows", data.source, what,
+                              r, data.rows));
+    }
+  }
+}
+
+// A scale of 1/spread, or 1 when the column does not vary on the training rows (there is
+// nothing to rescale, and 1/0 would turn every later value into inf or NaN), or when 1/spread
+// would not fit in a float.
+float inverse_or_one(double spread) {
+  if (!(spread > 0)) return 1.0f;
+  const double inverse = 1.0 / spread;
+  return inverse <= static_cast<double>(std::numeric_limits<float>::max())
+             ? static_cast<float>(inverse)
+             : 1.0f;
+}
+
+// Statistics of each column over `rows`, accumulated in double row by row (row-major data is
+// then read sequentially). Standard uses the population deviation sqrt(sum (x - mean)^2 / n),
+// so the fitted training columns end with mean 0 and deviation 1 exactly that way; the mean is
+// found first so the second pass sums small squares (no cancellation of E[x^2] - mean^2).
+template <class T>
+void fit_columns(Preprocessing& prep, const T* base, std::int64_t p,
+                 std::span<const std::int64_t> rows) {
+  const auto width = static_cast<std::size_t>(p);
+  if (prep.kind == Normalization::minmax) {
+    std::vector<double> lo(width, std::numeric_limits<double>::infinity());
+    std::vector<double> hi(width, -std::numeric_limits<double>::infinity());
+    for (const std::int64_t r : rows) {
+      const T* x = base + r * p;
+      for (std::size_t j = 0; j < width; ++j) {
+        const auto v = static_cast<double>(x[j]);
+        lo[j] = std::min(lo[j], v);
+        hi[j] = std::max(hi[j], v);
+      }
+    }
+    for (std::size_t j = 0; j < width; ++j) {
+      prep.offset[j] = static_cast<float>(lo[j]);
+      prep.scale[j] = inverse_or_one(hi[j] - lo[j]);
+    }
+    return;
+  }
+  std::vector<double> mean(width, 0.0);
+  for (const std::int64_t r : rows) {
+    const T* x = base + r * p;
+    for (std::size_t j = 0; j < width; ++j) mean[j] += static_cast<double>(x[j]);
+  }
+  const auto n = static_cast<double>(rows.size());
+  for (double& m : mean) m /= n;
+  std::vector<double> squares(width, 0.0);
+  for (const std::int64_t r : rows) {
+    const T* x = base + r * p;
+    for (std::size_t j = 0; j < width; ++j) {
+      const double d = static_cast<double>(x[j]) - mean[j];
+      squares[j] += d * d;
+    }
+  }
+  for (std::size_t j = 0; j < width; ++j) {
+    prep.offset[j] = static_cast<float>(mean[j]);
+    prep.scale[j] = inverse_or_one(std::sqrt(squares[j] / n));
+  }
+}
+
+// X[b][j] = (x[j] - offset[j]) * scale[j] for one sample: the only per-element work of a
+// minibatch, written so the compiler vectorises it. restrict: the output never aliases the
+// inputs, so no overlap checks. Blocks of a fixed 16 are vectorised even at -O2, where GCC's
+// cheap cost model skips loops of unknown length that would need a scalar epilogue.
+template <class T>
+void transform_row(float* __restrict out, const T* __restrict x, const float* __restrict offset,
+                   const float* __restrict scale, std::int64_t p) {
+  constexpr std::int64_t kBlock = 16;
+  std::int64_t j = 0;
+  for (; j + kBlock <= p; j += kBlock) {
+    float* const o = out + j;
+    const T* const v = x + j;
+    const float* const off = offset + j;
+    const float* const sc = scale + j;
+    for (std::int64_t k = 0; k < kBlock; ++k) o[k] = (static_cast<float>(v[k]) - off[k]) * sc[k];
+  }
+  for (; j < p; ++j) out[j] = (static_cast<float>(x[j]) - offset[j]) * scale[j];
+}
+
+template <class T>
+void gather_rows(MatrixView x, const T* base, std::int64_t p, const Preprocessing& prep,
+                 std::span<const std::int64_t> rows) {
+  const float* offset = prep.offset.data();
+  const float* scale = prep.scale.data();
+  for (std::size_t b = 0; b < rows.size(); ++b) {
+    transform_row(x.row(static_cast<std::int64_t>(b)), base + rows[b] * p, offset, scale, p);
+  }
+}
+
+}  // namespace
+
+Preprocessing Preprocessing::identity(std::int64_t features) {
+  Preprocessing prep;
+  prep.kind = Normalization::none;
+  prep.offset.assign(static_cast<std::size_t>(features), 0.0f);
+  prep.scale.assign(static_cast<std::size_t>(features), 1.0f);
+  return prep;
+}
+
+Preprocessing Preprocessing::fit(Normalization kind, const Dataset& data,
+                                 std::span<const std::int64_t> rows) {
+  Preprocessing prep = identity(data.features);
+  prep.kind = kind;
+  switch (kind) {
+    case Normalization::none:
+      return prep;
+    case Normalization::unit_range:
+      std::fill(prep.scale.begin(), prep.scale.end(), 1.0f / 255.0f);
+      return prep;
+    case Normalization::standard:
+    case Normalization::minmax:
+      break;
+  }
+  if (rows.empty()) {
+    throw Error(fmt::format("{}: cannot fit {} normalization on zero training rows", data.source,
+                            to_string(kind)));
+  }
+  check_rows(data, rows, "normalization");
+  if (data.is_bytes()) {
+    fit_columns(prep, data.bytes.data(), data.features, rows);
+  } else {
+    fit_columns(prep, data.values.data(), data.features, rows);
+  }
+  return prep;
+}
+
+void gather_batch(MatrixView x, const Dataset& data, const Preprocessing& prep,
+                  std::span<const std::int64_t> rows) {
+  const auto p = static_cast<std::size_t>(data.features);
+  if (x.rows != static_cast<std::int64_t>(rows.size()) || x.cols != data.features ||
+      prep.offset.size() != p || prep.scale.size() != p) {
+    throw Error(
+        fmt::format("gather_batch: shapes disagree: X is {}x{}, {} rows of {} features, "
+                    "preprocessing for {}",
+                    x.rows, x.cols, rows.size(), data.features, prep.offset.size()));
+  }
+  check_rows(data, rows, "minibatch");
+  // The storage type is decided once per batch, so the inner loop has no branch on it.
+  if (data.is_bytes()) {
+    gather_rows(x, data.bytes.data(), data.features, prep, rows);
+  } else {
+    gather_rows(x, data.values.data(), data.features, prep, rows);
+  }
+}
+
+}  // namespace backprop

@@ -1,0 +1,176 @@
+#include "backprop/trainer.hpp"
+
+#include <fmt/format.h>
+
+#include <algorithm>
+#include <chrono>
+#include <cmath>
+
+#include "backprop/rng.hpp"
+
+namespace backprop {
+
+namespace {
+
+constexpr std::uint64_t kShuffleStream = 0x73687566666c65;  // "shuffle"
+constexpr std::uint64_t kDropoutStream = 0x64726f706f7574;  // "dropout"
+
+double nan() { return std::numeric_limits<double>::quiet_NaN(); }
+
+}  // namespace
+
+Trainer::Trainer(Network& network, const Preprocessing& prep, const TrainOptions& options, const Dataset& train,
+                 std::vector<std::int64_t> train_rows, ThreadPool& pool)
+    : net_(network),
+      prep_(prep),
+      options_(options),
+      train_(train),
+      train_rows_(std::move(train_rows)),
+      order_(train_rows_.size()),
+      pool_(pool),
+      optimizer_(options.optimizer, network.parameters().size()),
+      buffers_(options.batch, network.architecture().inputs(), network.architecture().outputs()) {
+  options_.schedule.validate();
+  if (options_.epochs < 1) throw Error(fmt::format("--epochs {} must be at least 1", options_.epochs));
+  if (options_.batch < 1) throw Error(fmt::format("--batch {} must be at least 1", options_.batch));
+  if (options_.batch > net_.max_batch())
+    throw Error(fmt::format("batch size {} is larger than the network's buffers ({})", options_.batch, net_.max_batch()));
+  if (train_rows_.empty()) throw Error(fmt::format("{}: no training samples", train.source));
+  if (options_.batch > static_cast<std::int64_t>(train_rows_.size()))
+    throw Error(fmt::format("batch size {} is larger than the {} training samples", options_.batch, train_rows_.size()));
+  check_compatible(net_, train_);
+}
+
+void Trainer::set_validation(const Dataset& data, std::vector<std::int64_t> rows) {
+  check_compatible(net_, data);
+  val_ = &data;
+  val_rows_ = std::move(rows);
+}
+
+void Trainer::set_test(const Dataset& data) {
+  check_compatible(net_, data);
+  test_ = &data;
+}
+
+std::int64_t Trainer::steps_per_epoch() const {
+  const auto n = static_cast<std::int64_t>(train_rows_.size());
+  return (n + options_.batch - 1) / options_.batch;  // the last minibatch may be smaller
+}
+
+void Trainer::report_divergence(double loss, std::int64_t step) const {
+  const std::int64_t epoch = state_.epoch + 1;
+  std::string where;
+  const std::int64_t act = net_.first_non_finite_activation();
+  const std::int64_t grad = net_.first_non_finite_gradient();
+  const auto& w = net_.architecture().widths;
+  if (act >= 0) {
+    where = fmt::format("the activations of layer {} ({} -> {}) are the first that are not finite", act + 1,
+                        w[static_cast<std::size_t>(act)], w[static_cast<std::size_t>(act + 1)]);
+  } else if (grad >= 0) {
+    where = fmt::format("the gradient of layer {} (W{}, b{}) is the first that is not finite", grad + 1, grad + 1,
+                        grad + 1);
+  } else {
+    where = "the loss is not finite";
+  }
+  throw DivergenceError(
+      fmt::format("training diverged at epoch {}, step {}: loss {}; {}. Likely causes: the learning rate ({}) is "
+                  "too high, or the inputs are not scaled (try --normalize standard)",
+                  epoch, step + 1, loss, where, options_.schedule.learning_rate(state_.epoch)),
+      epoch, step + 1);
+}
+
+void Trainer::run_epoch_steps() {
+  const std::int64_t steps = steps_per_epoch();
+  const auto n = static_cast<std::int64_t>(train_rows_.size());
+  std::copy(train_rows_.begin(), train_rows_.end(), order_.begin());
+  if (options_.shuffle) {
+    Rng rng(hash_key(options_.seed, kShuffleStream, static_cast<std::uint64_t>(state_.epoch)));
+    shuffle(order_, rng);
+  }
+  const float lr = options_.schedule.learning_rate(state_.epoch);
+  const bool classify = train_.task == Task::classification;
+  const std::int64_t r = net_.architecture().outputs();
+  auto started = std::chrono::steady_clock::now();
+  while (state_.step_in_epoch < steps) {
+    const std::int64_t step = state_.step_in_epoch;
+    const std::int64_t begin = step * options_.batch;
+    const std::int64_t rows = std::min(options_.batch, n - begin);
+    const std::span<const std::int64_t> chunk(order_.data() + begin, static_cast<std::size_t>(rows));
+    const Batch<float> batch = buffers_.gather(train_, prep_, chunk);
+    const std::uint64_t dropout_key = hash_key(options_.seed, kDropoutStream, optimizer_.steps());
+    const double loss = net_.forward_backward(batch, dropout_key, pool_);
+    if (!std::isfinite(loss) || net_.first_non_finite_gradient() >= 0) report_divergence(loss, step);
+    if (classify) {
+      const auto yhat = net_.output();
+      for (std::int64_t i = 0; i < rows; ++i)
+        state_.running_correct += argmax(yhat.row(i), r) == batch.labels[static_cast<std::size_t>(i)] ? 1 : 0;
+    }
+    state_.running_loss += loss * static_cast<double>(rows);
+    state_.running_seen += rows;
+    optimizer_.step(net_.parameters(), net_.gradients(), lr);
+    ++state_.step_in_epoch;
+    if (on_step) on_step(state_.step_in_epoch, steps);
+    if (stop_requested != nullptr && stop_requested->load() && state_.step_in_epoch < steps) break;
+  }
+  const auto now = std::chrono::steady_clock::now();
+  state_.running_seconds += std::chrono::duration<double>(now - started).count();
+}
+
+void Trainer::finish_epoch() {
+  EpochMetrics m;
+  m.epoch = state_.epoch + 1;
+  m.learning_rate = options_.schedule.learning_rate(state_.epoch);
+  const auto seen = static_cast<double>(state_.running_seen);
+  m.train_loss = state_.running_loss / seen;
+  m.train_accuracy = train_.task == Task::classification ? static_cast<double>(state_.running_correct) / seen : nan();
+  m.seconds = state_.running_seconds;
+  m.samples_per_second = m.seconds > 0 ? seen / m.seconds : 0.0;
+  m.val_loss = m.val_accuracy = m.test_loss = m.test_accuracy = nan();
+  if (val_ != nullptr) {
+    const Evaluation e = evaluate(net_, *val_, prep_, val_rows_, pool_);
+    m.val_loss = e.loss;
+    m.val_accuracy = e.task == Task::classification ? e.accuracy : nan();
+  }
+  if (test_ != nullptr) {
+    const Evaluation e = evaluate(net_, *test_, prep_, {}, pool_);
+    m.test_loss = e.loss;
+    m.test_accuracy = e.task == Task::classification ? e.accuracy : nan();
+  }
+  state_.epoch += 1;
+  state_.step_in_epoch = 0;
+  state_.running_loss = 0;
+  state_.running_correct = 0;
+  state_.running_seen = 0;
+  state_.running_seconds = 0;
+  if (val_ != nullptr && options_.patience > 0) {
+    if (m.val_loss < state_.best_val_loss) {
+      state_.best_val_loss = m.val_loss;
+      state_.best_epoch = m.epoch;
+      state_.stale_epochs = 0;
+      state_.best_parameters.assign(net_.parameters().begin(), net_.parameters().end());
+    } else {
+      state_.stale_epochs += 1;
+    }
+  }
+  state_.history.push_back(m);
+  if (on_epoch) on_epoch(m);
+}
+
+TrainOutcome Trainer::run() {
+  while (state_.epoch < options_.epochs) {
+    run_epoch_steps();
+    if (state_.step_in_epoch < steps_per_epoch()) return TrainOutcome::interrupted;
+    finish_epoch();
+    if (options_.patience > 0 && val_ != nullptr && state_.stale_epochs >= options_.patience) {
+      std::copy(state_.best_parameters.begin(), state_.best_parameters.end(), net_.parameters().begin());
+      return TrainOutcome::early_stopped;
+    }
+    if (stop_requested != nullptr && stop_requested->load() && state_.epoch < options_.epochs)
+      return TrainOutcome::interrupted;
+  }
+  if (options_.patience > 0 && !state_.best_parameters.empty())
+    std::copy(state_.best_parameters.begin(), state_.best_parameters.end(), net_.parameters().begin());
+  return TrainOutcome::completed;
+}
+
+}  // namespace backprop
