@@ -1,0 +1,88 @@
+// backprop gradcheck: every analytic gradient against central finite differences in double
+// precision, per parameter tensor; non-zero exit above the tolerance.
+#include <fmt/format.h>
+
+#include <memory>
+
+#include "backprop/error.hpp"
+#include "backprop/gradcheck.hpp"
+#include "backprop/model.hpp"
+#include "commands.hpp"
+
+namespace backprop::cli {
+
+namespace {
+
+struct GradcheckArgs {
+  std::string layers = "784,128,10";
+  std::string activation = "sigmoid";
+  std::string loss = "cross_entropy";
+  float dropout = 0.0f;
+  std::string model;
+  std::int64_t batch = 4;
+  std::int64_t entries = 0;
+  double tolerance = 1e-6;
+  std::uint64_t seed = 1;
+};
+
+int run_gradcheck(const GradcheckArgs& a) {
+  GradcheckOptions options;
+  options.seed = a.seed;
+  options.batch = a.batch;
+  options.max_entries = a.entries;
+  if (a.batch < 1) throw Error(fmt::format("--batch {} must be at least 1", a.batch));
+  GradcheckReport report;
+  std::string what;
+  if (!a.model.empty()) {
+    Model model = load_model(a.model, 1);
+    what = fmt::format("{} ({})", a.model, model.info.architecture.describe());
+    report = gradient_check(*model.network, options);
+  } else {
+    Architecture arch;
+    arch.widths = parse_widths(a.layers);
+    if (arch.widths.size() < 2) throw Error(fmt::format("--layers '{}' needs at least two widths", a.layers));
+    arch.activations = parse_activations(a.activation, arch.widths.size() - 2);
+    arch.loss = parse_loss(a.loss);
+    arch.dropout = a.dropout;
+    arch.validate();
+    what = arch.describe();
+    report = gradient_check(arch, options);
+  }
+  fmt::print("gradient check of {}: central differences, h = {}, double precision, batch {}\n", what, options.step,
+             options.batch);
+  fmt::print("{:<8} {:>10} {:>10} {:>14} {:>14}\n", "tensor", "entries", "checked", "max rel error", "max |grad|");
+  for (const auto& t : report.tensors)
+    fmt::print("{:<8} {:>10} {:>10} {:>14.3e} {:>14.3e}\n", t.name, t.entries, t.checked, t.max_relative_error,
+               t.max_abs_gradient);
+  if (report.gradient_all_zero()) {
+    fmt::print(stderr, "backprop: gradcheck FAILED: every gradient is zero, so the comparison proves nothing\n");
+    return kFailure;
+  }
+  if (!(report.max_relative_error() <= a.tolerance)) {
+    fmt::print(stderr, "backprop: gradcheck FAILED: largest relative error {:.3e} is above the tolerance {:.1e}\n",
+               report.max_relative_error(), a.tolerance);
+    return kFailure;
+  }
+  fmt::print("passed: largest relative error {:.3e} <= tolerance {:.1e}\n", report.max_relative_error(), a.tolerance);
+  return kSuccess;
+}
+
+}  // namespace
+
+void add_gradcheck_command(CLI::App& app, int& exit_code) {
+  auto* cmd = app.add_subcommand("gradcheck", "Check every gradient against finite differences");
+  auto args = std::make_shared<GradcheckArgs>();
+  cmd->add_option("--layers", args->layers, "Widths, input to output")->capture_default_str();
+  cmd->add_option("--activation", args->activation, "Hidden activation(s)")->capture_default_str();
+  cmd->add_option("--loss", args->loss, "cross_entropy or mse")->capture_default_str();
+  cmd->add_option("--dropout", args->dropout, "Check through a fixed dropout mask")->capture_default_str();
+  cmd->add_option("--model", args->model, "Check at the weights of this model file instead");
+  cmd->add_option("--batch", args->batch, "Random samples in the check")->capture_default_str();
+  cmd->add_option("--entries", args->entries, "Check at most this many entries per tensor, chosen at random (0: all)")
+      ->capture_default_str();
+  cmd->add_option("--tolerance", args->tolerance, "Largest accepted relative error")->capture_default_str();
+  cmd->add_option("--seed", args->seed, "Seed for weights and data")->capture_default_str();
+  cmd->callback([args, &exit_code] { exit_code = run_gradcheck(*args); });
+}
+
+}  // namespace backprop::cli

@@ -1,0 +1,89 @@
+// backprop predict MODEL --data PATH: one CSV row per sample with the predicted class (or
+// value), optionally the class probabilities and an id column, to stdout or -o FILE.
+#include <fmt/format.h>
+
+#include <cstdio>
+#include <memory>
+
+#include "backprop/atomic_file.hpp"
+#include "backprop/error.hpp"
+#include "backprop/evaluate.hpp"
+#include "backprop/model.hpp"
+#include "commands.hpp"
+#include "data_source.hpp"
+
+namespace backprop::cli {
+
+namespace {
+
+struct PredictArgs {
+  std::string model;
+  std::string data;
+  std::string output;
+  std::string id_column;
+  bool probabilities = false;
+  int threads = 0;
+};
+
+// RFC 4180: quote a field that holds a comma, quote or line break, doubling its quotes.
+std::string csv_field(const std::string& s) {
+  if (s.find_first_of(",\"\r\n") == std::string::npos) return s;
+  std::string out = "\"";
+  for (const char c : s) out += c == '"' ? std::string("\"\"") : std::string(1, c);
+  return out + "\"";
+}
+
+int run_predict(const PredictArgs& a) {
+  if (!a.output.empty()) check_writable(a.output);
+  Model model = load_model(a.model, 1024);
+  if (!a.id_column.empty() && model.info.input_format != "csv")
+    throw Error("--id applies to CSV data only");
+  const Dataset data = load_data_for_model(a.data, model.info, false, a.id_column);
+  ThreadPool pool(a.threads > 0 ? a.threads : ThreadPool::hardware_threads());
+  const std::vector<float> out = predict(*model.network, data, model.info.preprocessing, pool);
+  const std::int64_t r = model.network->architecture().outputs();
+  const auto& names = model.info.class_names;
+  const bool classify = model.info.task == Task::classification;
+
+  std::string text;
+  text += a.id_column.empty() ? "" : csv_field(a.id_column) + ",";
+  text += classify ? "prediction" : csv_field(model.info.label_name.empty() ? "prediction" : model.info.label_name);
+  if (classify && a.probabilities)
+    for (const auto& n : names) text += "," + csv_field("p_" + n);
+  text += "\n";
+  for (std::int64_t i = 0; i < data.rows; ++i) {
+    const float* y = out.data() + i * r;
+    if (!a.id_column.empty()) text += csv_field(data.ids[static_cast<std::size_t>(i)]) + ",";
+    if (classify) {
+      text += csv_field(names[static_cast<std::size_t>(argmax(y, r))]);
+      if (a.probabilities)
+        for (std::int64_t k = 0; k < r; ++k) text += fmt::format(",{:.6g}", y[k]);
+    } else {
+      text += fmt::format("{:.9g}", y[0]);
+    }
+    text += "\n";
+  }
+  if (a.output.empty()) {
+    std::fwrite(text.data(), 1, text.size(), stdout);
+    if (std::fflush(stdout) != 0) throw Error("cannot write predictions to standard output");
+  } else {
+    write_file_atomically(a.output, text);
+  }
+  return kSuccess;
+}
+
+}  // namespace
+
+void add_predict_command(CLI::App& app, int& exit_code) {
+  auto* cmd = app.add_subcommand("predict", "Predict a class (or value) for every sample");
+  auto args = std::make_shared<PredictArgs>();
+  cmd->add_option("model", args->model, "Model file")->required();
+  cmd->add_option("--data", args->data, "Samples, with or without a label column")->required();
+  cmd->add_option("-o,--output", args->output, "Write the CSV here instead of standard output");
+  cmd->add_flag("--probabilities", args->probabilities, "Add one probability column per class");
+  cmd->add_option("--id", args->id_column, "CSV: copy this column into the output to identify rows");
+  cmd->add_option("--threads", args->threads, "Threads (default: all cores)");
+  cmd->callback([args, &exit_code] { exit_code = run_predict(*args); });
+}
+
+}  // namespace backprop::cli

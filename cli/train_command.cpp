@@ -1,0 +1,457 @@
+// backprop train: data -> preprocessing -> network -> trainer -> model file, with per-epoch
+// log lines, a metrics file, checkpoints, Ctrl-C handling and --resume.
+#include <fmt/format.h>
+#include <unistd.h>
+
+#include <cmath>
+#include <cstdio>
+#include <filesystem>
+#include <memory>
+#include <nlohmann/json.hpp>
+#include <numeric>
+#include <optional>
+
+#include "backprop/atomic_file.hpp"
+#include "backprop/checkpoint.hpp"
+#include "backprop/error.hpp"
+#include "backprop/model.hpp"
+#include "backprop/split.hpp"
+#include "backprop/trainer.hpp"
+#include "commands.hpp"
+#include "data_source.hpp"
+#include "signals.hpp"
+
+namespace backprop::cli {
+
+namespace {
+
+using nlohmann::json;
+
+constexpr const char* kDefaultData = "/usr/share/datasets/fashion-mnist";
+
+// Every option that decides the trained weights. Stored in checkpoints as JSON, so that
+// --resume rebuilds exactly the same run.
+struct TrainArgs {
+  std::string data = kDefaultData;
+  std::string test;
+  std::string layers;
+  std::string hidden;
+  std::string activation = "sigmoid";
+  std::string loss;  // default: from the task
+  std::string optimizer = "sgd";
+  float lr = 0.1f;
+  float momentum = 0.9f;
+  bool nesterov = false;
+  std::int64_t batch = 64;
+  std::int64_t epochs = 10;
+  std::uint64_t seed = 1;
+  float weight_decay = 0.0f;
+  float dropout = 0.0f;
+  double val_split = 0.0;
+  std::string schedule = "constant";
+  std::int64_t lr_step = 10;
+  float lr_gamma = 0.1f;
+  std::int64_t patience = 0;
+  std::string init;
+  bool no_shuffle = false;
+  // CSV
+  std::string header = "auto";
+  std::string label;
+  std::vector<std::string> ignore;
+  std::string task = "auto";
+  std::string normalize = "standard";
+  std::string id_column;
+};
+
+json to_json(const TrainArgs& a) {
+  return {{"data", a.data},         {"test", a.test},         {"layers", a.layers},     {"hidden", a.hidden},
+          {"activation", a.activation}, {"loss", a.loss},      {"optimizer", a.optimizer}, {"lr", a.lr},
+          {"momentum", a.momentum}, {"nesterov", a.nesterov}, {"batch", a.batch},       {"epochs", a.epochs},
+          {"seed", a.seed},         {"weight_decay", a.weight_decay}, {"dropout", a.dropout},
+          {"val_split", a.val_split}, {"schedule", a.schedule}, {"lr_step", a.lr_step}, {"lr_gamma", a.lr_gamma},
+          {"patience", a.patience}, {"init", a.init},         {"no_shuffle", a.no_shuffle}, {"header", a.header},
+          {"label", a.label},       {"ignore", a.ignore},     {"task", a.task},         {"normalize", a.normalize},
+          {"id", a.id_column}};
+}
+
+TrainArgs from_json(const json& j) {
+  TrainArgs a;
+  a.data = j.at("data");
+  a.test = j.at("test");
+  a.layers = j.at("layers");
+  a.hidden = j.at("hidden");
+  a.activation = j.at("activation");
+  a.loss = j.at("loss");
+  a.optimizer = j.at("optimizer");
+  a.lr = j.at("lr");
+  a.momentum = j.at("momentum");
+  a.nesterov = j.at("nesterov");
+  a.batch = j.at("batch");
+  a.epochs = j.at("epochs");
+  a.seed = j.at("seed");
+  a.weight_decay = j.at("weight_decay");
+  a.dropout = j.at("dropout");
+  a.val_split = j.at("val_split");
+  a.schedule = j.at("schedule");
+  a.lr_step = j.at("lr_step");
+  a.lr_gamma = j.at("lr_gamma");
+  a.patience = j.at("patience");
+  a.init = j.at("init");
+  a.no_shuffle = j.at("no_shuffle");
+  a.header = j.at("header");
+  a.label = j.at("label");
+  a.ignore = j.at("ignore").get<std::vector<std::string>>();
+  a.task = j.at("task");
+  a.normalize = j.at("normalize");
+  a.id_column = j.at("id");
+  return a;
+}
+
+// Options of one invocation that do not change the weights.
+struct RunArgs {
+  std::string output = "model.safetensors";
+  std::string metrics;
+  std::string checkpoint;
+  std::int64_t checkpoint_every = 1;
+  std::string resume;
+  int threads = 0;
+  bool quiet = false;
+};
+
+CsvOptions csv_options(const TrainArgs& a) {
+  CsvOptions o;
+  if (a.header == "yes") {
+    o.header = CsvOptions::Header::yes;
+  } else if (a.header == "no") {
+    o.header = CsvOptions::Header::no;
+  } else if (a.header != "auto") {
+    throw Error(fmt::format("--header '{}' (choose yes, no, auto)", a.header));
+  }
+  o.label = a.label;
+  o.ignore = a.ignore;
+  if (a.task == "classification") {
+    o.task = Task::classification;
+  } else if (a.task == "regression") {
+    o.task = Task::regression;
+  } else if (a.task != "auto") {
+    throw Error(fmt::format("--task '{}' (choose classification, regression, auto)", a.task));
+  }
+  o.id_column = a.id_column;
+  return o;
+}
+
+Architecture build_architecture(const TrainArgs& a, const Dataset& train) {
+  const std::int64_t p = train.features;
+  const std::int64_t r = train.task == Task::classification ? train.num_classes() : 1;
+  Architecture arch;
+  if (!a.layers.empty() && !a.hidden.empty()) throw Error("give --layers or --hidden, not both");
+  if (!a.layers.empty()) {
+    arch.widths = parse_widths(a.layers);
+    if (arch.widths.size() < 2) throw Error(fmt::format("--layers '{}' needs at least input and output widths", a.layers));
+    if (arch.widths.front() != p)
+      throw Error(fmt::format("--layers starts with {} inputs, but {} has {} features per sample", arch.widths.front(),
+                              train.source, p));
+    if (arch.widths.back() != r)
+      throw Error(fmt::format("--layers ends with {} outputs, but {} needs {} ({})", arch.widths.back(), train.source, r,
+                              train.task == Task::classification ? fmt::format("{} classes", r) : "one value"));
+  } else {
+    arch.widths.push_back(p);
+    for (const auto w : parse_widths(a.hidden.empty() ? "128" : a.hidden)) arch.widths.push_back(w);
+    arch.widths.push_back(r);
+  }
+  arch.activations = parse_activations(a.activation, arch.widths.size() - 2);
+  const Loss natural = train.task == Task::classification ? Loss::cross_entropy : Loss::mse;
+  arch.loss = a.loss.empty() ? natural : parse_loss(a.loss);
+  if (arch.loss != natural)
+    throw Error(fmt::format("--loss {} does not fit {} data (use {})", a.loss,
+                            train.task == Task::classification ? "classification" : "regression", to_string(natural)));
+  arch.dropout = a.dropout;
+  arch.validate();
+  return arch;
+}
+
+std::string format_metric(double v, const char* fmt_spec = "{:.4f}") {
+  return std::isfinite(v) ? fmt::format(fmt::runtime(fmt_spec), v) : std::string("-");
+}
+
+json metrics_line(const EpochMetrics& m) {
+  auto num = [](double v) { return std::isfinite(v) ? json(v) : json(nullptr); };
+  return {{"epoch", m.epoch},
+          {"train_loss", num(m.train_loss)},
+          {"train_accuracy", num(m.train_accuracy)},
+          {"val_loss", num(m.val_loss)},
+          {"val_accuracy", num(m.val_accuracy)},
+          {"test_loss", num(m.test_loss)},
+          {"test_accuracy", num(m.test_accuracy)},
+          {"seconds", num(m.seconds)},
+          {"samples_per_second", num(m.samples_per_second)},
+          {"learning_rate", num(m.learning_rate)}};
+}
+
+// The whole JSON Lines file, rewritten atomically after every epoch: a reader never sees a
+// half-written line, and a resumed run continues the same file.
+void write_metrics(const std::string& path, const std::vector<EpochMetrics>& history) {
+  std::string text;
+  for (const auto& m : history) text += metrics_line(m).dump() + "\n";
+  write_file_atomically(path, text);
+}
+
+class ProgressBar {
+ public:
+  explicit ProgressBar(bool enabled) : enabled_(enabled) {}
+  void update(std::int64_t epoch, std::int64_t epochs, std::int64_t step, std::int64_t steps) {
+    if (!enabled_) return;
+    const std::int64_t percent = step * 100 / steps;
+    if (percent == last_percent_ && step != steps) return;
+    last_percent_ = percent;
+    const std::int64_t filled = step * 30 / steps;
+    fmt::print(stderr, "\r  epoch {}/{} [{:=<{}}{:<{}}] {:3}%", epoch, epochs, "", filled, "", 30 - filled, percent);
+    std::fflush(stderr);
+  }
+  void clear() {
+    if (enabled_) fmt::print(stderr, "\r{:<60}\r", "");
+    last_percent_ = -1;
+  }
+
+ private:
+  bool enabled_;
+  std::int64_t last_percent_ = -1;
+};
+
+int run_train(TrainArgs args, const RunArgs& run, const std::vector<std::string>& given_with_resume) {
+  std::optional<Checkpoint> resumed;
+  if (!run.resume.empty()) {
+    if (!given_with_resume.empty())
+      throw Error(fmt::format("--resume continues the checkpoint's own run; {} cannot be changed (only --epochs, "
+                              "--threads, -o, --metrics, --checkpoint, --checkpoint-every)",
+                              given_with_resume.front()));
+    const std::int64_t requested_epochs = args.epochs;
+    resumed = load_checkpoint(run.resume, 1);
+    try {
+      args = from_json(json::parse(resumed->run));
+    } catch (const json::exception& e) {
+      throw Error(fmt::format("{}: the checkpoint's run description is malformed ({})", run.resume, e.what()));
+    }
+    if (requested_epochs > 0) args.epochs = requested_epochs;
+  }
+  // Fail on unwritable outputs now, not after an hour of training.
+  check_writable(run.output);
+  if (!run.metrics.empty()) check_writable(run.metrics);
+  const std::string checkpoint_path = run.checkpoint.empty() ? run.output + ".checkpoint" : run.checkpoint;
+  check_writable(checkpoint_path);
+  if (run.checkpoint_every < 1) throw Error(fmt::format("--checkpoint-every {} must be at least 1", run.checkpoint_every));
+  if (!(args.val_split >= 0.0 && args.val_split < 1.0))
+    throw Error(fmt::format("--val-split {} is not in [0, 1)", args.val_split));
+
+  const CsvOptions csv = csv_options(args);
+  TrainingData data = load_training_data(args.data, args.test, csv);
+  const Dataset& train = data.train;
+  if (data.csv && !run.quiet) {
+    fmt::print("data: {} ({} rows, {} features); {}; task: {} ({})\n", train.source, train.rows, train.features,
+               data.csv_report.header_reason,
+               train.task == Task::classification ? "classification" : "regression", data.csv_report.task_reason);
+  }
+  const Split split = split_validation(train, args.val_split, args.seed);
+
+  ModelInfo info;
+  info.architecture = build_architecture(args, train);
+  info.task = train.task;
+  info.class_names = train.class_names;
+  info.feature_names = train.feature_names;
+  info.label_name = train.label_name;
+  info.input_format = data.csv ? "csv" : "idx";
+  if (data.csv) {
+    info.csv_header = data.csv_report.schema.has_header;
+    info.csv_columns = data.csv_report.schema.columns;
+  }
+  const Normalization norm = data.csv ? parse_normalization(args.normalize) : Normalization::unit_range;
+  info.preprocessing = Preprocessing::fit(norm, train, split.train);
+
+  Network net(info.architecture, args.batch);
+  if (resumed) {
+    if (resumed->model.info.architecture.widths != info.architecture.widths)
+      throw Error(fmt::format("{}: the checkpoint's architecture {} differs from the data's {}", run.resume,
+                              resumed->model.info.architecture.describe(), info.architecture.describe()));
+    copy_parameters(net, *resumed->model.network);
+    info.preprocessing = resumed->model.info.preprocessing;
+  } else if (!args.init.empty()) {
+    Model start = load_model(args.init, 1);
+    if (start.info.architecture.widths != info.architecture.widths ||
+        start.info.architecture.activations != info.architecture.activations)
+      throw Error(fmt::format("--init {}: the model is {}, but this run asks for {}", args.init,
+                              start.info.architecture.describe(), info.architecture.describe()));
+    copy_parameters(net, *start.network);
+  } else {
+    net.initialize(args.seed);
+  }
+
+  TrainOptions options;
+  options.epochs = args.epochs;
+  options.batch = args.batch;
+  options.shuffle = !args.no_shuffle;
+  options.seed = args.seed;
+  options.optimizer.kind = parse_optimizer(args.optimizer);
+  options.optimizer.momentum = args.momentum;
+  options.optimizer.nesterov = args.nesterov;
+  options.optimizer.weight_decay = args.weight_decay;
+  if (args.nesterov && options.optimizer.kind != OptimizerKind::momentum)
+    throw Error("--nesterov applies to --optimizer momentum only");
+  options.schedule.kind = parse_schedule(args.schedule);
+  options.schedule.base_lr = args.lr;
+  options.schedule.step_epochs = args.lr_step;
+  options.schedule.gamma = args.lr_gamma;
+  options.schedule.total_epochs = args.epochs;
+  options.patience = args.patience;
+  if (args.patience > 0 && split.validation.empty())
+    throw Error("early stopping (--patience) needs a validation set: give --val-split");
+
+  const int threads = run.threads > 0 ? run.threads : ThreadPool::hardware_threads();
+  ThreadPool pool(threads);
+  Trainer trainer(net, info.preprocessing, options, train, split.train, pool);
+  if (!split.validation.empty()) trainer.set_validation(train, split.validation);
+  if (data.test) trainer.set_test(*data.test);
+  if (resumed) restore_trainer(trainer, *resumed);
+
+  info.training = {{"optimizer", args.optimizer}, {"lr", fmt::format("{}", args.lr)},
+                   {"batch", std::to_string(args.batch)}, {"seed", std::to_string(args.seed)},
+                   {"data", train.source}};
+  const std::string run_json = to_json(args).dump();
+
+  if (!run.quiet) {
+    fmt::print("network: {} ({} parameters); {} lr {}, batch {}, {} epochs, {} thread{}\n",
+               info.architecture.describe(), info.architecture.parameter_count(), args.optimizer, args.lr, args.batch,
+               args.epochs, threads, threads == 1 ? "" : "s");
+    fmt::print("train: {} samples{}{}\n", split.train.size(),
+               split.validation.empty() ? "" : fmt::format(", validation: {}", split.validation.size()),
+               data.test ? fmt::format(", test: {} ({})", data.test->rows, data.test->source) : "");
+    if (resumed)
+      fmt::print("resuming from {} at epoch {}, step {}\n", run.resume, resumed->state.epoch + 1,
+                 resumed->state.step_in_epoch);
+  }
+  ProgressBar progress(isatty(STDERR_FILENO) != 0 && !run.quiet);
+  trainer.on_step = [&](std::int64_t step, std::int64_t steps) {
+    progress.update(trainer.state().epoch + 1, args.epochs, step, steps);
+  };
+  trainer.on_epoch = [&](const EpochMetrics& m) {
+    progress.clear();
+    if (!run.quiet) {
+      fmt::print("epoch {:>3}/{}  loss {}  acc {}  val_loss {}  val_acc {}  test_acc {}  {:.2f}s  {:.0f} samples/s\n",
+                 m.epoch, args.epochs, format_metric(m.train_loss), format_metric(m.train_accuracy),
+                 format_metric(m.val_loss), format_metric(m.val_accuracy), format_metric(m.test_accuracy), m.seconds,
+                 m.samples_per_second);
+      std::fflush(stdout);
+    }
+    if (!run.metrics.empty()) write_metrics(run.metrics, trainer.state().history);
+    const bool last = m.epoch >= args.epochs;
+    if (!run.checkpoint.empty() && (m.epoch % run.checkpoint_every == 0 || last))
+      save_checkpoint(checkpoint_path, net, info, trainer, run_json);
+  };
+  trainer.stop_requested = &install_stop_handlers();
+
+  TrainOutcome outcome;
+  try {
+    outcome = trainer.run();
+  } catch (const DivergenceError&) {
+    progress.clear();
+    // The network holds the weights from before the failing step: keep them, never NaNs.
+    save_model(run.output, net, info);
+    fmt::print(stderr, "backprop: the last good model (before the failing step) was saved to {}\n", run.output);
+    throw;
+  }
+  progress.clear();
+  if (outcome == TrainOutcome::interrupted) {
+    save_checkpoint(checkpoint_path, net, info, trainer, run_json);
+    fmt::print(stderr,
+               "backprop: interrupted (signal {}) at epoch {}, step {}/{}; checkpoint saved to {}\n"
+               "backprop: resume with: backprop train --resume {}\n",
+               stop_signal(), trainer.state().epoch + 1, trainer.state().step_in_epoch, trainer.steps_per_epoch(),
+               checkpoint_path, checkpoint_path);
+    return kInterrupted;
+  }
+  if (!trainer.state().history.empty()) {
+    const EpochMetrics& last = trainer.state().history.back();
+    info.training["epochs"] = std::to_string(last.epoch);
+    if (std::isfinite(last.test_accuracy)) info.training["test_accuracy"] = fmt::format("{:.4f}", last.test_accuracy);
+  }
+  save_model(run.output, net, info);
+  if (!run.quiet) {
+    if (outcome == TrainOutcome::early_stopped)
+      fmt::print("early stopping: no validation improvement for {} epochs; kept epoch {}\n", args.patience,
+                 trainer.state().best_epoch);
+    if (data.test) {
+      const Evaluation e = evaluate(net, *data.test, info.preprocessing, {}, pool);
+      if (e.task == Task::classification) {
+        fmt::print("test: accuracy {:.4f}  loss {:.4f}  ({} samples)\n", e.accuracy, e.loss, e.samples);
+      } else {
+        fmt::print("test: mse {:.6g}  mae {:.6g}  r2 {:.4f}  ({} samples)\n", e.mse, e.mae, e.r2, e.samples);
+      }
+    }
+    fmt::print("saved {}\n", run.output);
+  }
+  return kSuccess;
+}
+
+}  // namespace
+
+void add_train_command(CLI::App& app, int& exit_code) {
+  auto* cmd = app.add_subcommand("train", "Train a network (with no options: the seed's 784-128-10 sigmoid network "
+                                          "on Fashion-MNIST)");
+  auto args = std::make_shared<TrainArgs>();
+  auto run = std::make_shared<RunArgs>();
+  std::vector<CLI::Option*> weight_options;
+  auto opt = [&](CLI::Option* o) {
+    weight_options.push_back(o);
+    return o;
+  };
+  opt(cmd->add_option("--data", args->data, "Training data: an MNIST-layout directory, an IDX images file, or a CSV file")
+          ->capture_default_str());
+  opt(cmd->add_option("--test", args->test, "Test data (default: the t10k files of an IDX --data directory)"));
+  opt(cmd->add_option("--layers", args->layers, "All widths, input to output, e.g. 784,128,10"));
+  opt(cmd->add_option("--hidden", args->hidden, "Hidden widths only, e.g. 64,32 (input and output follow from the data)"));
+  opt(cmd->add_option("--activation", args->activation, "sigmoid, tanh, relu, leaky_relu; one, or one per hidden layer")
+          ->capture_default_str());
+  opt(cmd->add_option("--loss", args->loss, "cross_entropy (classification) or mse (regression); default from the task"));
+  opt(cmd->add_option("--optimizer", args->optimizer, "sgd, momentum, adam, adamw")->capture_default_str());
+  opt(cmd->add_option("--lr", args->lr, "Learning rate")->capture_default_str());
+  opt(cmd->add_option("--momentum", args->momentum, "Momentum for --optimizer momentum")->capture_default_str());
+  opt(cmd->add_flag("--nesterov", args->nesterov, "Nesterov momentum"));
+  opt(cmd->add_option("--batch", args->batch, "Minibatch size")->capture_default_str());
+  auto* epochs = cmd->add_option("--epochs", args->epochs, "Epochs")->capture_default_str();
+  opt(cmd->add_option("--seed", args->seed, "Seed for initialisation, shuffling, dropout and the split")
+          ->capture_default_str());
+  opt(cmd->add_option("--weight-decay", args->weight_decay, "L2 weight decay (decoupled for adamw)")->capture_default_str());
+  opt(cmd->add_option("--dropout", args->dropout, "Dropout probability on hidden layers")->capture_default_str());
+  opt(cmd->add_option("--val-split", args->val_split, "Fraction of the training data held out for validation")
+          ->capture_default_str());
+  opt(cmd->add_option("--schedule", args->schedule, "Learning-rate schedule: constant, step, cosine")->capture_default_str());
+  opt(cmd->add_option("--lr-step", args->lr_step, "step schedule: epochs between decays")->capture_default_str());
+  opt(cmd->add_option("--lr-gamma", args->lr_gamma, "step schedule: decay factor")->capture_default_str());
+  opt(cmd->add_option("--patience", args->patience, "Early stopping after this many epochs without validation "
+                                                     "improvement (0: off)")
+          ->capture_default_str());
+  opt(cmd->add_option("--init", args->init, "Start from the weights of this model file"));
+  opt(cmd->add_flag("--no-shuffle", args->no_shuffle, "Keep the data's order in every epoch"));
+  opt(cmd->add_option("--header", args->header, "CSV: yes, no or auto")->capture_default_str());
+  opt(cmd->add_option("--label", args->label, "CSV: label column, by name or 0-based index (default: last)"));
+  opt(cmd->add_option("--ignore", args->ignore, "CSV: columns to drop, e.g. id,name")->delimiter(','));
+  opt(cmd->add_option("--task", args->task, "CSV: classification, regression or auto")->capture_default_str());
+  opt(cmd->add_option("--normalize", args->normalize, "CSV: standard, minmax or none (fitted on the training split)")
+          ->capture_default_str());
+  opt(cmd->add_option("--id", args->id_column, "CSV: an id column to leave out of the features"));
+  cmd->add_option("-o,--output", run->output, "Model file to write")->capture_default_str();
+  cmd->add_option("--metrics", run->metrics, "Write one JSON object per epoch to this JSON Lines file");
+  cmd->add_option("--checkpoint", run->checkpoint, "Checkpoint file (default on interrupt: OUTPUT.checkpoint)");
+  cmd->add_option("--checkpoint-every", run->checkpoint_every, "Epochs between checkpoints")->capture_default_str();
+  cmd->add_option("--resume", run->resume, "Continue the run saved in this checkpoint");
+  cmd->add_option("--threads", run->threads, "Threads (default: all cores); results are identical for any count");
+  cmd->add_flag("-q,--quiet", run->quiet, "Print nothing but errors");
+  cmd->callback([args, run, weight_options, epochs, &exit_code] {
+    std::vector<std::string> given;
+    for (auto* o : weight_options)
+      if (o->count() > 0) given.push_back(o->get_name());
+    if (!run->resume.empty() && epochs->count() == 0) args->epochs = 0;  // keep the checkpoint's
+    exit_code = run_train(*args, *run, given);
+  });
+}
+
+}  // namespace backprop::cli

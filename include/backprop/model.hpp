@@ -1,0 +1,66 @@
+#pragma once
+// A model file: the network's weights plus everything needed to use it on raw input
+// (preprocessing, class and feature names), as one safetensors file.
+//
+// Tensors (float32, little-endian, row-major; the seed's names and shapes):
+//   W1 [p, h1], b1 [h1], W2 [h1, h2], b2 [h2], ...   z = x W + b
+//   input.offset [p], input.scale [p]                x' = (x - offset) * scale
+// __metadata__ (all values strings; JSON where structured):
+//   format "backprop", format_version "1", architecture {widths, activations, loss, dropout,
+//   leaky_slope}, preprocessing "<kind>", task, classes [...], features [...], label,
+//   input {format, header, columns}, training {...} (provenance only)
+// docs/model-format.md is the full description.
+#include <cstdint>
+#include <filesystem>
+#include <map>
+#include <memory>
+#include <span>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "backprop/architecture.hpp"
+#include "backprop/dataset.hpp"
+#include "backprop/network.hpp"
+#include "backprop/preprocessing.hpp"
+#include "backprop/safetensors.hpp"
+
+namespace backprop {
+
+inline constexpr int kModelFormatVersion = 1;
+
+// What a model knows besides its weights.
+struct ModelInfo {
+  Architecture architecture;
+  Preprocessing preprocessing;
+  Task task = Task::classification;
+  std::vector<std::string> class_names;    // index -> name (classification)
+  std::vector<std::string> feature_names;  // CSV column names of the inputs; empty for images
+  std::string label_name;                  // CSV label column
+  std::string input_format = "idx";        // "idx" or "csv": what the model was trained on
+  bool csv_header = true;                  // CSV: whether the training file had a header row
+  std::int64_t csv_columns = 0;            // CSV: fields per row of the training file
+  std::map<std::string, std::string> training;  // provenance: optimizer, epochs, accuracy, ...
+};
+
+struct Model {
+  ModelInfo info;
+  std::unique_ptr<Network> network;
+};
+
+// The tensors and metadata of a model, for saving it alone or inside a checkpoint.
+std::vector<TensorRef> model_tensors(const Network& network, const ModelInfo& info);
+std::map<std::string, std::string> model_metadata(const ModelInfo& info);
+
+// Writes the model atomically (a temporary file renamed into place).
+void save_model(const std::filesystem::path& path, const Network& network, const ModelInfo& info);
+
+// Reads and validates a model: format and version, architecture bounds (before any large
+// allocation), every tensor's presence and shape, names that agree with the widths.
+// The network gets buffers for minibatches of up to max_batch rows.
+Model load_model(const std::filesystem::path& path, std::int64_t max_batch);
+Model parse_model(std::span<const std::uint8_t> bytes, std::string_view source, std::int64_t max_batch);
+// The same from an already parsed file (checkpoints carry a model inside).
+Model model_from_file(const SafetensorsFile& file, std::int64_t max_batch, bool allow_extra_tensors);
+
+}  // namespace backprop

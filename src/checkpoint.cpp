@@ -1,0 +1,126 @@
+#include "backprop/checkpoint.hpp"
+
+#include <fmt/format.h>
+
+#include <cmath>
+#include <limits>
+#include <nlohmann/json.hpp>
+
+#include "backprop/error.hpp"
+
+namespace backprop {
+
+namespace {
+
+using nlohmann::json;
+
+// JSON has no infinity or NaN: they are written as null and read back as such.
+json number(double v) { return std::isfinite(v) ? json(v) : json(nullptr); }
+double read_number(const json& j, double missing) { return j.is_null() ? missing : j.get<double>(); }
+const double kNaN = std::numeric_limits<double>::quiet_NaN();
+
+json metrics_json(const EpochMetrics& m) {
+  return {{"epoch", m.epoch},
+          {"learning_rate", number(m.learning_rate)},
+          {"train_loss", number(m.train_loss)},
+          {"train_accuracy", number(m.train_accuracy)},
+          {"val_loss", number(m.val_loss)},
+          {"val_accuracy", number(m.val_accuracy)},
+          {"test_loss", number(m.test_loss)},
+          {"test_accuracy", number(m.test_accuracy)},
+          {"seconds", number(m.seconds)},
+          {"samples_per_second", number(m.samples_per_second)}};
+}
+
+EpochMetrics metrics_from_json(const json& j) {
+  EpochMetrics m;
+  m.epoch = j.at("epoch").get<std::int64_t>();
+  m.learning_rate = read_number(j.at("learning_rate"), kNaN);
+  m.train_loss = read_number(j.at("train_loss"), kNaN);
+  m.train_accuracy = read_number(j.at("train_accuracy"), kNaN);
+  m.val_loss = read_number(j.at("val_loss"), kNaN);
+  m.val_accuracy = read_number(j.at("val_accuracy"), kNaN);
+  m.test_loss = read_number(j.at("test_loss"), kNaN);
+  m.test_accuracy = read_number(j.at("test_accuracy"), kNaN);
+  m.seconds = read_number(j.at("seconds"), kNaN);
+  m.samples_per_second = read_number(j.at("samples_per_second"), kNaN);
+  return m;
+}
+
+}  // namespace
+
+void save_checkpoint(const std::filesystem::path& path, const Network& network, const ModelInfo& info,
+                     const Trainer& trainer, const std::string& run) {
+  const TrainState& s = trainer.state();
+  auto tensors = model_tensors(network, info);
+  const auto opt = trainer.optimizer().state();
+  tensors.push_back({"optimizer.state", {static_cast<std::int64_t>(opt.size())}, opt});
+  if (!s.best_parameters.empty())
+    tensors.push_back({"trainer.best_parameters", {static_cast<std::int64_t>(s.best_parameters.size())}, s.best_parameters});
+  json history = json::array();
+  for (const auto& m : s.history) history.push_back(metrics_json(m));
+  const json state = {{"epoch", s.epoch},
+                      {"step_in_epoch", s.step_in_epoch},
+                      {"running_loss", s.running_loss},
+                      {"running_correct", s.running_correct},
+                      {"running_seen", s.running_seen},
+                      {"running_seconds", s.running_seconds},
+                      {"best_val_loss", number(s.best_val_loss)},
+                      {"best_epoch", s.best_epoch},
+                      {"stale_epochs", s.stale_epochs},
+                      {"optimizer_steps", trainer.optimizer().steps()},
+                      {"parameter_buffer", network.parameters().size()},
+                      {"history", history}};
+  auto metadata = model_metadata(info);
+  metadata["checkpoint"] = state.dump();
+  metadata["run"] = run;
+  write_safetensors(path, tensors, metadata);
+}
+
+Checkpoint load_checkpoint(const std::filesystem::path& path, std::int64_t max_batch) {
+  const SafetensorsFile file = read_safetensors(path);
+  Checkpoint c;
+  c.model = model_from_file(file, max_batch, true);
+  const auto found = file.metadata.find("checkpoint");
+  if (found == file.metadata.end())
+    throw Error(fmt::format("{}: a model file, not a checkpoint (no training state); use --init to start from it",
+                            file.source));
+  try {
+    const json j = json::parse(found->second);
+    TrainState& s = c.state;
+    s.epoch = j.at("epoch").get<std::int64_t>();
+    s.step_in_epoch = j.at("step_in_epoch").get<std::int64_t>();
+    s.running_loss = j.at("running_loss").get<double>();
+    s.running_correct = j.at("running_correct").get<std::int64_t>();
+    s.running_seen = j.at("running_seen").get<std::int64_t>();
+    s.running_seconds = j.at("running_seconds").get<double>();
+    s.best_val_loss = read_number(j.at("best_val_loss"), std::numeric_limits<double>::infinity());
+    s.best_epoch = j.at("best_epoch").get<std::int64_t>();
+    s.stale_epochs = j.at("stale_epochs").get<std::int64_t>();
+    for (const auto& m : j.at("history")) s.history.push_back(metrics_from_json(m));
+    c.optimizer_steps = j.at("optimizer_steps").get<std::uint64_t>();
+    const auto buffer = j.at("parameter_buffer").get<std::size_t>();
+    if (buffer != c.model.network->parameters().size())
+      throw Error(fmt::format("{}: parameter buffer of {} values does not match the architecture's {}", file.source,
+                              buffer, c.model.network->parameters().size()));
+    if (s.epoch < 0 || s.step_in_epoch < 0)
+      throw Error(fmt::format("{}: negative epoch or step in the training state", file.source));
+  } catch (const nlohmann::json::exception& e) {
+    throw Error(fmt::format("{}: training state is malformed ({})", file.source, e.what()));
+  }
+  c.optimizer_state = file.tensor("optimizer.state").data;
+  if (const NamedTensor* best = file.find("trainer.best_parameters")) c.state.best_parameters = best->data;
+  const auto run = file.metadata.find("run");
+  c.run = run == file.metadata.end() ? "{}" : run->second;
+  return c;
+}
+
+void restore_trainer(Trainer& trainer, const Checkpoint& checkpoint) {
+  if (checkpoint.state.step_in_epoch > trainer.steps_per_epoch())
+    throw Error(fmt::format("checkpoint is at step {} of an epoch that has only {} steps with this data",
+                            checkpoint.state.step_in_epoch, trainer.steps_per_epoch()));
+  trainer.optimizer().restore(checkpoint.optimizer_steps, checkpoint.optimizer_state);
+  trainer.state() = checkpoint.state;
+}
+
+}  // namespace backprop

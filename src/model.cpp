@@ -1,0 +1,226 @@
+#include "backprop/model.hpp"
+
+#include <fmt/format.h>
+
+#include <nlohmann/json.hpp>
+
+#include "backprop/error.hpp"
+
+namespace backprop {
+
+namespace {
+
+using nlohmann::json;
+
+std::string layer_name(const char* prefix, std::int64_t layer) { return fmt::format("{}{}", prefix, layer + 1); }
+
+std::string task_name(Task t) { return t == Task::classification ? "classification" : "regression"; }
+
+// Reads metadata key `key` of `file` as JSON, naming the file and key on failure.
+json metadata_json(const SafetensorsFile& file, const std::string& key) {
+  const auto it = file.metadata.find(key);
+  if (it == file.metadata.end())
+    throw Error(fmt::format("{}: not a backprop model: metadata has no '{}'", file.source, key));
+  try {
+    return json::parse(it->second);
+  } catch (const json::exception& e) {
+    throw Error(fmt::format("{}: metadata '{}' is not valid JSON ({})", file.source, key, e.what()));
+  }
+}
+
+std::string metadata_string(const SafetensorsFile& file, const std::string& key) {
+  const auto it = file.metadata.find(key);
+  if (it == file.metadata.end())
+    throw Error(fmt::format("{}: not a backprop model: metadata has no '{}'", file.source, key));
+  return it->second;
+}
+
+template <class F>
+auto field(const SafetensorsFile& file, const char* what, F&& read) {
+  try {
+    return read();
+  } catch (const json::exception& e) {
+    throw Error(fmt::format("{}: metadata '{}' is malformed ({})", file.source, what, e.what()));
+  }
+}
+
+Architecture parse_architecture(const SafetensorsFile& file) {
+  const json j = metadata_json(file, "architecture");
+  return field(file, "architecture", [&] {
+    Architecture a;
+    if (!j.is_object()) throw Error(fmt::format("{}: metadata 'architecture' is not an object", file.source));
+    for (const auto& w : j.at("widths")) {
+      if (!w.is_number_integer())
+        throw Error(fmt::format("{}: architecture width {} is not a whole number", file.source, w.dump()));
+      const auto width = w.get<std::int64_t>();
+      if (width < 1 || width > kMaxWidth)
+        throw Error(fmt::format("{}: architecture width {} is out of range (1 to {})", file.source, width, kMaxWidth));
+      a.widths.push_back(width);
+      if (a.widths.size() > 1000) throw Error(fmt::format("{}: architecture has more than 1000 layers", file.source));
+    }
+    for (const auto& name : j.at("activations")) a.activations.push_back(parse_activation(name.get<std::string>()));
+    a.loss = parse_loss(j.at("loss").get<std::string>());
+    a.dropout = j.value("dropout", 0.0f);
+    a.leaky_slope = j.value("leaky_slope", 0.01f);
+    try {
+      a.validate();
+    } catch (const Error& e) {
+      throw Error(fmt::format("{}: architecture: {}", file.source, e.what()));
+    }
+    return a;
+  });
+}
+
+std::vector<std::string> string_list(const SafetensorsFile& file, const char* key) {
+  const auto it = file.metadata.find(key);
+  if (it == file.metadata.end()) return {};
+  const json j = metadata_json(file, key);
+  return field(file, key, [&] { return j.get<std::vector<std::string>>(); });
+}
+
+// Copies tensor `name` (which must have exactly `shape`) into `out`.
+void take_tensor(const SafetensorsFile& file, const std::string& name, const std::vector<std::int64_t>& shape,
+                 float* out) {
+  const NamedTensor* t = file.find(name);
+  if (t == nullptr) throw Error(fmt::format("{}: tensor '{}' is missing", file.source, name));
+  if (t->shape != shape)
+    throw Error(fmt::format("{}: tensor '{}' has shape [{}] but the architecture needs [{}]", file.source, name,
+                            fmt::join(t->shape, ", "), fmt::join(shape, ", ")));
+  std::copy(t->data.begin(), t->data.end(), out);
+}
+
+}  // namespace
+
+std::vector<TensorRef> model_tensors(const Network& network, const ModelInfo& info) {
+  std::vector<TensorRef> tensors;
+  for (std::int64_t l = 0; l < network.num_layers(); ++l) {
+    const auto w = network.weight(l);
+    const auto b = network.bias(l);
+    tensors.push_back({layer_name("W", l), {w.rows, w.cols}, {w.data, static_cast<std::size_t>(w.size())}});
+    tensors.push_back({layer_name("b", l), {static_cast<std::int64_t>(b.size())}, b});
+  }
+  const auto p = static_cast<std::int64_t>(info.preprocessing.offset.size());
+  tensors.push_back({"input.offset", {p}, info.preprocessing.offset});
+  tensors.push_back({"input.scale", {p}, info.preprocessing.scale});
+  return tensors;
+}
+
+std::map<std::string, std::string> model_metadata(const ModelInfo& info) {
+  const Architecture& a = info.architecture;
+  json arch = {{"widths", a.widths}, {"loss", to_string(a.loss)}, {"dropout", a.dropout}, {"leaky_slope", a.leaky_slope}};
+  arch["activations"] = json::array();
+  for (const auto f : a.activations) arch["activations"].push_back(to_string(f));
+  std::map<std::string, std::string> m;
+  m["format"] = "backprop";
+  m["format_version"] = std::to_string(kModelFormatVersion);
+  m["architecture"] = arch.dump();
+  m["preprocessing"] = to_string(info.preprocessing.kind);
+  m["task"] = task_name(info.task);
+  if (info.task == Task::classification) m["classes"] = json(info.class_names).dump();
+  m["features"] = json(info.feature_names).dump();
+  m["label"] = info.label_name;
+  m["input"] = json{{"format", info.input_format}, {"header", info.csv_header}, {"columns", info.csv_columns}}.dump();
+  m["training"] = json(info.training).dump();
+  return m;
+}
+
+void save_model(const std::filesystem::path& path, const Network& network, const ModelInfo& info) {
+  const auto tensors = model_tensors(network, info);
+  write_safetensors(path, tensors, model_metadata(info));
+}
+
+Model model_from_file(const SafetensorsFile& file, std::int64_t max_batch, bool allow_extra_tensors) {
+  const auto format = file.metadata.find("format");
+  if (format == file.metadata.end() || format->second != "backprop")
+    throw Error(fmt::format("{}: not a backprop model (metadata 'format' is not \"backprop\")", file.source));
+  const std::string version = metadata_string(file, "format_version");
+  if (version != std::to_string(kModelFormatVersion))
+    throw Error(fmt::format("{}: model format version '{}' is not supported (this backprop reads version {})",
+                            file.source, version, kModelFormatVersion));
+  Model model;
+  ModelInfo& info = model.info;
+  info.architecture = parse_architecture(file);
+  const Architecture& a = info.architecture;
+
+  const std::string task = metadata_string(file, "task");
+  if (task != "classification" && task != "regression")
+    throw Error(fmt::format("{}: metadata 'task' is '{}' (expected classification or regression)", file.source, task));
+  info.task = task == "classification" ? Task::classification : Task::regression;
+  if ((info.task == Task::classification) != (a.loss == Loss::cross_entropy))
+    throw Error(fmt::format("{}: task '{}' does not match the loss '{}'", file.source, task, to_string(a.loss)));
+  info.class_names = string_list(file, "classes");
+  if (info.task == Task::classification && static_cast<std::int64_t>(info.class_names.size()) != a.outputs())
+    throw Error(fmt::format("{}: {} class names for {} outputs", file.source, info.class_names.size(), a.outputs()));
+  info.feature_names = string_list(file, "features");
+  if (!info.feature_names.empty() && static_cast<std::int64_t>(info.feature_names.size()) != a.inputs())
+    throw Error(fmt::format("{}: {} feature names for {} inputs", file.source, info.feature_names.size(), a.inputs()));
+  const auto label = file.metadata.find("label");
+  info.label_name = label == file.metadata.end() ? "" : label->second;
+  if (file.metadata.count("input") != 0) {
+    const json input = metadata_json(file, "input");
+    field(file, "input", [&] {
+      info.input_format = input.at("format").get<std::string>();
+      info.csv_header = input.value("header", true);
+      info.csv_columns = input.value("columns", std::int64_t{0});
+      return 0;
+    });
+    if (info.input_format != "idx" && info.input_format != "csv")
+      throw Error(fmt::format("{}: input format '{}' is not idx or csv", file.source, info.input_format));
+  }
+  if (file.metadata.count("training") != 0) {
+    const json training = metadata_json(file, "training");
+    field(file, "training", [&] {
+      for (const auto& [k, v] : training.items()) info.training[k] = v.is_string() ? v.get<std::string>() : v.dump();
+      return 0;
+    });
+  }
+  info.preprocessing.kind = parse_normalization(metadata_string(file, "preprocessing"));
+
+  // Shapes are checked against the file's tensors before the network's buffers are allocated:
+  // the tensors already exist in memory, so a hostile header cannot make this allocate more.
+  std::size_t expected_tensors = 2;
+  for (std::int64_t l = 0; l < a.num_layers(); ++l) {
+    const auto in = a.widths[static_cast<std::size_t>(l)];
+    const auto out = a.widths[static_cast<std::size_t>(l + 1)];
+    for (const auto& [name, shape] :
+         {std::pair{layer_name("W", l), std::vector<std::int64_t>{in, out}}, std::pair{layer_name("b", l), std::vector<std::int64_t>{out}}}) {
+      const NamedTensor* t = file.find(name);
+      if (t == nullptr) throw Error(fmt::format("{}: tensor '{}' is missing", file.source, name));
+      if (t->shape != shape)
+        throw Error(fmt::format("{}: tensor '{}' has shape [{}] but the architecture needs [{}]", file.source, name,
+                                fmt::join(t->shape, ", "), fmt::join(shape, ", ")));
+    }
+    expected_tensors += 2;
+  }
+  if (!allow_extra_tensors && file.tensors.size() != expected_tensors) {
+    for (const auto& t : file.tensors) {
+      const bool known = t.name == "input.offset" || t.name == "input.scale" ||
+                         ((t.name[0] == 'W' || t.name[0] == 'b') && t.name.size() > 1);
+      if (!known) throw Error(fmt::format("{}: unexpected tensor '{}'", file.source, t.name));
+    }
+    throw Error(fmt::format("{}: {} tensors, but the architecture has {}", file.source, file.tensors.size(),
+                            expected_tensors));
+  }
+  model.network = std::make_unique<Network>(a, max_batch);
+  for (std::int64_t l = 0; l < a.num_layers(); ++l) {
+    auto w = model.network->weight(l);
+    take_tensor(file, layer_name("W", l), {w.rows, w.cols}, w.data);
+    auto b = model.network->bias(l);
+    take_tensor(file, layer_name("b", l), {static_cast<std::int64_t>(b.size())}, b.data());
+  }
+  info.preprocessing.offset.resize(static_cast<std::size_t>(a.inputs()));
+  info.preprocessing.scale.resize(static_cast<std::size_t>(a.inputs()));
+  take_tensor(file, "input.offset", {a.inputs()}, info.preprocessing.offset.data());
+  take_tensor(file, "input.scale", {a.inputs()}, info.preprocessing.scale.data());
+  return model;
+}
+
+Model parse_model(std::span<const std::uint8_t> bytes, std::string_view source, std::int64_t max_batch) {
+  return model_from_file(parse_safetensors(bytes, source), max_batch, false);
+}
+
+Model load_model(const std::filesystem::path& path, std::int64_t max_batch) {
+  return model_from_file(read_safetensors(path), max_batch, false);
+}
+
+}  // namespace backprop
