@@ -39,11 +39,11 @@ struct TrainArgs {
   std::string activation = "sigmoid";
   std::string loss;  // default: from the task
   std::string optimizer = "sgd";
-  float lr = 0.1f;
+  float lr = 0.0f;  // 0: the optimiser's default (default_learning_rate)
   float momentum = 0.9f;
   bool nesterov = false;
   std::int64_t batch = 64;
-  std::int64_t epochs = 10;
+  std::int64_t epochs = 15;
   std::uint64_t seed = 1;
   float weight_decay = 0.0f;
   float dropout = 0.0f;
@@ -118,6 +118,19 @@ struct RunArgs {
   bool quiet = false;
 };
 
+// Defaults that train the seed's network well in seconds: plain SGD on sigmoid units takes a
+// large step (0.5 reaches 0.877 on Fashion-MNIST in 15 epochs, 0.1 only 0.85 in 10); momentum
+// multiplies the effective step by 1/(1 - mu) = 10; Adam's usual 1e-3.
+float default_learning_rate(OptimizerKind kind) {
+  switch (kind) {
+    case OptimizerKind::sgd: return 0.5f;
+    case OptimizerKind::momentum: return 0.05f;
+    case OptimizerKind::adam:
+    case OptimizerKind::adamw: return 0.001f;
+  }
+  return 0.01f;
+}
+
 CsvOptions csv_options(const TrainArgs& a) {
   CsvOptions o;
   if (a.header == "yes") {
@@ -174,8 +187,9 @@ std::string format_metric(double v, const char* fmt_spec = "{:.4f}") {
   return std::isfinite(v) ? fmt::format(fmt::runtime(fmt_spec), v) : std::string("-");
 }
 
-json metrics_line(const EpochMetrics& m) {
-  auto num = [](double v) { return std::isfinite(v) ? json(v) : json(nullptr); };
+nlohmann::ordered_json metrics_line(const EpochMetrics& m) {
+  using ordered = nlohmann::ordered_json;
+  auto num = [](double v) { return std::isfinite(v) ? ordered(v) : ordered(nullptr); };
   return {{"epoch", m.epoch},
           {"train_loss", num(m.train_loss)},
           {"train_accuracy", num(m.train_accuracy)},
@@ -291,6 +305,7 @@ int run_train(TrainArgs args, const RunArgs& run, const std::vector<std::string>
   options.shuffle = !args.no_shuffle;
   options.seed = args.seed;
   options.optimizer.kind = parse_optimizer(args.optimizer);
+  if (args.lr == 0.0f) args.lr = default_learning_rate(options.optimizer.kind);
   options.optimizer.momentum = args.momentum;
   options.optimizer.nesterov = args.nesterov;
   options.optimizer.weight_decay = args.weight_decay;
@@ -412,7 +427,7 @@ void add_train_command(CLI::App& app, int& exit_code) {
           ->capture_default_str());
   opt(cmd->add_option("--loss", args->loss, "cross_entropy (classification) or mse (regression); default from the task"));
   opt(cmd->add_option("--optimizer", args->optimizer, "sgd, momentum, adam, adamw")->capture_default_str());
-  opt(cmd->add_option("--lr", args->lr, "Learning rate")->capture_default_str());
+  opt(cmd->add_option("--lr", args->lr, "Learning rate (default: sgd 0.5, momentum 0.05, adam/adamw 0.001)"));
   opt(cmd->add_option("--momentum", args->momentum, "Momentum for --optimizer momentum")->capture_default_str());
   opt(cmd->add_flag("--nesterov", args->nesterov, "Nesterov momentum"));
   opt(cmd->add_option("--batch", args->batch, "Minibatch size")->capture_default_str());
