@@ -1,0 +1,29 @@
+#!/usr/bin/env bash
+# Installs every Debian package backprop needs to build, test, fuzz and benchmark.
+# Idempotent: apt-get runs only when something is missing.
+set -euo pipefail
+
+packages=(
+  g++ cmake ninja-build pkg-config            # toolchain
+  libcli11-dev libfmt-dev nlohmann-json3-dev  # CLI parsing, formatting, JSON (model metadata)
+  zlib1g-dev                                  # gzip-compressed IDX files
+  libgtest-dev libgmock-dev libbenchmark-dev  # tests and microbenchmarks
+  clang libclang-rt-14-dev                    # libFuzzer + sanitizers for the fuzz step
+  dataset-fashion-mnist                       # the default training data
+  python3 python3-torch python3-numpy         # side-by-side peers in bench/
+)
+
+missing=()
+for p in "${packages[@]}"; do
+  dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
+done
+if [ ${#missing[@]} -eq 0 ]; then
+  echo "install-deps: all ${#packages[@]} packages present"
+  exit 0
+fi
+echo "install-deps: installing ${missing[*]}"
+sudo_cmd=()
+[ "$(id -u)" -eq 0 ] || sudo_cmd=(sudo)
+export DEBIAN_FRONTEND=noninteractive
+"${sudo_cmd[@]}" apt-get update -q
+"${sudo_cmd[@]}" apt-get install -y -q --no-install-recommends "${missing[@]}"

@@ -1,0 +1,58 @@
+#!/usr/bin/env bash
+# The whole test suite, as CI runs it (.ci/run calls this):
+#   1. dependencies (apt-get, only if missing)
+#   2. release build with warnings as errors, every test under CTest
+#   3. ASan + UBSan build of the library, CLI and tests, every test under CTest
+#   4. each libFuzzer target for FUZZ_SECONDS (default 45) plus its corpus replay
+#   5. the benchmark suite in its quick mode (it must run; timings are not asserted)
+# Ends with one line "suite: N passed, N failed" over both CTest runs.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+root=$(pwd)
+jobs=$(nproc)
+fuzz_seconds=${FUZZ_SECONDS:-45}
+
+scripts/install-deps.sh
+
+passed=0
+failed=0
+count_ctest() {  # adds CTest's "N tests failed out of M" to the totals
+  local line total bad
+  line=$(grep -E "tests? failed out of" "$1" | tail -n 1)
+  total=$(sed -E 's/.* out of ([0-9]+).*/\1/' <<<"$line")
+  bad=$(sed -E 's/.* ([0-9]+) tests? failed.*/\1/' <<<"$line")
+  passed=$((passed + total - bad))
+  failed=$((failed + bad))
+}
+
+echo "== release build"
+cmake -S . -B build -G Ninja -DCMAKE_BUILD_TYPE=Release -DBACKPROP_WERROR=ON >/dev/null
+cmake --build build -j "$jobs"
+echo "== tests (release)"
+status=0
+(cd build && ctest -j "$jobs" --output-on-failure --timeout 600) 2>&1 | tee build/ctest.log || status=1
+count_ctest build/ctest.log
+
+echo "== ASan + UBSan build"
+cmake -S . -B build-asan -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo -DBACKPROP_SANITIZE=ON \
+  -DBACKPROP_BUILD_BENCH=OFF -DBACKPROP_BUILD_EXAMPLES=OFF >/dev/null
+cmake --build build-asan -j "$jobs"
+echo "== tests (ASan + UBSan)"
+(cd build-asan && ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 UBSAN_OPTIONS=print_stacktrace=1 \
+  ctest -j "$jobs" --output-on-failure --timeout 900) 2>&1 | tee build-asan/ctest.log || status=1
+count_ctest build-asan/ctest.log
+
+echo "== fuzzing (${fuzz_seconds}s per target)"
+if [ -x scripts/fuzz.sh ]; then
+  scripts/fuzz.sh "$fuzz_seconds" || status=1
+else
+  echo "fuzz: scripts/fuzz.sh missing" && status=1
+fi
+
+echo "== benchmark suite (quick mode)"
+if [ -f bench/run.py ]; then
+  /usr/bin/python3 bench/run.py --build "$root/build" --quick || status=1
+fi
+
+echo "suite: ${passed} passed, ${failed} failed"
+exit $status

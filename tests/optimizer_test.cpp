@@ -1,0 +1,154 @@
+// Each optimiser's step against its formula computed independently here, over several steps,
+// and the schedules against theirs.
+#include <gtest/gtest.h>
+
+#include <cmath>
+#include <numbers>
+#include <vector>
+
+#include "backprop/error.hpp"
+#include "backprop/optimizer.hpp"
+#include "backprop/schedule.hpp"
+
+namespace backprop {
+namespace {
+
+const std::vector<float> kStart = {0.5f, -1.25f, 2.0f, 0.0f, -0.75f};
+// A different gradient at every step, so that momentum and moments matter.
+std::vector<float> gradient(int step) {
+  std::vector<float> g;
+  for (std::size_t i = 0; i < kStart.size(); ++i)
+    g.push_back(std::sin(static_cast<float>(i) + 0.7f * static_cast<float>(step)) * (1.0f + static_cast<float>(i)));
+  return g;
+}
+
+// The same gradient in double, for the reference formulas.
+std::vector<double> gradient_d(int step) {
+  const auto g = gradient(step);
+  return {g.begin(), g.end()};
+}
+
+std::vector<float> run(OptimizerConfig config, float lr, int steps) {
+  std::vector<float> theta = kStart;
+  Optimizer opt(config, theta.size());
+  for (int t = 0; t < steps; ++t) opt.step(theta, gradient(t), lr);
+  EXPECT_EQ(opt.steps(), static_cast<std::uint64_t>(steps));
+  return theta;
+}
+
+void expect_near(const std::vector<float>& got, const std::vector<double>& want) {
+  ASSERT_EQ(got.size(), want.size());
+  for (std::size_t i = 0; i < got.size(); ++i) EXPECT_NEAR(double(got[i]), want[i], 1e-5 * (1 + std::abs(want[i]))) << i;
+  bool moved = false;
+  for (std::size_t i = 0; i < got.size(); ++i) moved = moved || got[i] != kStart[i];
+  EXPECT_TRUE(moved);
+}
+
+constexpr int kSteps = 6;
+constexpr double kLr = 0.1;
+constexpr double kWd = 0.01;
+
+TEST(Optimizer, SgdWithWeightDecay) {
+  OptimizerConfig c;
+  c.kind = OptimizerKind::sgd;
+  c.weight_decay = static_cast<float>(kWd);
+  std::vector<double> theta(kStart.begin(), kStart.end());
+  for (int t = 0; t < kSteps; ++t) {
+    const auto g = gradient_d(t);
+    for (std::size_t i = 0; i < theta.size(); ++i) theta[i] -= kLr * (g[i] + kWd * theta[i]);
+  }
+  expect_near(run(c, static_cast<float>(kLr), kSteps), theta);
+}
+
+TEST(Optimizer, MomentumAndNesterov) {
+  for (const bool nesterov : {false, true}) {
+    OptimizerConfig c;
+    c.kind = OptimizerKind::momentum;
+    c.momentum = 0.9f;
+    c.nesterov = nesterov;
+    std::vector<double> theta(kStart.begin(), kStart.end()), v(theta.size(), 0.0);
+    for (int t = 0; t < kSteps; ++t) {
+      const auto g = gradient_d(t);
+      for (std::size_t i = 0; i < theta.size(); ++i) {
+        v[i] = 0.9 * v[i] + g[i];
+        theta[i] -= kLr * (nesterov ? g[i] + 0.9 * v[i] : v[i]);
+      }
+    }
+    expect_near(run(c, static_cast<float>(kLr), kSteps), theta);
+  }
+}
+
+TEST(Optimizer, AdamAndAdamW) {
+  for (const auto kind : {OptimizerKind::adam, OptimizerKind::adamw}) {
+    OptimizerConfig c;
+    c.kind = kind;
+    c.weight_decay = static_cast<float>(kWd);
+    const double b1 = 0.9, b2 = 0.999, eps = 1e-8;
+    std::vector<double> theta(kStart.begin(), kStart.end()), m(theta.size(), 0.0), v(theta.size(), 0.0);
+    for (int t = 1; t <= kSteps; ++t) {
+      const auto g = gradient_d(t - 1);
+      for (std::size_t i = 0; i < theta.size(); ++i) {
+        double gi = g[i];
+        if (kind == OptimizerKind::adamw) {
+          theta[i] -= kLr * kWd * theta[i];
+        } else {
+          gi += kWd * theta[i];
+        }
+        m[i] = b1 * m[i] + (1 - b1) * gi;
+        v[i] = b2 * v[i] + (1 - b2) * gi * gi;
+        const double mhat = m[i] / (1 - std::pow(b1, t));
+        const double vhat = v[i] / (1 - std::pow(b2, t));
+        theta[i] -= kLr * mhat / (std::sqrt(vhat) + eps);
+      }
+    }
+    expect_near(run(c, static_cast<float>(kLr), kSteps), theta);
+  }
+}
+
+TEST(Optimizer, RestoreContinuesExactly) {
+  OptimizerConfig c;
+  c.kind = OptimizerKind::adam;
+  std::vector<float> straight = kStart, resumed = kStart;
+  Optimizer a(c, straight.size());
+  for (int t = 0; t < 4; ++t) a.step(straight, gradient(t), 0.1f);
+  Optimizer first(c, resumed.size());
+  for (int t = 0; t < 2; ++t) first.step(resumed, gradient(t), 0.1f);
+  Optimizer second(c, resumed.size());
+  second.restore(first.steps(), first.state());
+  for (int t = 2; t < 4; ++t) second.step(resumed, gradient(t), 0.1f);
+  EXPECT_EQ(straight, resumed);
+  EXPECT_THROW(second.restore(1, std::vector<float>(3)), Error);
+}
+
+TEST(Optimizer, RejectsBadSettings) {
+  OptimizerConfig c;
+  c.momentum = 1.0f;
+  EXPECT_THROW(Optimizer(c, 3), Error);
+  c = {};
+  c.weight_decay = -1.0f;
+  EXPECT_THROW(Optimizer(c, 3), Error);
+  EXPECT_THROW(parse_optimizer("rmsprop"), Error);
+}
+
+TEST(Schedule, ConstantStepCosine) {
+  Schedule s;
+  s.base_lr = 0.2f;
+  EXPECT_FLOAT_EQ(s.learning_rate(7), 0.2f);
+  s.kind = ScheduleKind::step;
+  s.step_epochs = 3;
+  s.gamma = 0.5f;
+  EXPECT_FLOAT_EQ(s.learning_rate(2), 0.2f);
+  EXPECT_FLOAT_EQ(s.learning_rate(3), 0.1f);
+  EXPECT_FLOAT_EQ(s.learning_rate(7), 0.05f);
+  s.kind = ScheduleKind::cosine;
+  s.total_epochs = 10;
+  s.min_lr = 0.0f;
+  EXPECT_FLOAT_EQ(s.learning_rate(0), 0.2f);
+  EXPECT_NEAR(s.learning_rate(5), 0.1f, 1e-6);
+  EXPECT_NEAR(s.learning_rate(4), 0.1 * (1 + std::cos(std::numbers::pi * 0.4)), 1e-6);
+  s.base_lr = -1.0f;
+  EXPECT_THROW(s.validate(), Error);
+}
+
+}  // namespace
+}  // namespace backprop
