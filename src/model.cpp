@@ -2,6 +2,7 @@
 
 #include <fmt/format.h>
 
+#include <algorithm>
 #include <nlohmann/json.hpp>
 
 #include "backprop/error.hpp"
@@ -78,15 +79,15 @@ std::vector<std::string> string_list(const SafetensorsFile& file, const char* ke
   return field(file, key, [&] { return j.get<std::vector<std::string>>(); });
 }
 
-// Copies tensor `name` (which must have exactly `shape`) into `out`.
-void take_tensor(const SafetensorsFile& file, const std::string& name, const std::vector<std::int64_t>& shape,
-                 float* out) {
+// The tensor `name`, which must exist with exactly `shape`.
+const NamedTensor& expect_tensor(const SafetensorsFile& file, const std::string& name,
+                                 const std::vector<std::int64_t>& shape) {
   const NamedTensor* t = file.find(name);
   if (t == nullptr) throw Error(fmt::format("{}: tensor '{}' is missing", file.source, name));
   if (t->shape != shape)
     throw Error(fmt::format("{}: tensor '{}' has shape [{}] but the architecture needs [{}]", file.source, name,
                             fmt::join(t->shape, ", "), fmt::join(shape, ", ")));
-  std::copy(t->data.begin(), t->data.end(), out);
+  return *t;
 }
 
 }  // namespace
@@ -176,42 +177,33 @@ Model model_from_file(const SafetensorsFile& file, std::int64_t max_batch, bool 
   }
   info.preprocessing.kind = parse_normalization(metadata_string(file, "preprocessing"));
 
-  // Shapes are checked against the file's tensors before the network's buffers are allocated:
-  // the tensors already exist in memory, so a hostile header cannot make this allocate more.
-  std::size_t expected_tensors = 2;
+  // Every tensor is checked before the network's buffers are allocated: the tensors already
+  // exist in memory, so a hostile header cannot make this allocate more than the file holds.
+  std::vector<const NamedTensor*> weights;  // W1, b1, W2, b2, ...
   for (std::int64_t l = 0; l < a.num_layers(); ++l) {
     const auto in = a.widths[static_cast<std::size_t>(l)];
     const auto out = a.widths[static_cast<std::size_t>(l + 1)];
-    for (const auto& [name, shape] :
-         {std::pair{layer_name("W", l), std::vector<std::int64_t>{in, out}}, std::pair{layer_name("b", l), std::vector<std::int64_t>{out}}}) {
-      const NamedTensor* t = file.find(name);
-      if (t == nullptr) throw Error(fmt::format("{}: tensor '{}' is missing", file.source, name));
-      if (t->shape != shape)
-        throw Error(fmt::format("{}: tensor '{}' has shape [{}] but the architecture needs [{}]", file.source, name,
-                                fmt::join(t->shape, ", "), fmt::join(shape, ", ")));
-    }
-    expected_tensors += 2;
+    weights.push_back(&expect_tensor(file, layer_name("W", l), {in, out}));
+    weights.push_back(&expect_tensor(file, layer_name("b", l), {out}));
   }
-  if (!allow_extra_tensors && file.tensors.size() != expected_tensors) {
+  const NamedTensor& offset = expect_tensor(file, "input.offset", {a.inputs()});
+  const NamedTensor& scale = expect_tensor(file, "input.scale", {a.inputs()});
+  if (!allow_extra_tensors && file.tensors.size() != weights.size() + 2) {
     for (const auto& t : file.tensors) {
       const bool known = t.name == "input.offset" || t.name == "input.scale" ||
-                         ((t.name[0] == 'W' || t.name[0] == 'b') && t.name.size() > 1);
+                         std::any_of(weights.begin(), weights.end(), [&](const NamedTensor* w) { return w->name == t.name; });
       if (!known) throw Error(fmt::format("{}: unexpected tensor '{}'", file.source, t.name));
     }
-    throw Error(fmt::format("{}: {} tensors, but the architecture has {}", file.source, file.tensors.size(),
-                            expected_tensors));
   }
   model.network = std::make_unique<Network>(a, max_batch);
   for (std::int64_t l = 0; l < a.num_layers(); ++l) {
-    auto w = model.network->weight(l);
-    take_tensor(file, layer_name("W", l), {w.rows, w.cols}, w.data);
-    auto b = model.network->bias(l);
-    take_tensor(file, layer_name("b", l), {static_cast<std::int64_t>(b.size())}, b.data());
+    const auto& w = weights[static_cast<std::size_t>(2 * l)]->data;
+    const auto& b = weights[static_cast<std::size_t>(2 * l + 1)]->data;
+    std::copy(w.begin(), w.end(), model.network->weight(l).data);
+    std::copy(b.begin(), b.end(), model.network->bias(l).begin());
   }
-  info.preprocessing.offset.resize(static_cast<std::size_t>(a.inputs()));
-  info.preprocessing.scale.resize(static_cast<std::size_t>(a.inputs()));
-  take_tensor(file, "input.offset", {a.inputs()}, info.preprocessing.offset.data());
-  take_tensor(file, "input.scale", {a.inputs()}, info.preprocessing.scale.data());
+  info.preprocessing.offset = offset.data;
+  info.preprocessing.scale = scale.data;
   return model;
 }
 
