@@ -63,12 +63,15 @@ struct TrainArgs {
   std::string id_column;
 };
 
+// A float as the shortest decimal that reads back to it ("0.01", not 0.009999999776482582).
+json short_float(float v) { return json(std::stod(fmt::format("{}", v))); }
+
 json to_json(const TrainArgs& a) {
   return {{"data", a.data},         {"test", a.test},         {"layers", a.layers},     {"hidden", a.hidden},
-          {"activation", a.activation}, {"loss", a.loss},      {"optimizer", a.optimizer}, {"lr", a.lr},
-          {"momentum", a.momentum}, {"nesterov", a.nesterov}, {"batch", a.batch},       {"epochs", a.epochs},
-          {"seed", a.seed},         {"weight_decay", a.weight_decay}, {"dropout", a.dropout},
-          {"val_split", a.val_split}, {"schedule", a.schedule}, {"lr_step", a.lr_step}, {"lr_gamma", a.lr_gamma},
+          {"activation", a.activation}, {"loss", a.loss},      {"optimizer", a.optimizer}, {"lr", short_float(a.lr)},
+          {"momentum", short_float(a.momentum)}, {"nesterov", a.nesterov}, {"batch", a.batch},       {"epochs", a.epochs},
+          {"seed", a.seed},         {"weight_decay", short_float(a.weight_decay)}, {"dropout", short_float(a.dropout)},
+          {"val_split", a.val_split}, {"schedule", a.schedule}, {"lr_step", a.lr_step}, {"lr_gamma", short_float(a.lr_gamma)},
           {"patience", a.patience}, {"init", a.init},         {"no_shuffle", a.no_shuffle}, {"header", a.header},
           {"label", a.label},       {"ignore", a.ignore},     {"task", a.task},         {"normalize", a.normalize},
           {"id", a.id_column}};
@@ -232,12 +235,25 @@ class ProgressBar {
   std::int64_t last_percent_ = -1;
 };
 
-int run_train(TrainArgs args, const RunArgs& run, const std::vector<std::string>& given_with_resume) {
+// Names are checked before any data is read, so a typo costs no loading time.
+void check_choices(const TrainArgs& a) {
+  parse_optimizer(a.optimizer);
+  parse_schedule(a.schedule);
+  parse_activations(a.activation, 1);
+  if (!a.loss.empty()) parse_loss(a.loss);
+  csv_options(a);
+  parse_normalization(a.normalize);
+  if (a.epochs < 1) throw Error(fmt::format("--epochs {} must be at least 1", a.epochs));
+}
+
+int run_train(TrainArgs args, const RunArgs& run, const std::vector<std::string>& given_with_resume,
+              const std::vector<std::string>& csv_flags_given) {
+  const std::atomic<bool>& stop = install_stop_handlers();
   std::optional<Checkpoint> resumed;
   if (!run.resume.empty()) {
     if (!given_with_resume.empty())
       throw Error(fmt::format("--resume continues the checkpoint's own run; {} cannot be changed (only --epochs, "
-                              "--threads, -o, --metrics, --checkpoint, --checkpoint-every)",
+                              "--threads, -o, --metrics, --checkpoint, --checkpoint-every, -q)",
                               given_with_resume.front()));
     const std::int64_t requested_epochs = args.epochs;
     resumed = load_checkpoint(run.resume, 1);
@@ -246,8 +262,11 @@ int run_train(TrainArgs args, const RunArgs& run, const std::vector<std::string>
     } catch (const json::exception& e) {
       throw Error(fmt::format("{}: the checkpoint's run description is malformed ({})", run.resume, e.what()));
     }
+    if (requested_epochs > 0 && requested_epochs != args.epochs && args.schedule == "cosine")
+      throw Error("--epochs cannot change on --resume with the cosine schedule: its length is the run's epoch count");
     if (requested_epochs > 0) args.epochs = requested_epochs;
   }
+  check_choices(args);
   // Fail on unwritable outputs now, not after an hour of training.
   check_writable(run.output);
   if (!run.metrics.empty()) check_writable(run.metrics);
@@ -259,6 +278,9 @@ int run_train(TrainArgs args, const RunArgs& run, const std::vector<std::string>
 
   const CsvOptions csv = csv_options(args);
   TrainingData data = load_training_data(args.data, args.test, csv);
+  if (!data.csv && !csv_flags_given.empty())
+    throw Error(fmt::format("{} applies to CSV data only, but --data '{}' is IDX", csv_flags_given.front(), args.data));
+  if (stop.load()) throw Error("interrupted before training started");
   const Dataset& train = data.train;
   if (data.csv && !run.quiet) {
     fmt::print("data: {} ({} rows, {} features); {}; task: {} ({})\n", train.source, train.rows, train.features,
@@ -280,6 +302,7 @@ int run_train(TrainArgs args, const RunArgs& run, const std::vector<std::string>
   }
   const Normalization norm = data.csv ? parse_normalization(args.normalize) : Normalization::unit_range;
   info.preprocessing = Preprocessing::fit(norm, train, split.train);
+  info.preprocessing.fit_targets(train, split.train);
 
   Network net(info.architecture, args.batch);
   if (resumed) {
@@ -295,6 +318,7 @@ int run_train(TrainArgs args, const RunArgs& run, const std::vector<std::string>
       throw Error(fmt::format("--init {}: the model is {}, but this run asks for {}", args.init,
                               start.info.architecture.describe(), info.architecture.describe()));
     copy_parameters(net, *start.network);
+    info.preprocessing = start.info.preprocessing;  // the weights expect the inputs they were trained on
   } else {
     net.initialize(args.seed);
   }
@@ -361,7 +385,7 @@ int run_train(TrainArgs args, const RunArgs& run, const std::vector<std::string>
     if (!run.checkpoint.empty() && (m.epoch % run.checkpoint_every == 0 || last))
       save_checkpoint(checkpoint_path, net, info, trainer, run_json);
   };
-  trainer.stop_requested = &install_stop_handlers();
+  trainer.stop_requested = &stop;
 
   TrainOutcome outcome;
   try {
@@ -376,16 +400,21 @@ int run_train(TrainArgs args, const RunArgs& run, const std::vector<std::string>
   progress.clear();
   if (outcome == TrainOutcome::interrupted) {
     save_checkpoint(checkpoint_path, net, info, trainer, run_json);
+    std::string resume = fmt::format("backprop train --resume {}", checkpoint_path);
+    if (run.output != "model.safetensors") resume += fmt::format(" -o {}", run.output);
+    if (!run.metrics.empty()) resume += fmt::format(" --metrics {}", run.metrics);
+    if (!run.checkpoint.empty()) resume += fmt::format(" --checkpoint {}", run.checkpoint);
     fmt::print(stderr,
                "backprop: interrupted (signal {}) at epoch {}, step {}/{}; checkpoint saved to {}\n"
-               "backprop: resume with: backprop train --resume {}\n",
+               "backprop: resume with: {}\n",
                stop_signal(), trainer.state().epoch + 1, trainer.state().step_in_epoch, trainer.steps_per_epoch(),
-               checkpoint_path, checkpoint_path);
+               checkpoint_path, resume);
     return kInterrupted;
   }
   if (!trainer.state().history.empty()) {
     const EpochMetrics& last = trainer.state().history.back();
     info.training["epochs"] = std::to_string(last.epoch);
+    if (args.patience > 0) info.training["best_epoch"] = std::to_string(trainer.state().best_epoch);
     if (std::isfinite(last.test_accuracy)) info.training["test_accuracy"] = fmt::format("{:.4f}", last.test_accuracy);
   }
   save_model(run.output, net, info);
@@ -414,16 +443,21 @@ void add_train_command(CLI::App& app, int& exit_code) {
   auto args = std::make_shared<TrainArgs>();
   auto run = std::make_shared<RunArgs>();
   std::vector<CLI::Option*> weight_options;
+  std::vector<CLI::Option*> csv_only;
   auto opt = [&](CLI::Option* o) {
     weight_options.push_back(o);
     return o;
+  };
+  auto csv_opt = [&](CLI::Option* o) {  // meaningful for CSV data only: an error with IDX
+    csv_only.push_back(o);
+    return opt(o);
   };
   opt(cmd->add_option("--data", args->data, "Training data: an MNIST-layout directory, an IDX images file, or a CSV file")
           ->capture_default_str());
   opt(cmd->add_option("--test", args->test, "Test data (default: the t10k files of an IDX --data directory)"));
   opt(cmd->add_option("--layers", args->layers, "All widths, input to output, e.g. 784,128,10"));
   opt(cmd->add_option("--hidden", args->hidden, "Hidden widths only, e.g. 64,32 (input and output follow from the data)"));
-  opt(cmd->add_option("--activation", args->activation, "sigmoid, tanh, relu, leaky_relu; one, or one per hidden layer")
+  opt(cmd->add_option("--activation", args->activation, "sigmoid, tanh, relu, leaky_relu, linear; one, or one per hidden layer")
           ->capture_default_str());
   opt(cmd->add_option("--loss", args->loss, "cross_entropy (classification) or mse (regression); default from the task"));
   opt(cmd->add_option("--optimizer", args->optimizer, "sgd, momentum, adam, adamw")->capture_default_str());
@@ -446,13 +480,13 @@ void add_train_command(CLI::App& app, int& exit_code) {
           ->capture_default_str());
   opt(cmd->add_option("--init", args->init, "Start from the weights of this model file"));
   opt(cmd->add_flag("--no-shuffle", args->no_shuffle, "Keep the data's order in every epoch"));
-  opt(cmd->add_option("--header", args->header, "CSV: yes, no or auto")->capture_default_str());
-  opt(cmd->add_option("--label", args->label, "CSV: label column, by name or 0-based index (default: last)"));
-  opt(cmd->add_option("--ignore", args->ignore, "CSV: columns to drop, e.g. id,name")->delimiter(','));
-  opt(cmd->add_option("--task", args->task, "CSV: classification, regression or auto")->capture_default_str());
-  opt(cmd->add_option("--normalize", args->normalize, "CSV: standard, minmax or none (fitted on the training split)")
+  csv_opt(cmd->add_option("--header", args->header, "CSV: yes, no or auto")->capture_default_str());
+  csv_opt(cmd->add_option("--label", args->label, "CSV: label column, by name or 0-based index (default: last)"));
+  csv_opt(cmd->add_option("--ignore", args->ignore, "CSV: columns to drop, e.g. id,name")->delimiter(','));
+  csv_opt(cmd->add_option("--task", args->task, "CSV: classification, regression or auto")->capture_default_str());
+  csv_opt(cmd->add_option("--normalize", args->normalize, "CSV: standard, minmax, unit (x/255) or none; fitted on the training split (regression targets are standardised too unless none)")
           ->capture_default_str());
-  opt(cmd->add_option("--id", args->id_column, "CSV: an id column to leave out of the features"));
+  csv_opt(cmd->add_option("--id", args->id_column, "CSV: an id column to leave out of the features"));
   cmd->add_option("-o,--output", run->output, "Model file to write")->capture_default_str();
   cmd->add_option("--metrics", run->metrics, "Write one JSON object per epoch to this JSON Lines file");
   cmd->add_option("--checkpoint", run->checkpoint, "Checkpoint file (default on interrupt: OUTPUT.checkpoint)");
@@ -460,12 +494,15 @@ void add_train_command(CLI::App& app, int& exit_code) {
   cmd->add_option("--resume", run->resume, "Continue the run saved in this checkpoint");
   cmd->add_option("--threads", run->threads, "Threads (default: all cores); results are identical for any count");
   cmd->add_flag("-q,--quiet", run->quiet, "Print nothing but errors");
-  cmd->callback([args, run, weight_options, epochs, &exit_code] {
-    std::vector<std::string> given;
+  cmd->callback([args, run, weight_options, csv_only, epochs, &exit_code] {
+    std::vector<std::string> given, csv_given;
     for (auto* o : weight_options)
       if (o->count() > 0) given.push_back(o->get_name());
+    for (auto* o : csv_only)
+      if (o->count() > 0) csv_given.push_back(o->get_name());
     if (!run->resume.empty() && epochs->count() == 0) args->epochs = 0;  // keep the checkpoint's
-    exit_code = run_train(*args, *run, given);
+    if (epochs->count() > 0 && args->epochs < 1) throw Error(fmt::format("--epochs {} must be at least 1", args->epochs));
+    exit_code = run_train(*args, *run, given, csv_given);
   });
 }
 

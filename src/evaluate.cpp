@@ -31,7 +31,8 @@ Batch<float> BatchBuffers::gather(const Dataset& data, const Preprocessing& prep
     for (std::size_t i = 0; i < rows.size(); ++i) labels_[i] = data.labels[static_cast<std::size_t>(rows[i])];
     batch.labels = std::span<const std::int32_t>(labels_.data(), rows.size());
   } else {
-    for (std::size_t i = 0; i < rows.size(); ++i) targets_.data()[i] = data.targets[static_cast<std::size_t>(rows[i])];
+    for (std::size_t i = 0; i < rows.size(); ++i)
+      targets_.data()[i] = (data.targets[static_cast<std::size_t>(rows[i])] - prep.target_offset) * prep.target_scale;
     batch.targets = View<const float>(targets_.data(), b, outputs_);
   }
   return batch;
@@ -77,7 +78,7 @@ Evaluation evaluate(Network& network, const Dataset& data, const Preprocessing& 
     e.classes = r;
     e.confusion.assign(static_cast<std::size_t>(r * r), 0);
   }
-  double loss_sum = 0.0, abs_sum = 0.0, target_sum = 0.0, target_sq = 0.0;
+  double loss_sum = 0.0, abs_sum = 0.0, sq_sum = 0.0, target_sum = 0.0, target_sq = 0.0;
   for (std::size_t start = 0; start < rows.size(); start += static_cast<std::size_t>(network.max_batch())) {
     const auto chunk = rows.subspan(start, std::min(rows.size() - start, static_cast<std::size_t>(network.max_batch())));
     const Batch<float> batch = buffers.gather(data, prep, chunk);
@@ -88,8 +89,12 @@ Evaluation evaluate(Network& network, const Dataset& data, const Preprocessing& 
         const auto truth = batch.labels[static_cast<std::size_t>(i)];
         e.confusion[static_cast<std::size_t>(truth * r + argmax(yhat.row(i), r))] += 1;
       } else {
-        const double y = batch.targets(i, 0);
-        abs_sum += std::abs(static_cast<double>(yhat(i, 0)) - y);
+        // In the data's own units: y = y' / scale + offset, for both target and prediction.
+        const double y = static_cast<double>(data.targets[static_cast<std::size_t>(chunk[static_cast<std::size_t>(i)])]);
+        const double predicted = static_cast<double>(yhat(i, 0)) / static_cast<double>(prep.target_scale) +
+                                 static_cast<double>(prep.target_offset);
+        abs_sum += std::abs(predicted - y);
+        sq_sum += (predicted - y) * (predicted - y);
         target_sum += y;
         target_sq += y * y;
       }
@@ -112,7 +117,7 @@ Evaluation evaluate(Network& network, const Dataset& data, const Preprocessing& 
     }
     e.accuracy = static_cast<double>(correct) / n;
   } else {
-    e.mse = e.loss;
+    e.mse = sq_sum / n;
     e.mae = abs_sum / n;
     // R^2 = 1 - SS_res / SS_tot, SS_tot = sum (y - mean y)^2 = sum y^2 - n mean^2
     const double ss_tot = target_sq - target_sum * target_sum / n;
@@ -138,6 +143,9 @@ std::vector<float> predict(Network& network, const Dataset& data, const Preproce
     gather_batch(xb, data, prep, rows);
     const auto yhat = network.forward(xb, pool);
     for (std::int64_t i = 0; i < b; ++i) std::copy(yhat.row(i), yhat.row(i) + r, out.begin() + (start + i) * r);
+  }
+  if (arch.loss == Loss::mse) {
+    for (auto& v : out) v = v / prep.target_scale + prep.target_offset;  // back to the data's units
   }
   return out;
 }

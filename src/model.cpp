@@ -103,6 +103,10 @@ std::vector<TensorRef> model_tensors(const Network& network, const ModelInfo& in
   const auto p = static_cast<std::int64_t>(info.preprocessing.offset.size());
   tensors.push_back({"input.offset", {p}, info.preprocessing.offset});
   tensors.push_back({"input.scale", {p}, info.preprocessing.scale});
+  if (info.task == Task::regression) {
+    tensors.push_back({"target.offset", {1}, {&info.preprocessing.target_offset, 1}});
+    tensors.push_back({"target.scale", {1}, {&info.preprocessing.target_scale, 1}});
+  }
   return tensors;
 }
 
@@ -188,9 +192,18 @@ Model model_from_file(const SafetensorsFile& file, std::int64_t max_batch, bool 
   }
   const NamedTensor& offset = expect_tensor(file, "input.offset", {a.inputs()});
   const NamedTensor& scale = expect_tensor(file, "input.scale", {a.inputs()});
-  if (!allow_extra_tensors && file.tensors.size() != weights.size() + 2) {
+  std::size_t expected = weights.size() + 2;
+  if (info.task == Task::regression) {
+    info.preprocessing.target_offset = expect_tensor(file, "target.offset", {1}).data[0];
+    info.preprocessing.target_scale = expect_tensor(file, "target.scale", {1}).data[0];
+    expected += 2;
+  }
+  // A checkpoint is a model plus training state: its extra tensors are expected there.
+  const bool checkpoint = file.metadata.count("checkpoint") != 0;
+  if (!allow_extra_tensors && !checkpoint && file.tensors.size() != expected) {
     for (const auto& t : file.tensors) {
-      const bool known = t.name == "input.offset" || t.name == "input.scale" ||
+      const bool known = t.name == "input.offset" || t.name == "input.scale" || t.name == "target.offset" ||
+                         t.name == "target.scale" ||
                          std::any_of(weights.begin(), weights.end(), [&](const NamedTensor* w) { return w->name == t.name; });
       if (!known) throw Error(fmt::format("{}: unexpected tensor '{}'", file.source, t.name));
     }

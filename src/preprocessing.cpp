@@ -140,6 +140,24 @@ Preprocessing Preprocessing::identity(std::int64_t features) {
   return prep;
 }
 
+void Preprocessing::fit_targets(const Dataset& data, std::span<const std::int64_t> rows) {
+  target_offset = 0.0f;
+  target_scale = 1.0f;
+  if (data.task != Task::regression || kind == Normalization::none || rows.empty()) return;
+  double sum = 0.0;
+  for (const auto i : rows) sum += static_cast<double>(data.targets[static_cast<std::size_t>(i)]);
+  const double mean = sum / static_cast<double>(rows.size());
+  double squares = 0.0;
+  for (const auto i : rows) {
+    const double d = static_cast<double>(data.targets[static_cast<std::size_t>(i)]) - mean;
+    squares += d * d;
+  }
+  const double sd = std::sqrt(squares / static_cast<double>(rows.size()));
+  target_offset = static_cast<float>(mean);
+  // A constant target (sd 0) or one whose inverse spread overflows a float keeps scale 1.
+  target_scale = sd > 0.0 && 1.0 / sd < 3.0e38 ? static_cast<float>(1.0 / sd) : 1.0f;
+}
+
 Preprocessing Preprocessing::fit(Normalization kind, const Dataset& data,
                                  std::span<const std::int64_t> rows) {
   Preprocessing prep = identity(data.features);

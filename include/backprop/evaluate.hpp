@@ -14,7 +14,9 @@ namespace backprop {
 struct Evaluation {
   Task task = Task::classification;
   std::int64_t samples = 0;
-  double loss = 0.0;  // the training loss: mean cross-entropy, or mean squared error per output
+  // The training objective: mean cross-entropy, or the mean squared error of the
+  // standardised targets (Preprocessing::target_scale); mse, mae and r2 are in the data's units.
+  double loss = 0.0;
   // classification
   double accuracy = 0.0;
   std::int64_t classes = 0;
@@ -44,7 +46,8 @@ class BatchBuffers {
 Evaluation evaluate(Network& network, const Dataset& data, const Preprocessing& prep, std::span<const std::int64_t> rows,
                     ThreadPool& pool);
 
-// The network's outputs (N x r: probabilities or values) for every sample of `data`, in order.
+// The network's outputs (N x r: probabilities, or values in the data's units) for every
+// sample of `data`, in order.
 std::vector<float> predict(Network& network, const Dataset& data, const Preprocessing& prep, ThreadPool& pool);
 
 // The index of the largest of n values (the first on ties).

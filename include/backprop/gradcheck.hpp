@@ -19,7 +19,7 @@ struct GradcheckOptions {
   double step = 1e-5;
   // Denominators below this count as this: for gradient entries smaller than the floor the
   // check demands absolute agreement to tolerance * floor instead of a relative one that
-  // rounding alone would break.
+  // rounding alone would break. Multiplied by max(1, |L|), as rounding grows with the loss.
   double floor = 1e-4;
   std::int64_t max_entries = 0;          // per tensor; 0 checks every entry
   bool with_dropout = true;              // check through a fixed dropout mask when dropout > 0

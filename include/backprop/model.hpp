@@ -5,6 +5,7 @@
 // Tensors (float32, little-endian, row-major; the seed's names and shapes):
 //   W1 [p, h1], b1 [h1], W2 [h1, h2], b2 [h2], ...   z = x W + b
 //   input.offset [p], input.scale [p]                x' = (x - offset) * scale
+//   target.offset [1], target.scale [1]              regression only: y = y' / scale + offset
 // __metadata__ (all values strings; JSON where structured):
 //   format "backprop", format_version "1", architecture {widths, activations, loss, dropout,
 //   leaky_slope}, preprocessing "<kind>", task, classes [...], features [...], label,

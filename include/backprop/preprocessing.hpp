@@ -22,6 +22,15 @@ struct Preprocessing {
   Normalization kind = Normalization::none;
   std::vector<float> offset;  // p values
   std::vector<float> scale;   // p values
+  // Regression targets are standardised the same way, y' = (y - target_offset) * target_scale,
+  // so that one learning rate suits targets in the hundreds or in the thousandths; outputs are
+  // mapped back with y = y' / target_scale + target_offset. Identity for classification.
+  float target_offset = 0.0f;
+  float target_scale = 1.0f;
+
+  // Fits target_offset / target_scale (mean and 1 / standard deviation) on the training rows of
+  // a regression data set; leaves the identity for `none` and for classification.
+  void fit_targets(const Dataset& data, std::span<const std::int64_t> rows);
 
   // Fits the map on the samples `rows` of `data` (the training split only).
   static Preprocessing fit(Normalization kind, const Dataset& data, std::span<const std::int64_t> rows);

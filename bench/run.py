@@ -1,0 +1,311 @@
+#!/usr/bin/python3
+"""backprop side by side with PyTorch and NumPy on Fashion-MNIST (docs/benchmarks.md).
+
+Build first, then run with Debian's Python (the one with torch):
+
+  cmake -S . -B build -G Ninja -DCMAKE_BUILD_TYPE=Release && cmake --build build --target e2e_bench
+  /usr/bin/python3 bench/run.py --build build [--json out.json]
+  /usr/bin/python3 bench/run.py --build build --quick      # CI: few samples, same code paths, < 60 s
+
+Every (engine, workload, thread count) runs in its own process; its peak RSS is the child's
+ru_maxrss from os.wait4. Exit status: non-zero if any run crashed; in full mode also if the
+1- vs 2-thread parameters of backprop differ or backprop's W1/W2 test accuracy is more than
+1 percentage point from the best peer's. Quick mode asserts nothing about speed or accuracy.
+"""
+import argparse
+import datetime
+import json
+import os
+import platform
+import subprocess
+import sys
+import tempfile
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+ROOT = os.path.dirname(HERE)
+PEERS = os.path.join(HERE, "peers")
+DEFAULT_DATA = "/usr/share/datasets/fashion-mnist"
+
+QUICK_TRAIN_LIMIT = 512  # W1: 8 steps of 64, W2: 4 steps of 128
+QUICK_INFER_LIMIT = 256  # W3: 256 single samples, then one batch of 256
+ACCURACY_TOLERANCE = 0.01  # 1 percentage point
+
+
+def run_child(cmd, env=None):
+    """Runs cmd, returns (parsed JSON of the last stdout line or None, peak RSS MB, exit code, stderr)."""
+    with tempfile.TemporaryFile() as err:
+        p = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=err, env=env)
+        out = p.stdout.read()
+        p.stdout.close()
+        _, status, usage = os.wait4(p.pid, 0)
+        code = os.waitstatus_to_exitcode(status)
+        p.returncode = code  # reaped here, so Popen must not wait again
+        err.seek(0)
+        stderr = err.read().decode(errors="replace")
+    result = None
+    lines = [line for line in out.decode(errors="replace").splitlines() if line.strip()]
+    if code == 0 and lines:
+        try:
+            result = json.loads(lines[-1])
+        except json.JSONDecodeError:
+            result = None
+    return result, usage.ru_maxrss / 1024.0, code, stderr
+
+
+def machine_info():
+    model = ""
+    try:
+        with open("/proc/cpuinfo") as f:
+            for line in f:
+                if line.startswith("model name"):
+                    model = line.split(":", 1)[1].strip()
+                    break
+    except OSError:
+        pass
+    return {"cpu": model, "cpus": os.cpu_count(), "kernel": platform.release(), "python": platform.python_version()}
+
+
+def fmt(value, spec, missing="-"):
+    if value is None:
+        return missing
+    return format(value, spec)
+
+
+def write_markdown(path, rows, peak, bit_identical, accuracy):
+    lines = []
+    if peak:
+        lines.append(f"Measured FMA peak ({peak['isa']}): 1 thread {peak['gflops_1_thread']:.1f} GFLOP/s, "
+                     f"2 threads {peak['gflops_2_threads']:.1f} GFLOP/s. "
+                     f"Bit-identical 1 vs 2 threads: {'yes' if bit_identical else 'no'}.")
+        lines.append("")
+    lines.append("| workload | engine | seconds | samples/s | GFLOP/s | % of peak | peak RSS MB | test acc "
+                 "| us/sample | backprop speed-up |")
+    lines.append("|---|---|--:|--:|--:|--:|--:|--:|--:|--:|")
+    for r in rows:
+        lines.append(f"| {r['workload']} | {r['engine']} | {r['seconds']:.3f} | {r['samples_per_second']:.0f} "
+                     f"| {r['gflops']:.1f} | {fmt(r['percent_of_peak'], '.1f')} | {r['peak_rss_mb']:.0f} "
+                     f"| {fmt(r['test_accuracy'], '.4f')} | {fmt(r['latency_us'], '.1f')} "
+                     f"| {fmt(r['backprop_speedup'], '.2f')}x |")
+    lines.append("")
+    for workload, a in accuracy.items():
+        peers = ", ".join(f"{k} {v:.4f}" for k, v in sorted(a["peers"].items()))
+        lines.append(f"- {workload} test accuracy: backprop {a['backprop']:.4f}; {peers}; vs best peer "
+                     f"{100 * a['difference']:+.2f} pp ({'within' if a['within_1pp'] else 'outside'} 1 pp)")
+    with open(path, "w") as f:
+        f.write("\n".join(lines) + "\n")
+
+
+def main():
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--build", default=os.path.join(ROOT, "build"), help="CMake build directory holding e2e_bench")
+    ap.add_argument("--make", action="store_true", help="run `cmake --build BUILD --target e2e_bench` first")
+    ap.add_argument("--data", default=DEFAULT_DATA, help="directory of the Fashion-MNIST IDX files")
+    ap.add_argument("--quick", action="store_true", help="CI mode: a few hundred samples per engine, no assertions")
+    ap.add_argument("--epochs", type=int, default=1)
+    ap.add_argument("--seed", type=int, default=1)
+    ap.add_argument("--json", metavar="OUT", help="write every number to this JSON file")
+    ap.add_argument("--markdown", metavar="OUT", help="write the table as Markdown (for docs/benchmarks.md)")
+    args = ap.parse_args()
+
+    build = os.path.abspath(args.build)
+    if args.make:
+        subprocess.run(["cmake", "--build", build, "--target", "e2e_bench"], check=True)
+    exe = os.path.join(build, "bench", "e2e", "e2e_bench")
+    if not os.access(exe, os.X_OK):
+        print(f"run.py: {exe} not found; build it first: cmake --build {args.build} --target e2e_bench",
+              file=sys.stderr)
+        return 2
+
+    failures = []  # anything that makes the exit status non-zero
+    flags = []  # findings that fail full mode only
+    runs = []
+    train_limit = QUICK_TRAIN_LIMIT if args.quick else 0
+    infer_limit = QUICK_INFER_LIMIT if args.quick else 0
+
+    def record(engine, workload, threads, cmd, env=None):
+        print(f"  running {engine:8s} {workload} {threads} thread(s) ...", end="", flush=True)
+        result, rss, code, stderr = run_child(cmd, env)
+        entry = {"engine": engine, "workload": workload, "threads": threads, "exit_code": code,
+                 "peak_rss_mb": rss, "result": result, "command": cmd}
+        if result is None:
+            tail = stderr.strip().splitlines()[-5:]
+            entry["stderr_tail"] = tail
+            failures.append(f"{engine} {workload} {threads} thread(s) failed (exit {code}): " + " | ".join(tail))
+            print(f" FAILED (exit {code})")
+            for line in tail:
+                print("      " + line)
+        else:
+            print(f" {result['seconds']:.3f} s" if "seconds" in result else " ok")
+        runs.append(entry)
+        return entry
+
+    print(f"backprop e2e suite ({'quick' if args.quick else 'full'} mode), {datetime.datetime.now():%Y-%m-%d %H:%M}")
+
+    # 1. The machine's FMA peak, measured here.
+    peak_entry = record("backprop", "fma-peak", 2, [exe, "--fma-peak", "--json"])
+    peak = peak_entry["result"] or {}
+    peak2 = peak.get("gflops_2_threads")
+    if peak:
+        print(f"FMA peak ({peak['isa']}): 1 thread {peak['gflops_1_thread']:.1f} GFLOP/s, "
+              f"2 threads {peak['gflops_2_threads']:.1f} GFLOP/s")
+
+    # 2. Determinism across thread counts.
+    bit_cmd = [exe, "--bit-identical", "--json", "--data", args.data, "--epochs", str(args.epochs),
+               "--seed", str(args.seed)]
+    if train_limit:
+        bit_cmd += ["--limit", str(train_limit)]
+    bit_entry = record("backprop", "bit-identical", 2, bit_cmd)
+    bit_identical = (bit_entry["result"] or {}).get("bit_identical")
+    if bit_identical is not None:
+        print(f"bit-identical 1 vs 2 threads: {'yes' if bit_identical else 'no'}")
+        if not bit_identical:
+            flags.append("backprop's W1 parameters differ between 1 and 2 threads")
+
+    # Imported in a child, as the peer would be: a broken install fails here, not mid-table.
+    torch_ok = subprocess.run([sys.executable, "-c", "import torch"], stdout=subprocess.DEVNULL,
+                              stderr=subprocess.DEVNULL).returncode == 0
+    if not torch_ok:
+        print("peer skipped: torch not importable")
+        if not args.quick:
+            flags.append("torch not importable: no PyTorch comparison")
+
+    # 3. The workloads, each engine and thread count in its own process.
+    results = {}  # (workload, engine, threads) -> result
+    for workload in ("W1", "W2", "W3"):
+        limit = infer_limit if workload == "W3" else train_limit
+        common = ["--workload", workload, "--epochs", str(args.epochs), "--data", args.data,
+                  "--seed", str(args.seed), "--json"]
+        if limit:
+            common += ["--limit", str(limit)]
+        engines = [("backprop", [exe])]
+        if torch_ok:
+            engines.append(("torch", [sys.executable, os.path.join(PEERS, "torch_mlp.py")]))
+        engines.append(("numpy", [sys.executable, os.path.join(PEERS, "numpy_mlp.py")]))
+        for engine, base in engines:
+            for threads in (2, 1):
+                env = dict(os.environ)
+                for var in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS", "BLIS_NUM_THREADS"):
+                    env[var] = str(threads)
+                env["PYTHONPATH"] = PEERS + os.pathsep + env.get("PYTHONPATH", "")
+                entry = record(engine, workload, threads, base + common + ["--threads", str(threads)], env)
+                if entry["result"] is not None:
+                    r = dict(entry["result"])
+                    r["peak_rss_mb"] = entry["peak_rss_mb"]  # the child's, from wait4
+                    results[(workload, engine, threads)] = r
+
+    # 4. The table: one row per (workload, engine); peers as best of 1 and 2 threads plus both.
+    rows = []
+
+    def add_rows(workload, label, metric_seconds, metric_sps, metric_gflops, latency=False):
+        ref = results.get((workload, "backprop", 2))
+        ref_seconds = ref[metric_seconds] if ref else None
+        for engine in ("backprop", "torch", "numpy"):
+            cands = {t: results.get((workload, engine, t)) for t in (1, 2)}
+            cands = {t: r for t, r in cands.items() if r is not None}
+            if not cands:
+                continue
+            if engine == "backprop":
+                variants = [("backprop 2 threads", cands.get(2)), ("backprop 1 thread", cands.get(1))]
+            else:
+                best_t = min(cands, key=lambda t: cands[t][metric_seconds])
+                variants = [(f"{engine} best of 1,2 threads ({best_t})", cands[best_t])]
+                variants += [(f"  {engine} {t} thread{'s' if t > 1 else ''}", cands[t]) for t in sorted(cands)]
+            for name, r in variants:
+                if r is None:
+                    continue
+                seconds = r[metric_seconds]
+                row = {
+                    "workload": label,
+                    "engine": name.strip(),
+                    "threads": r["threads"],
+                    "seconds": seconds,
+                    "samples_per_second": r[metric_sps],
+                    "gflops": r[metric_gflops],
+                    "percent_of_peak": 100.0 * r[metric_gflops] / peak2 if peak2 else None,
+                    "peak_rss_mb": r["peak_rss_mb"],
+                    "test_accuracy": r.get("test_accuracy"),
+                    "latency_us": r.get("latency_us") if latency else None,
+                    "backprop_speedup": seconds / ref_seconds if ref_seconds else None,
+                    "display": name,
+                }
+                rows.append(row)
+
+    add_rows("W1", "W1 train 784-128-10 sigmoid SGD b64", "seconds", "samples_per_second", "gflops")
+    add_rows("W2", "W2 train 784-512-256-10 ReLU Adam b128", "seconds", "samples_per_second", "gflops")
+    add_rows("W3", "W3 infer batch 1 (latency)", "batch1_seconds", "batch1_samples_per_second", "batch1_gflops",
+             latency=True)
+    n3 = (results.get(("W3", "backprop", 2)) or {}).get("batch", infer_limit or 10000)
+    add_rows("W3", f"W3 infer batch {n3} (throughput)", "seconds", "samples_per_second", "gflops")
+
+    header = (f"{'engine':34s} {'seconds':>9s} {'samples/s':>11s} {'GFLOP/s':>8s} {'% peak':>7s} "
+              f"{'RSS MB':>7s} {'test acc':>8s} {'us/sample':>9s} {'bp speed-up':>11s}")
+    current = None
+    print()
+    if peak2:
+        print(f"% peak is of the measured 2-thread FMA peak, {peak2:.1f} GFLOP/s; "
+              f"bp speed-up = this row's time / backprop 2 threads' time")
+    for row in rows:
+        if row["workload"] != current:
+            current = row["workload"]
+            print(f"\n{current}")
+            print(header)
+        print(f"{row['display']:34s} {row['seconds']:9.3f} {row['samples_per_second']:11.0f} {row['gflops']:8.1f} "
+              f"{fmt(row['percent_of_peak'], '6.1f'):>6s}% {row['peak_rss_mb']:7.0f} "
+              f"{fmt(row['test_accuracy'], '.4f'):>8s} {fmt(row['latency_us'], '.1f'):>9s} "
+              f"{fmt(row['backprop_speedup'], '.2f'):>10s}x")
+
+    # 5. Did the engines learn the same thing? backprop (2 threads) against the best peer run.
+    accuracy = {}
+    print()
+    for workload in ("W1", "W2"):
+        bp = results.get((workload, "backprop", 2))
+        peers = {f"{e} {t}t": r["test_accuracy"] for (w, e, t), r in results.items()
+                 if w == workload and e != "backprop"}
+        if bp is None or not peers:
+            continue
+        best_name = max(peers, key=peers.get)
+        diff = bp["test_accuracy"] - peers[best_name]
+        ok = abs(diff) <= ACCURACY_TOLERANCE
+        accuracy[workload] = {"backprop": bp["test_accuracy"], "peers": peers, "best_peer": best_name,
+                              "difference": diff, "within_1pp": ok}
+        listing = ", ".join(f"{k} {v:.4f}" for k, v in sorted(peers.items()))
+        verdict = "not checked in quick mode" if args.quick else ("ok" if ok else "DIFFERS by more than 1 pp")
+        print(f"{workload} test accuracy: backprop {bp['test_accuracy']:.4f}; {listing}; "
+              f"vs best peer ({best_name}) {100 * diff:+.2f} pp: {verdict}")
+        if not ok and not args.quick:
+            flags.append(f"{workload}: backprop test accuracy {bp['test_accuracy']:.4f} vs best peer "
+                         f"{best_name} {peers[best_name]:.4f}")
+
+    fail_flags = [] if args.quick else flags
+    if args.json:
+        out = {
+            "date": datetime.datetime.now().isoformat(timespec="seconds"),
+            "mode": "quick" if args.quick else "full",
+            "machine": machine_info(),
+            "epochs": args.epochs,
+            "seed": args.seed,
+            "flop_formula": "training: 2 * samples * (3 * sum_l in_l*out_l - in_0*out_0); "
+                            "inference: 2 * samples * sum_l in_l*out_l",
+            "fma_peak": peak or None,
+            "bit_identical_1_vs_2_threads": bit_identical,
+            "accuracy_check": accuracy,
+            "rows": [{k: v for k, v in r.items() if k != "display"} for r in rows],
+            "runs": runs,
+            "flags": flags,
+            "failures": failures,
+        }
+        with open(args.json, "w") as f:
+            json.dump(out, f, indent=2)
+        print(f"wrote {args.json}")
+    if args.markdown:
+        write_markdown(args.markdown, rows, peak, bit_identical, accuracy)
+        print(f"wrote {args.markdown}")
+    for msg in failures:
+        print(f"FAILED: {msg}")
+    for msg in flags:
+        print(f"{'FLAG' if not args.quick else 'note'}: {msg}")
+    return 1 if failures or fail_flags else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

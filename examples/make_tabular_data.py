@@ -1,0 +1,106 @@
+#!/usr/bin/python3
+"""Writes the small CSV files used by docs/tabular.md. Standard library only, seeded, so the
+same command always writes the same bytes.
+
+    /usr/bin/python3 examples/make_tabular_data.py [--out DIR] [--seed N]
+
+Classification, four species told apart by features on wildly different scales:
+    animals.csv        600 rows   id,mass_g,heart_rate_bpm,ear_ratio,home_range_m2,species
+    animals_test.csv   200 rows   same columns, different animals
+    animals_new.csv      3 rows   the same columns without `species` (to predict)
+
+Regression, the price of a house:
+    houses.csv         800 rows   id,area_m2,rooms,age_years,lot_m2,distance_km,price_k
+    houses_test.csv    200 rows   same columns
+    houses_new.csv       3 rows   without `price_k`
+
+price_k is in thousands: backprop rescales the inputs (--normalize) but not the regression
+target, so a target of order 100 trains well where one of order 100000 would not.
+"""
+import argparse
+import csv
+import math
+import os
+import random
+
+# species: (mass_g, heart_rate_bpm, ear_ratio, home_range_m2) means, and the relative spread
+SPECIES = {
+    "rabbit": (1800.0, 200.0, 0.55, 8.0e3),
+    "cat": (4200.0, 160.0, 0.30, 3.0e5),
+    "fox": (6500.0, 120.0, 0.38, 4.0e6),
+    "badger": (11000.0, 110.0, 0.12, 1.5e6),
+}
+SPREAD = 0.25  # each feature varies by about +-25% (log-normal), so the classes overlap a little
+
+
+def animal(rng, species):
+    mass, heart, ear, home = SPECIES[species]
+    jitter = lambda m: m * math.exp(rng.gauss(0.0, SPREAD))
+    return [
+        round(jitter(mass), 1),
+        round(jitter(heart)),
+        round(jitter(ear), 3),
+        int(round(jitter(home), -2)),
+    ]
+
+
+def house(rng):
+    area = rng.uniform(45.0, 260.0)
+    rooms = max(1, min(8, round(area / 30.0 + rng.gauss(0.0, 0.7))))
+    age = rng.uniform(0.0, 90.0)
+    lot = area * rng.uniform(1.2, 30.0)
+    distance = rng.uniform(0.5, 45.0)
+    # A smooth, slightly non-linear price in thousands, plus noise.
+    price = (
+        120.0
+        + 2.1 * area
+        + 9.0 * rooms
+        - 1.1 * age
+        + 40.0 * math.log(lot / 100.0)
+        + 260.0 * math.exp(-distance / 8.0)
+        + rng.gauss(0.0, 15.0)
+    )
+    return [round(area, 1), rooms, round(age, 1), round(lot), round(distance, 2), round(price, 1)]
+
+
+def write(path, header, rows):
+    with open(path, "w", newline="") as f:
+        w = csv.writer(f, lineterminator="\n")
+        w.writerow(header)
+        w.writerows(rows)
+    print(f"wrote {path} ({len(rows)} rows)")
+
+
+def main():
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--out", default=".", help="directory to write into (default: .)")
+    parser.add_argument("--seed", type=int, default=7, help="random seed (default: 7)")
+    args = parser.parse_args()
+    os.makedirs(args.out, exist_ok=True)
+    rng = random.Random(args.seed)
+    names = sorted(SPECIES)
+
+    def animals(count, prefix):
+        rows = []
+        for i in range(count):
+            species = rng.choice(names)
+            rows.append([f"{prefix}{i + 1:04d}"] + animal(rng, species) + [species])
+        return rows
+
+    header = ["id", "mass_g", "heart_rate_bpm", "ear_ratio", "home_range_m2", "species"]
+    write(os.path.join(args.out, "animals.csv"), header, animals(600, "a"))
+    write(os.path.join(args.out, "animals_test.csv"), header, animals(200, "t"))
+    new = [["x1"] + animal(rng, "rabbit"), ["x2"] + animal(rng, "fox"), ["x3"] + animal(rng, "badger")]
+    write(os.path.join(args.out, "animals_new.csv"), header[:-1], new)
+
+    header = ["id", "area_m2", "rooms", "age_years", "lot_m2", "distance_km", "price_k"]
+    write(os.path.join(args.out, "houses.csv"), header,
+          [[f"h{i + 1:04d}"] + house(rng) for i in range(800)])
+    write(os.path.join(args.out, "houses_test.csv"), header,
+          [[f"t{i + 1:04d}"] + house(rng) for i in range(200)])
+    write(os.path.join(args.out, "houses_new.csv"), header[:-1],
+          [[f"n{i + 1}"] + house(rng)[:-1] for i in range(3)])
+
+
+if __name__ == "__main__":
+    main()
