@@ -254,9 +254,13 @@ struct Rows {
 };
 
 void reserve_rows(Rows& rows, std::string_view text, const Plan& plan) {
-  // One record per line is the common case; an overestimate costs only address space.
+  // One record per line is the common case; an overestimate costs only address space. Each
+  // value takes at least a separator's byte of text, so the text's size bounds the reservation
+  // (lines x features alone can claim terabytes for a small file of empty fields).
   const auto lines = static_cast<std::size_t>(std::count(text.begin(), text.end(), '\n')) + 1;
-  rows.values.reserve(lines * plan.features.size());
+  const std::size_t most_values = text.size() / 2 + 1;
+  const std::size_t features = std::max<std::size_t>(plan.features.size(), 1);
+  rows.values.reserve(std::min(lines, most_values / features + 1) * plan.features.size());
   rows.lines.reserve(lines);
   if (plan.label) rows.labels.reserve(lines);
   if (plan.id) rows.ids.reserve(lines);

@@ -3,6 +3,7 @@
 #include <fmt/format.h>
 
 #include <algorithm>
+#include <cmath>
 #include <nlohmann/json.hpp>
 
 #include "backprop/error.hpp"
@@ -17,16 +18,46 @@ std::string layer_name(const char* prefix, std::int64_t layer) { return fmt::for
 
 std::string task_name(Task t) { return t == Task::classification ? "classification" : "regression"; }
 
+constexpr int kMaxMetadataDepth = 16;  // ours nest 2 deep; deeper is hostile (stack depth)
+
 // Reads metadata key `key` of `file` as JSON, naming the file and key on failure.
 json metadata_json(const SafetensorsFile& file, const std::string& key) {
   const auto it = file.metadata.find(key);
   if (it == file.metadata.end())
     throw Error(fmt::format("{}: not a backprop model: metadata has no '{}'", file.source, key));
+  bool too_deep = false;
+  const auto limit_depth = [&](int depth, json::parse_event_t event, json&) {
+    if ((event == json::parse_event_t::object_start || event == json::parse_event_t::array_start) &&
+        depth >= kMaxMetadataDepth)
+      too_deep = true;
+    return !too_deep;  // returning false discards the value; the parse then stops early
+  };
   try {
-    return json::parse(it->second);
+    json value = json::parse(it->second, limit_depth);
+    if (too_deep)
+      throw Error(fmt::format("{}: metadata '{}' nests deeper than {} levels", file.source, key, kMaxMetadataDepth));
+    return value;
   } catch (const json::exception& e) {
     throw Error(fmt::format("{}: metadata '{}' is not valid JSON ({})", file.source, key, e.what()));
   }
+}
+
+// A whole number in [lo, hi] from a JSON value, or an Error naming the field.
+std::int64_t whole_number(const SafetensorsFile& file, const json& value, const char* what, std::int64_t lo,
+                          std::int64_t hi) {
+  if (!value.is_number_integer())
+    throw Error(fmt::format("{}: metadata {} is {}, not a whole number", file.source, what, value.dump()));
+  if (value.is_number_unsigned() ? value.get<std::uint64_t>() > static_cast<std::uint64_t>(hi)
+                                 : value.get<std::int64_t>() < lo || value.get<std::int64_t>() > hi)
+    throw Error(fmt::format("{}: metadata {} {} is out of range ({} to {})", file.source, what, value.dump(), lo, hi));
+  return value.get<std::int64_t>();
+}
+
+// A finite number that fits a float, or an Error naming the field.
+float float_number(const SafetensorsFile& file, const json& value, const char* what) {
+  if (!value.is_number() || !(std::abs(value.get<double>()) <= 3.0e38))
+    throw Error(fmt::format("{}: metadata {} is {}, not a number", file.source, what, value.dump()));
+  return static_cast<float>(value.get<double>());
 }
 
 std::string metadata_string(const SafetensorsFile& file, const std::string& key) {
@@ -51,18 +82,13 @@ Architecture parse_architecture(const SafetensorsFile& file) {
     Architecture a;
     if (!j.is_object()) throw Error(fmt::format("{}: metadata 'architecture' is not an object", file.source));
     for (const auto& w : j.at("widths")) {
-      if (!w.is_number_integer())
-        throw Error(fmt::format("{}: architecture width {} is not a whole number", file.source, w.dump()));
-      const auto width = w.get<std::int64_t>();
-      if (width < 1 || width > kMaxWidth)
-        throw Error(fmt::format("{}: architecture width {} is out of range (1 to {})", file.source, width, kMaxWidth));
-      a.widths.push_back(width);
+      a.widths.push_back(whole_number(file, w, "architecture width", 1, kMaxWidth));
       if (a.widths.size() > 1000) throw Error(fmt::format("{}: architecture has more than 1000 layers", file.source));
     }
     for (const auto& name : j.at("activations")) a.activations.push_back(parse_activation(name.get<std::string>()));
     a.loss = parse_loss(j.at("loss").get<std::string>());
-    a.dropout = j.value("dropout", 0.0f);
-    a.leaky_slope = j.value("leaky_slope", 0.01f);
+    if (j.contains("dropout")) a.dropout = float_number(file, j.at("dropout"), "architecture.dropout");
+    if (j.contains("leaky_slope")) a.leaky_slope = float_number(file, j.at("leaky_slope"), "architecture.leaky_slope");
     try {
       a.validate();
     } catch (const Error& e) {
@@ -166,7 +192,8 @@ Model model_from_file(const SafetensorsFile& file, std::int64_t max_batch, bool 
     field(file, "input", [&] {
       info.input_format = input.at("format").get<std::string>();
       info.csv_header = input.value("header", true);
-      info.csv_columns = input.value("columns", std::int64_t{0});
+      if (input.contains("columns"))
+        info.csv_columns = whole_number(file, input.at("columns"), "input.columns", 0, std::int64_t{1} << 40);
       return 0;
     });
     if (info.input_format != "idx" && info.input_format != "csv")

@@ -277,6 +277,8 @@ class Reader {
   }
 
   Entry parse_entry(const std::string& name, const json& value) const {
+    // The writer refuses empty names, so the reader does too: every file read can be written.
+    if (name.empty()) fail("a tensor has an empty name");
     if (!value.is_object()) {
       fail_tensor(name, fmt::format("the entry must be an object with \"dtype\", \"shape\" and "
                                     "\"data_offsets\", not {}",

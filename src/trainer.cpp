@@ -119,7 +119,7 @@ void Trainer::run_epoch_steps() {
 void Trainer::finish_epoch() {
   EpochMetrics m;
   m.epoch = state_.epoch + 1;
-  m.learning_rate = options_.schedule.learning_rate(state_.epoch);
+  m.learning_rate = static_cast<double>(options_.schedule.learning_rate(state_.epoch));
   const auto seen = static_cast<double>(state_.running_seen);
   m.train_loss = state_.running_loss / seen;
   m.train_accuracy = train_.task == Task::classification ? static_cast<double>(state_.running_correct) / seen : nan();
