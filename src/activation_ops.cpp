@@ -1,5 +1,7 @@
 #include <cmath>
+#include <type_traits>
 
+#include "fast_math.hpp"
 #include "ops.hpp"
 
 namespace backprop::ops {
@@ -21,11 +23,19 @@ void activation_forward(View<T> h, View<const T> z, Activation f, T leaky_slope)
     T* hi = h.row(i);
     const std::int64_t n = z.cols;
     switch (f) {
-      case Activation::sigmoid:
-        for (std::int64_t j = 0; j < n; ++j) hi[j] = sigmoid(zi[j]);  // h = 1 / (1 + e^-z)
+      case Activation::sigmoid:  // h = 1 / (1 + e^-z)
+        if constexpr (std::is_same_v<T, float>) {
+          fast::sigmoid(hi, zi, n);
+        } else {
+          for (std::int64_t j = 0; j < n; ++j) hi[j] = sigmoid(zi[j]);
+        }
         break;
-      case Activation::tanh:
-        for (std::int64_t j = 0; j < n; ++j) hi[j] = std::tanh(zi[j]);  // h = tanh z
+      case Activation::tanh:  // h = tanh z
+        if constexpr (std::is_same_v<T, float>) {
+          fast::tanh(hi, zi, n);
+        } else {
+          for (std::int64_t j = 0; j < n; ++j) hi[j] = std::tanh(zi[j]);
+        }
         break;
       case Activation::relu:
         for (std::int64_t j = 0; j < n; ++j) hi[j] = zi[j] > T(0) ? zi[j] : T(0);  // h = max(z, 0)

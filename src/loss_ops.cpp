@@ -1,6 +1,8 @@
 #include <algorithm>
 #include <cmath>
+#include <type_traits>
 
+#include "fast_math.hpp"
 #include "ops.hpp"
 
 namespace backprop::ops {
@@ -16,10 +18,13 @@ double softmax_cross_entropy_forward(View<T> yhat, View<const T> z, std::span<co
     // so no exponential overflows and the largest term is exactly 1.
     const T m = *std::max_element(zi, zi + n);
     T sum = 0;
-    for (std::int64_t k = 0; k < n; ++k) {
-      yi[k] = std::exp(zi[k] - m);
-      sum += yi[k];
+    for (std::int64_t k = 0; k < n; ++k) yi[k] = zi[k] - m;
+    if constexpr (std::is_same_v<T, float>) {
+      fast::exp(yi, yi, n);
+    } else {
+      for (std::int64_t k = 0; k < n; ++k) yi[k] = std::exp(yi[k]);
     }
+    for (std::int64_t k = 0; k < n; ++k) sum += yi[k];
     const T inv = T(1) / sum;
     for (std::int64_t k = 0; k < n; ++k) yi[k] *= inv;
     if (labels.empty()) continue;  // probabilities only (inference)
