@@ -80,7 +80,7 @@ void save_checkpoint(const std::filesystem::path& path, const Network& network, 
 Checkpoint load_checkpoint(const std::filesystem::path& path, std::int64_t max_batch) {
   const SafetensorsFile file = read_safetensors(path);
   Checkpoint c;
-  c.model = model_from_file(file, max_batch, true);
+  c.model = model_from_file(file, max_batch);
   const auto found = file.metadata.find("checkpoint");
   if (found == file.metadata.end())
     throw Error(fmt::format("{}: a model file, not a checkpoint (no training state); use --init to start from it",

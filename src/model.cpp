@@ -3,6 +3,7 @@
 #include <fmt/format.h>
 
 #include <algorithm>
+#include <set>
 #include <cmath>
 #include <nlohmann/json.hpp>
 
@@ -160,7 +161,7 @@ void save_model(const std::filesystem::path& path, const Network& network, const
   write_safetensors(path, tensors, model_metadata(info));
 }
 
-Model model_from_file(const SafetensorsFile& file, std::int64_t max_batch, bool allow_extra_tensors) {
+Model model_from_file(const SafetensorsFile& file, std::int64_t max_batch) {
   const auto format = file.metadata.find("format");
   if (format == file.metadata.end() || format->second != "backprop")
     throw Error(fmt::format("{}: not a backprop model (metadata 'format' is not \"backprop\")", file.source));
@@ -219,22 +220,27 @@ Model model_from_file(const SafetensorsFile& file, std::int64_t max_batch, bool 
   }
   const NamedTensor& offset = expect_tensor(file, "input.offset", {a.inputs()});
   const NamedTensor& scale = expect_tensor(file, "input.scale", {a.inputs()});
-  std::size_t expected = weights.size() + 2;
-  if (info.task == Task::regression) {
+  std::set<std::string> known = {"input.offset", "input.scale"};
+  for (const NamedTensor* w : weights) known.insert(w->name);
+  // Regression models map outputs back to the data's units; both tensors or neither (identity).
+  const NamedTensor* target_offset = file.find("target.offset");
+  const NamedTensor* target_scale = file.find("target.scale");
+  if (info.task == Task::regression && (target_offset != nullptr || target_scale != nullptr)) {
     info.preprocessing.target_offset = expect_tensor(file, "target.offset", {1}).data[0];
     info.preprocessing.target_scale = expect_tensor(file, "target.scale", {1}).data[0];
-    expected += 2;
+    known.insert({"target.offset", "target.scale"});
   }
-  // A checkpoint is a model plus training state: its extra tensors are expected there.
-  const bool checkpoint = file.metadata.count("checkpoint") != 0;
-  if (!allow_extra_tensors && !checkpoint && file.tensors.size() != expected) {
-    for (const auto& t : file.tensors) {
-      const bool known = t.name == "input.offset" || t.name == "input.scale" || t.name == "target.offset" ||
-                         t.name == "target.scale" ||
-                         std::any_of(weights.begin(), weights.end(), [&](const NamedTensor* w) { return w->name == t.name; });
-      if (!known) throw Error(fmt::format("{}: unexpected tensor '{}'", file.source, t.name));
-    }
-  }
+  if (!std::isfinite(info.preprocessing.target_offset) || !std::isfinite(info.preprocessing.target_scale) ||
+      info.preprocessing.target_scale == 0.0f)
+    throw Error(fmt::format("{}: target.offset / target.scale must be finite with a non-zero scale", file.source));
+  for (const auto* t : {&offset, &scale})
+    if (!std::all_of(t->data.begin(), t->data.end(), [](float v) { return std::isfinite(v); }))
+      throw Error(fmt::format("{}: tensor '{}' holds a value that is not finite", file.source, t->name));
+  // A checkpoint is a model plus its training state (checkpoint.hpp), and is usable as one;
+  // nothing else may be in either.
+  if (file.metadata.count("checkpoint") != 0) known.insert({"optimizer.state", "trainer.best_parameters"});
+  for (const auto& t : file.tensors)
+    if (known.count(t.name) == 0) throw Error(fmt::format("{}: unexpected tensor '{}'", file.source, t.name));
   model.network = std::make_unique<Network>(a, max_batch);
   for (std::int64_t l = 0; l < a.num_layers(); ++l) {
     const auto& w = weights[static_cast<std::size_t>(2 * l)]->data;
@@ -248,11 +254,11 @@ Model model_from_file(const SafetensorsFile& file, std::int64_t max_batch, bool 
 }
 
 Model parse_model(std::span<const std::uint8_t> bytes, std::string_view source, std::int64_t max_batch) {
-  return model_from_file(parse_safetensors(bytes, source), max_batch, false);
+  return model_from_file(parse_safetensors(bytes, source), max_batch);
 }
 
 Model load_model(const std::filesystem::path& path, std::int64_t max_batch) {
-  return model_from_file(read_safetensors(path), max_batch, false);
+  return model_from_file(read_safetensors(path), max_batch);
 }
 
 }  // namespace backprop

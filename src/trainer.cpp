@@ -7,6 +7,7 @@
 #include <cmath>
 
 #include "backprop/rng.hpp"
+#include "ops.hpp"
 
 namespace backprop {
 
@@ -29,7 +30,8 @@ Trainer::Trainer(Network& network, const Preprocessing& prep, const TrainOptions
       order_(train_rows_.size()),
       pool_(pool),
       optimizer_(options.optimizer, network.parameters().size()),
-      buffers_(options.batch, network.architecture().inputs(), network.architecture().outputs()) {
+      buffers_(options.batch, network.architecture().inputs(), network.architecture().outputs()),
+      epoch_start_(network.parameters().size()) {
   options_.schedule.validate();
   if (options_.epochs < 1) throw Error(fmt::format("--epochs {} must be at least 1", options_.epochs));
   if (options_.batch < 1) throw Error(fmt::format("--batch {} must be at least 1", options_.batch));
@@ -79,6 +81,17 @@ void Trainer::report_divergence(double loss, std::int64_t step) const {
       epoch, step + 1);
 }
 
+void Trainer::report_update_divergence(std::int64_t step, float lr) {
+  std::copy(epoch_start_.data(), epoch_start_.data() + epoch_start_.size(), net_.parameters().begin());
+  const std::int64_t epoch = state_.epoch + 1;
+  throw DivergenceError(
+      fmt::format("training diverged at epoch {}, step {}: the update made weights infinite or NaN (the gradients "
+                  "were finite). Likely causes: the learning rate ({}) is too high, or the inputs are not scaled "
+                  "(try --normalize standard). The weights were reset to the start of epoch {}",
+                  epoch, step + 1, lr, epoch),
+      epoch, step + 1);
+}
+
 void Trainer::run_epoch_steps() {
   const std::int64_t steps = steps_per_epoch();
   const auto n = static_cast<std::int64_t>(train_rows_.size());
@@ -88,6 +101,8 @@ void Trainer::run_epoch_steps() {
     shuffle(order_, rng);
   }
   const float lr = options_.schedule.learning_rate(state_.epoch);
+  // The weights at the start of the epoch: what a divergence inside the update falls back to.
+  std::copy(net_.parameters().begin(), net_.parameters().end(), epoch_start_.data());
   const bool classify = train_.task == Task::classification;
   const std::int64_t r = net_.architecture().outputs();
   auto started = std::chrono::steady_clock::now();
@@ -108,6 +123,8 @@ void Trainer::run_epoch_steps() {
     state_.running_loss += loss * static_cast<double>(rows);
     state_.running_seen += rows;
     optimizer_.step(net_.parameters(), net_.gradients(), lr);
+    // Finite gradients can still take a weight to infinity when lr * g overflows.
+    if (!ops::all_finite<float>(net_.parameters())) report_update_divergence(step, lr);
     ++state_.step_in_epoch;
     if (on_step) on_step(state_.step_in_epoch, steps);
     if (stop_requested != nullptr && stop_requested->load() && state_.step_in_epoch < steps) break;

@@ -61,7 +61,8 @@ void save_model(const std::filesystem::path& path, const Network& network, const
 // The network gets buffers for minibatches of up to max_batch rows.
 Model load_model(const std::filesystem::path& path, std::int64_t max_batch);
 Model parse_model(std::span<const std::uint8_t> bytes, std::string_view source, std::int64_t max_batch);
-// The same from an already parsed file (checkpoints carry a model inside).
-Model model_from_file(const SafetensorsFile& file, std::int64_t max_batch, bool allow_extra_tensors);
+// The same from an already parsed file. A checkpoint (metadata "checkpoint") is accepted as
+// the model it carries, with its training-state tensors.
+Model model_from_file(const SafetensorsFile& file, std::int64_t max_batch);
 
 }  // namespace backprop

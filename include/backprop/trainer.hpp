@@ -60,8 +60,9 @@ struct TrainState {
   std::vector<EpochMetrics> history;
 };
 
-// Thrown when a loss, activation or gradient stops being finite. The network still holds the
-// weights from before the failing step.
+// Thrown when a loss, activation, gradient or updated weight stops being finite. The network
+// then holds finite weights: those from before the failing step, or, when the update itself
+// overflowed, those from the start of the epoch.
 class DivergenceError : public Error {
  public:
   DivergenceError(const std::string& message, std::int64_t epoch, std::int64_t step)
@@ -106,6 +107,7 @@ class Trainer {
   void run_epoch_steps();
   void finish_epoch();
   [[noreturn]] void report_divergence(double loss, std::int64_t step) const;
+  [[noreturn]] void report_update_divergence(std::int64_t step, float lr);
 
   Network& net_;
   const Preprocessing& prep_;
@@ -116,6 +118,7 @@ class Trainer {
   ThreadPool& pool_;
   Optimizer optimizer_;
   BatchBuffers buffers_;
+  AlignedBuffer<float> epoch_start_;  // the parameters when the current epoch (or resume) began
   TrainState state_;
   const Dataset* val_ = nullptr;
   std::vector<std::int64_t> val_rows_;
