@@ -190,26 +190,11 @@ std::string format_metric(double v, const char* fmt_spec = "{:.4f}") {
   return std::isfinite(v) ? fmt::format(fmt::runtime(fmt_spec), v) : std::string("-");
 }
 
-nlohmann::ordered_json metrics_line(const EpochMetrics& m) {
-  using ordered = nlohmann::ordered_json;
-  auto num = [](double v) { return std::isfinite(v) ? ordered(v) : ordered(nullptr); };
-  return {{"epoch", m.epoch},
-          {"train_loss", num(m.train_loss)},
-          {"train_accuracy", num(m.train_accuracy)},
-          {"val_loss", num(m.val_loss)},
-          {"val_accuracy", num(m.val_accuracy)},
-          {"test_loss", num(m.test_loss)},
-          {"test_accuracy", num(m.test_accuracy)},
-          {"seconds", num(m.seconds)},
-          {"samples_per_second", num(m.samples_per_second)},
-          {"learning_rate", num(m.learning_rate)}};
-}
-
 // The whole JSON Lines file, rewritten atomically after every epoch: a reader never sees a
 // half-written line, and a resumed run continues the same file.
 void write_metrics(const std::string& path, const std::vector<EpochMetrics>& history) {
   std::string text;
-  for (const auto& m : history) text += metrics_line(m).dump() + "\n";
+  for (const auto& m : history) text += to_json(m) + "\n";
   write_file_atomically(path, text);
 }
 

@@ -17,35 +17,6 @@ using nlohmann::json;
 // JSON has no infinity or NaN: they are written as null and read back as such.
 json number(double v) { return std::isfinite(v) ? json(v) : json(nullptr); }
 double read_number(const json& j, double missing) { return j.is_null() ? missing : j.get<double>(); }
-const double kNaN = std::numeric_limits<double>::quiet_NaN();
-
-json metrics_json(const EpochMetrics& m) {
-  return {{"epoch", m.epoch},
-          {"learning_rate", number(m.learning_rate)},
-          {"train_loss", number(m.train_loss)},
-          {"train_accuracy", number(m.train_accuracy)},
-          {"val_loss", number(m.val_loss)},
-          {"val_accuracy", number(m.val_accuracy)},
-          {"test_loss", number(m.test_loss)},
-          {"test_accuracy", number(m.test_accuracy)},
-          {"seconds", number(m.seconds)},
-          {"samples_per_second", number(m.samples_per_second)}};
-}
-
-EpochMetrics metrics_from_json(const json& j) {
-  EpochMetrics m;
-  m.epoch = j.at("epoch").get<std::int64_t>();
-  m.learning_rate = read_number(j.at("learning_rate"), kNaN);
-  m.train_loss = read_number(j.at("train_loss"), kNaN);
-  m.train_accuracy = read_number(j.at("train_accuracy"), kNaN);
-  m.val_loss = read_number(j.at("val_loss"), kNaN);
-  m.val_accuracy = read_number(j.at("val_accuracy"), kNaN);
-  m.test_loss = read_number(j.at("test_loss"), kNaN);
-  m.test_accuracy = read_number(j.at("test_accuracy"), kNaN);
-  m.seconds = read_number(j.at("seconds"), kNaN);
-  m.samples_per_second = read_number(j.at("samples_per_second"), kNaN);
-  return m;
-}
 
 }  // namespace
 
@@ -58,7 +29,7 @@ void save_checkpoint(const std::filesystem::path& path, const Network& network, 
   if (!s.best_parameters.empty())
     tensors.push_back({"trainer.best_parameters", {static_cast<std::int64_t>(s.best_parameters.size())}, s.best_parameters});
   json history = json::array();
-  for (const auto& m : s.history) history.push_back(metrics_json(m));
+  for (const auto& m : s.history) history.push_back(json::parse(to_json(m)));
   const json state = {{"epoch", s.epoch},
                       {"step_in_epoch", s.step_in_epoch},
                       {"running_loss", s.running_loss},
@@ -97,7 +68,7 @@ Checkpoint load_checkpoint(const std::filesystem::path& path, std::int64_t max_b
     s.best_val_loss = read_number(j.at("best_val_loss"), std::numeric_limits<double>::infinity());
     s.best_epoch = j.at("best_epoch").get<std::int64_t>();
     s.stale_epochs = j.at("stale_epochs").get<std::int64_t>();
-    for (const auto& m : j.at("history")) s.history.push_back(metrics_from_json(m));
+    for (const auto& m : j.at("history")) s.history.push_back(epoch_metrics_from_json(m.dump()));
     c.optimizer_steps = j.at("optimizer_steps").get<std::uint64_t>();
     const auto buffer = j.at("parameter_buffer").get<std::size_t>();
     if (buffer != c.model.network->parameters().size())

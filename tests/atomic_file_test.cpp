@@ -17,6 +17,7 @@
 #include <gtest/gtest.h>
 
 #include "backprop/error.hpp"
+#include "test_support.hpp"
 
 namespace backprop {
 namespace {
@@ -38,16 +39,7 @@ mode_t mode_of(const fs::path& path) {
   return st.st_mode & 0777;
 }
 
-// The message of the Error `f` throws; a test failure if it throws nothing.
-std::string error_of(const std::function<void()>& f) {
-  try {
-    f();
-  } catch (const Error& e) {
-    return e.what();
-  }
-  ADD_FAILURE() << "expected backprop::Error";
-  return {};
-}
+using testing_support::error_of;
 
 bool contains(const std::string& text, const std::string& part) {
   return text.find(part) != std::string::npos;

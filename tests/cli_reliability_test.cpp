@@ -213,14 +213,24 @@ TEST_F(CliReliability, SigkillAtAnyMomentLeavesTheOutputLoadable) {
   int killed = 0, killed_at_the_end = 0, leftovers = 0;
   for (int i = 0; i < kKills; ++i) {
     const bool spread = i < kSpread;
-    const double at = spread ? run_seconds * 1.1 * (i + rng.uniform()) / kSpread
+    // A spread kill aims at a fraction f < 0.95 of the run, anchored to the run's own progress
+    // (the log line of epoch floor(3f), then the rest of f in epoch lengths), so a run slower or
+    // faster than the timing run is still hit while it works.
+    const double f = 0.95 * (i + rng.uniform()) / kSpread;
+    const int anchor_epoch = static_cast<int>(f * 3);
+    const double epoch_seconds = (run_seconds - tail_seconds) / 3;
+    const double at = spread ? (f * 3 - anchor_epoch) * epoch_seconds
                              : tail_seconds * (i - kSpread + rng.uniform()) / kAtTheEnd;
-    SCOPED_TRACE("kill " + std::to_string(i) + " at " + std::to_string(at) + " s" +
-                 (spread ? "" : " after the last epoch's log line"));
+    SCOPED_TRACE("kill " + std::to_string(i) + " at " + std::to_string(at) + " s after " +
+                 (spread ? "epoch " + std::to_string(anchor_epoch) + " began" : "the last epoch's log line"));
     {
       Child child(cli_argv(train_args(out, extra)));
       if (spread) {
-        while (child.pump(0) && child.elapsed() < at) std::this_thread::sleep_for(std::chrono::microseconds(200));
+        const std::string anchor = "epoch   " + std::to_string(anchor_epoch) + "/3";
+        while (anchor_epoch > 0 && child.pump(1) && !contains(child.out(), anchor)) {
+        }
+        const double start = child.elapsed();
+        while (child.pump(0) && child.elapsed() - start < at) std::this_thread::sleep_for(std::chrono::microseconds(200));
       } else {
         while (child.pump(1) && !contains(child.out(), last_epoch)) {
         }
@@ -263,7 +273,7 @@ TEST_F(CliReliability, SigkillAtAnyMomentLeavesTheOutputLoadable) {
       fs::remove(entry.path());
     }
   }
-  // The spread kills must land inside the run (the last may come after its end), or this test
+  // The spread kills must land inside the run (one may still come after its end), or this test
   // proves little; the late ones land inside the final saves or just after them.
   EXPECT_GE(killed - killed_at_the_end, kSpread - 1)
       << "only " << killed - killed_at_the_end << " of " << kSpread << " spread kills landed before the run ended";

@@ -10,6 +10,7 @@
 #include <unistd.h>
 
 #include "backprop/error.hpp"
+#include "test_support.hpp"
 
 namespace backprop {
 namespace {
@@ -38,17 +39,7 @@ Dataset parse(std::string_view text, const CsvOptions& options = {}, CsvReport* 
   return parse_csv_dataset(text, "data.csv", options, report);
 }
 
-// The message of the Error that `f` throws; the test fails if it throws none.
-template <class F>
-std::string error_of(F&& f) {
-  try {
-    f();
-  } catch (const Error& e) {
-    return e.what();
-  }
-  ADD_FAILURE() << "no backprop::Error was thrown";
-  return {};
-}
+using testing_support::error_of;
 
 std::string parse_error(std::string_view text, const CsvOptions& options = {}) {
   return error_of([&] { parse(text, options); });

@@ -16,6 +16,7 @@
 
 #include "backprop/error.hpp"
 #include "backprop/file_bytes.hpp"
+#include "test_support.hpp"
 
 namespace backprop {
 namespace {
@@ -79,15 +80,7 @@ std::string parse_error(const Bytes& images, const Bytes& labels) {
   return "";
 }
 
-template <typename F>
-std::string error_of(F&& f) {
-  try {
-    f();
-  } catch (const Error& e) {
-    return e.what();
-  }
-  return "";
-}
+using testing_support::error_of;
 
 // gtest without gmock: a substring check whose failure shows both strings.
 ::testing::AssertionResult Contains(const std::string& text, const std::string& part) {

@@ -9,6 +9,7 @@
 
 #include "backprop/error.hpp"
 #include "backprop/rng.hpp"
+#include "test_support.hpp"
 
 namespace backprop {
 namespace {
@@ -44,15 +45,7 @@ std::vector<float> gathered(const Dataset& d, const Preprocessing& prep,
   return out;
 }
 
-std::string error_of(const auto& f) {
-  try {
-    f();
-  } catch (const Error& e) {
-    return e.what();
-  }
-  ADD_FAILURE() << "no backprop::Error was thrown";
-  return {};
-}
+using testing_support::error_of;
 
 TEST(Normalization, NamesRoundTrip) {
   for (const Normalization n : {Normalization::none, Normalization::unit_range,

@@ -19,6 +19,7 @@
 #include <nlohmann/json.hpp>
 
 #include "backprop/error.hpp"
+#include "test_support.hpp"
 
 namespace backprop {
 namespace {
@@ -56,15 +57,7 @@ SafetensorsFile parse(const std::string& file, const SafetensorsLimits& limits =
   return parse_safetensors(bytes, kSource, limits);
 }
 
-std::string error_of(const std::function<void()>& f) {
-  try {
-    f();
-  } catch (const Error& e) {
-    return e.what();
-  }
-  ADD_FAILURE() << "expected backprop::Error";
-  return {};
-}
+using testing_support::error_of;
 
 // Asserts that parsing is refused with a message that starts with the file name and contains
 // `part`.

@@ -10,6 +10,7 @@
 #include <vector>
 
 #include "backprop/error.hpp"
+#include "test_support.hpp"
 
 namespace backprop {
 namespace {
@@ -61,15 +62,7 @@ void expect_partition(const Split& s, std::int64_t n) {
   EXPECT_EQ(all, expected);  // covering, and (same size, no repeats) disjoint
 }
 
-std::string error_of(const auto& f) {
-  try {
-    f();
-  } catch (const Error& e) {
-    return e.what();
-  }
-  ADD_FAILURE() << "no backprop::Error was thrown";
-  return {};
-}
+using testing_support::error_of;
 
 TEST(Split, FractionMustBeInZeroToOne) {
   const Dataset d = regression_of(10);

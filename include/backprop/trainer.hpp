@@ -6,6 +6,7 @@
 #include <functional>
 #include <limits>
 #include <span>
+#include <string>
 #include <vector>
 
 #include "backprop/dataset.hpp"
@@ -42,6 +43,11 @@ struct EpochMetrics {
   double seconds = 0;  // the epoch's training steps, without evaluation
   double samples_per_second = 0;
 };
+
+// One epoch as a JSON object (keys in the order above; NaN and infinity as null): a line of
+// the --metrics file and an entry of a checkpoint's history. Parsing throws Error.
+std::string to_json(const EpochMetrics& m);
+EpochMetrics epoch_metrics_from_json(const std::string& text);
 
 // Everything besides the weights and the optimiser that a resumed run needs to continue
 // exactly where this one stopped. Shuffles and dropout masks are pure functions of the seed,
