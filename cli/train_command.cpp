@@ -77,6 +77,14 @@ json to_json(const TrainArgs& a) {
           {"id", a.id_column}};
 }
 
+// A float field of a checkpoint's run description: a finite number within float's range.
+float float_field(const json& j, const char* key) {
+  const json& v = j.at(key);
+  if (!v.is_number() || !(std::abs(v.get<double>()) <= 3.0e38))
+    throw Error(fmt::format("the checkpoint's run description has {} = {}, not a number", key, v.dump()));
+  return static_cast<float>(v.get<double>());
+}
+
 TrainArgs from_json(const json& j) {
   TrainArgs a;
   a.data = j.at("data");
@@ -86,18 +94,18 @@ TrainArgs from_json(const json& j) {
   a.activation = j.at("activation");
   a.loss = j.at("loss");
   a.optimizer = j.at("optimizer");
-  a.lr = j.at("lr");
-  a.momentum = j.at("momentum");
+  a.lr = float_field(j, "lr");
+  a.momentum = float_field(j, "momentum");
   a.nesterov = j.at("nesterov");
   a.batch = j.at("batch");
   a.epochs = j.at("epochs");
   a.seed = j.at("seed");
-  a.weight_decay = j.at("weight_decay");
-  a.dropout = j.at("dropout");
+  a.weight_decay = float_field(j, "weight_decay");
+  a.dropout = float_field(j, "dropout");
   a.val_split = j.at("val_split");
   a.schedule = j.at("schedule");
   a.lr_step = j.at("lr_step");
-  a.lr_gamma = j.at("lr_gamma");
+  a.lr_gamma = float_field(j, "lr_gamma");
   a.patience = j.at("patience");
   a.init = j.at("init");
   a.no_shuffle = j.at("no_shuffle");
@@ -224,7 +232,11 @@ class ProgressBar {
 void check_choices(const TrainArgs& a) {
   parse_optimizer(a.optimizer);
   parse_schedule(a.schedule);
-  parse_activations(a.activation, 1);
+  for (std::size_t start = 0; start <= a.activation.size();) {  // each name of a comma list
+    const std::size_t comma = std::min(a.activation.find(',', start), a.activation.size());
+    parse_activation(a.activation.substr(start, comma - start));
+    start = comma + 1;
+  }
   if (!a.loss.empty()) parse_loss(a.loss);
   csv_options(a);
   parse_normalization(a.normalize);
@@ -379,7 +391,7 @@ int run_train(TrainArgs args, const RunArgs& run, const std::vector<std::string>
     progress.clear();
     // The network holds the weights from before the failing step: keep them, never NaNs.
     save_model(run.output, net, info);
-    fmt::print(stderr, "backprop: the last good model (before the failing step) was saved to {}\n", run.output);
+    fmt::print(stderr, "backprop: the last finite weights (as the message above says) were saved to {}\n", run.output);
     throw;
   }
   progress.clear();

@@ -14,8 +14,8 @@ Regression, the price of a house:
     houses_test.csv    200 rows   same columns
     houses_new.csv       3 rows   without `price_k`
 
-price_k is in thousands: backprop rescales the inputs (--normalize) but not the regression
-target, so a target of order 100 trains well where one of order 100000 would not.
+price_k is in thousands. backprop standardises the inputs and the regression target alike
+(--normalize, fitted on the training split), so the target's scale does not matter.
 """
 import argparse
 import csv

@@ -7,6 +7,7 @@
 #include <nlohmann/json.hpp>
 
 #include "backprop/error.hpp"
+#include "metadata_json.hpp"
 
 namespace backprop {
 
@@ -57,7 +58,7 @@ Checkpoint load_checkpoint(const std::filesystem::path& path, std::int64_t max_b
     throw Error(fmt::format("{}: a model file, not a checkpoint (no training state); use --init to start from it",
                             file.source));
   try {
-    const json j = json::parse(found->second);
+    const json j = parse_metadata_json(found->second, file.source, "checkpoint");
     TrainState& s = c.state;
     s.epoch = j.at("epoch").get<std::int64_t>();
     s.step_in_epoch = j.at("step_in_epoch").get<std::int64_t>();
@@ -83,6 +84,7 @@ Checkpoint load_checkpoint(const std::filesystem::path& path, std::int64_t max_b
   if (const NamedTensor* best = file.find("trainer.best_parameters")) c.state.best_parameters = best->data;
   const auto run = file.metadata.find("run");
   c.run = run == file.metadata.end() ? "{}" : run->second;
+  parse_metadata_json(c.run, file.source, "run");  // the caller parses it again: refuse hostile nesting here
   return c;
 }
 

@@ -8,6 +8,7 @@
 #include <nlohmann/json.hpp>
 
 #include "backprop/error.hpp"
+#include "metadata_json.hpp"
 
 namespace backprop {
 
@@ -18,30 +19,6 @@ using nlohmann::json;
 std::string layer_name(const char* prefix, std::int64_t layer) { return fmt::format("{}{}", prefix, layer + 1); }
 
 std::string task_name(Task t) { return t == Task::classification ? "classification" : "regression"; }
-
-constexpr int kMaxMetadataDepth = 16;  // ours nest 2 deep; deeper is hostile (stack depth)
-
-// Reads metadata key `key` of `file` as JSON, naming the file and key on failure.
-json metadata_json(const SafetensorsFile& file, const std::string& key) {
-  const auto it = file.metadata.find(key);
-  if (it == file.metadata.end())
-    throw Error(fmt::format("{}: not a backprop model: metadata has no '{}'", file.source, key));
-  bool too_deep = false;
-  const auto limit_depth = [&](int depth, json::parse_event_t event, json&) {
-    if ((event == json::parse_event_t::object_start || event == json::parse_event_t::array_start) &&
-        depth >= kMaxMetadataDepth)
-      too_deep = true;
-    return !too_deep;  // returning false discards the value; the parse then stops early
-  };
-  try {
-    json value = json::parse(it->second, limit_depth);
-    if (too_deep)
-      throw Error(fmt::format("{}: metadata '{}' nests deeper than {} levels", file.source, key, kMaxMetadataDepth));
-    return value;
-  } catch (const json::exception& e) {
-    throw Error(fmt::format("{}: metadata '{}' is not valid JSON ({})", file.source, key, e.what()));
-  }
-}
 
 // A whole number in [lo, hi] from a JSON value, or an Error naming the field.
 std::int64_t whole_number(const SafetensorsFile& file, const json& value, const char* what, std::int64_t lo,

@@ -87,7 +87,7 @@ void Trainer::report_update_divergence(std::int64_t step, float lr) {
   throw DivergenceError(
       fmt::format("training diverged at epoch {}, step {}: the update made weights infinite or NaN (the gradients "
                   "were finite). Likely causes: the learning rate ({}) is too high, or the inputs are not scaled "
-                  "(try --normalize standard). The weights were reset to the start of epoch {}",
+                  "(try --normalize standard). The weights were reset to those epoch {} started (or resumed) with",
                   epoch, step + 1, lr, epoch),
       epoch, step + 1);
 }

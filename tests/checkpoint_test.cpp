@@ -1,0 +1,122 @@
+// Checkpoint files: a round trip through save/load restores the trainer exactly, and hostile
+// training state is refused with a message instead of crashing the reader.
+#include <gtest/gtest.h>
+
+#include <cstring>
+#include <filesystem>
+#include <numeric>
+#include <unistd.h>
+
+#include "backprop/checkpoint.hpp"
+#include "backprop/safetensors.hpp"
+#include "test_support.hpp"
+
+namespace backprop {
+namespace {
+
+using testing_support::error_of;
+namespace fs = std::filesystem;
+
+struct Fixture {
+  Dataset data;
+  std::vector<std::int64_t> rows;
+  ModelInfo info;
+  Fixture() {
+    data.rows = 40;
+    data.features = 3;
+    for (std::int64_t i = 0; i < data.rows; ++i) {
+      for (int j = 0; j < 3; ++j) data.values.push_back(static_cast<float>((i * 7 + j * 3) % 11) / 11.0f);
+      data.labels.push_back(static_cast<std::int32_t>(i % 2));
+    }
+    data.class_names = {"a", "b"};
+    data.source = "generated";
+    rows.resize(40);
+    std::iota(rows.begin(), rows.end(), 0);
+    info.architecture = {{3, 5, 2}, {Activation::tanh}, Loss::cross_entropy};
+    info.preprocessing = Preprocessing::identity(3);
+    info.class_names = data.class_names;
+  }
+};
+
+fs::path temp_file(const std::string& name) {
+  return fs::temp_directory_path() / ("backprop-checkpoint-" + std::to_string(::getpid()) + "-" + name);
+}
+
+TEST(Checkpoint, ResumingGivesTheSameWeightsAsOneRun) {
+  Fixture f;
+  TrainOptions options;
+  options.epochs = 4;
+  options.batch = 8;
+  options.optimizer.kind = OptimizerKind::adam;
+  options.schedule.base_lr = 0.01f;
+  ThreadPool pool(1);
+  Network straight(f.info.architecture, options.batch);
+  straight.initialize(3);
+  Trainer one(straight, f.info.preprocessing, options, f.data, f.rows, pool);
+  ASSERT_EQ(one.run(), TrainOutcome::completed);
+
+  Network first(f.info.architecture, options.batch);
+  first.initialize(3);
+  Trainer part(first, f.info.preprocessing, options, f.data, f.rows, pool);
+  std::atomic<bool> stop{false};
+  part.stop_requested = &stop;
+  part.on_step = [&](std::int64_t step, std::int64_t) { stop = stop || (part.state().epoch == 1 && step == 2); };
+  ASSERT_EQ(part.run(), TrainOutcome::interrupted);
+  const fs::path path = temp_file("resume.safetensors");
+  save_checkpoint(path, first, f.info, part, "{}");
+
+  const Checkpoint c = load_checkpoint(path, options.batch);
+  fs::remove(path);
+  Network second(f.info.architecture, options.batch);
+  copy_parameters(second, *c.model.network);
+  Trainer rest(second, f.info.preprocessing, options, f.data, f.rows, pool);
+  restore_trainer(rest, c);
+  EXPECT_EQ(rest.state().epoch, 1);
+  EXPECT_EQ(rest.state().step_in_epoch, 2);
+  ASSERT_EQ(rest.run(), TrainOutcome::completed);
+  ASSERT_EQ(straight.parameters().size(), second.parameters().size());
+  EXPECT_EQ(0, std::memcmp(straight.parameters().data(), second.parameters().data(),
+                           straight.parameters().size() * sizeof(float)));
+  EXPECT_EQ(rest.state().history.size(), 4u);
+}
+
+// A real checkpoint, rewritten with one metadata value replaced.
+void rewrite_metadata(const fs::path& path, const std::string& key, const std::string& value) {
+  SafetensorsFile file = read_safetensors(path);
+  std::vector<TensorRef> refs;
+  for (const auto& t : file.tensors) refs.push_back({t.name, t.shape, t.data});
+  file.metadata[key] = value;
+  write_safetensors(path, refs, file.metadata);
+}
+
+TEST(Checkpoint, DeeplyNestedTrainingStateIsRefused) {
+  Fixture f;
+  TrainOptions options;
+  options.epochs = 1;
+  options.batch = 8;
+  ThreadPool pool(1);
+  Network net(f.info.architecture, options.batch);
+  net.initialize(1);
+  Trainer trainer(net, f.info.preprocessing, options, f.data, f.rows, pool);
+  trainer.run();
+  const fs::path path = temp_file("deep.safetensors");
+  save_checkpoint(path, net, f.info, trainer, R"({"data":"x"})");
+  EXPECT_NO_THROW(load_checkpoint(path, 1));
+
+  const std::string deep = std::string(100000, '[') + std::string(100000, ']');
+  for (const std::string key : {"checkpoint", "run"}) {
+    save_checkpoint(path, net, f.info, trainer, R"({"data":"x"})");
+    if (key == "checkpoint") {
+      rewrite_metadata(path, key, R"({"epoch":1,"history":[)" + deep + "]}");
+    } else {
+      rewrite_metadata(path, key, deep);
+    }
+    const std::string message = error_of([&] { load_checkpoint(path, 1); });
+    EXPECT_NE(message.find("nests deeper"), std::string::npos) << key << ": " << message;
+    EXPECT_NE(message.find("'" + key + "'"), std::string::npos) << message;
+  }
+  fs::remove(path);
+}
+
+}  // namespace
+}  // namespace backprop
