@@ -51,7 +51,7 @@ int main() {
     const float lr = 0.5f;
     for (int step = 1; step <= 2000; ++step) {
       const double loss = net.forward_backward(batch, /*dropout_key=*/0, pool);
-      optimizer.step(net.parameters(), net.gradients(), lr);
+      optimizer.step(net.parameters(), net.gradients(), lr, pool);
       if (step == 1 || step % 400 == 0) std::printf("step %4d  loss %.6f\n", step, loss);
     }
 

@@ -50,8 +50,40 @@ void activation_forward(View<T> h, View<const T> z, Activation f, T leaky_slope)
   }
 }
 
+namespace {
+
+// The float backward loops, compiled for AVX-512, AVX2 and the baseline: dz = dh * f'(h).
+#define BACKPROP_CLONES __attribute__((target_clones("arch=x86-64-v4", "arch=x86-64-v3", "default")))
+
+BACKPROP_CLONES void backward_row(float* dz, const float* dh, const float* h, std::int64_t n, Activation f,
+                                  float slope) {
+  switch (f) {
+    case Activation::sigmoid:
+      for (std::int64_t j = 0; j < n; ++j) dz[j] = dh[j] * h[j] * (1.0f - h[j]);
+      break;
+    case Activation::tanh:
+      for (std::int64_t j = 0; j < n; ++j) dz[j] = dh[j] * (1.0f - h[j] * h[j]);
+      break;
+    case Activation::relu:
+      for (std::int64_t j = 0; j < n; ++j) dz[j] = h[j] > 0.0f ? dh[j] : 0.0f;
+      break;
+    case Activation::leaky_relu:
+      for (std::int64_t j = 0; j < n; ++j) dz[j] = h[j] > 0.0f ? dh[j] : slope * dh[j];
+      break;
+    case Activation::linear:
+      for (std::int64_t j = 0; j < n; ++j) dz[j] = dh[j];
+      break;
+  }
+}
+
+}  // namespace
+
 template <class T>
 void activation_backward(View<T> dz, View<const T> dh, View<const T> h, Activation f, T leaky_slope) {
+  if constexpr (std::is_same_v<T, float>) {
+    for (std::int64_t i = 0; i < h.rows; ++i) backward_row(dz.row(i), dh.row(i), h.row(i), h.cols, f, leaky_slope);
+    return;
+  }
   for (std::int64_t i = 0; i < h.rows; ++i) {
     const T* hi = h.row(i);
     const T* dhi = dh.row(i);

@@ -122,7 +122,7 @@ void Trainer::run_epoch_steps() {
     }
     state_.running_loss += loss * static_cast<double>(rows);
     state_.running_seen += rows;
-    optimizer_.step(net_.parameters(), net_.gradients(), lr);
+    optimizer_.step(net_.parameters(), net_.gradients(), lr, pool_);
     // Finite gradients can still take a weight to infinity when lr * g overflows.
     if (!ops::all_finite<float>(net_.parameters())) report_update_divergence(step, lr);
     ++state_.step_in_epoch;

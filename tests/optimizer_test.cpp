@@ -31,7 +31,8 @@ std::vector<double> gradient_d(int step) {
 std::vector<float> run(OptimizerConfig config, float lr, int steps) {
   std::vector<float> theta = kStart;
   Optimizer opt(config, theta.size());
-  for (int t = 0; t < steps; ++t) opt.step(theta, gradient(t), lr);
+  ThreadPool pool(1);
+  for (int t = 0; t < steps; ++t) opt.step(theta, gradient(t), lr, pool);
   EXPECT_EQ(opt.steps(), static_cast<std::uint64_t>(steps));
   return theta;
 }
@@ -109,13 +110,14 @@ TEST(Optimizer, RestoreContinuesExactly) {
   OptimizerConfig c;
   c.kind = OptimizerKind::adam;
   std::vector<float> straight = kStart, resumed = kStart;
+  ThreadPool pool(1);
   Optimizer a(c, straight.size());
-  for (int t = 0; t < 4; ++t) a.step(straight, gradient(t), 0.1f);
+  for (int t = 0; t < 4; ++t) a.step(straight, gradient(t), 0.1f, pool);
   Optimizer first(c, resumed.size());
-  for (int t = 0; t < 2; ++t) first.step(resumed, gradient(t), 0.1f);
+  for (int t = 0; t < 2; ++t) first.step(resumed, gradient(t), 0.1f, pool);
   Optimizer second(c, resumed.size());
   second.restore(first.steps(), first.state());
-  for (int t = 2; t < 4; ++t) second.step(resumed, gradient(t), 0.1f);
+  for (int t = 2; t < 4; ++t) second.step(resumed, gradient(t), 0.1f, pool);
   EXPECT_EQ(straight, resumed);
   EXPECT_THROW(second.restore(1, std::vector<float>(3)), Error);
 }

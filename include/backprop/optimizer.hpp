@@ -6,6 +6,7 @@
 #include <string>
 
 #include "backprop/matrix.hpp"
+#include "backprop/thread_pool.hpp"
 
 namespace backprop {
 
@@ -31,8 +32,9 @@ class Optimizer {
   // State for `parameter_count` parameters is allocated here, once.
   Optimizer(OptimizerConfig config, std::size_t parameter_count);
 
-  // theta <- update(theta, g) with learning rate lr; increments the step count t.
-  void step(std::span<float> params, std::span<const float> grads, float lr);
+  // theta <- update(theta, g) with learning rate lr; increments the step count t. The update is
+  // elementwise, so splitting it across the pool's threads cannot change a bit.
+  void step(std::span<float> params, std::span<const float> grads, float lr, ThreadPool& pool);
 
   const OptimizerConfig& config() const { return config_; }
   std::uint64_t steps() const { return t_; }
