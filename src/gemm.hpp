@@ -22,4 +22,25 @@ void gemm(MatrixView c, ConstMatrixView a, Transpose ta, ConstMatrixView b, Tran
 void gemm_reference(MatrixView c, ConstMatrixView a, Transpose ta, ConstMatrixView b,
                     Transpose tb, bool accumulate);
 
+// The instruction-set paths gemm() can take. The best one the CPU (and OS) supports is chosen
+// once at run time; there is no compile-time configuration.
+enum class GemmPath { portable, avx2, avx512 };
+
+// The path gemm() uses now, and its name ("avx512", "avx2", "portable") for reports.
+GemmPath gemm_path();
+const char* gemm_path_name();
+const char* gemm_path_name(GemmPath path);
+// Whether this CPU can run a path (portable always can).
+bool gemm_path_supported(GemmPath path);
+// Forces a path (tests and benchmarks compare them); throws backprop::Error if the CPU cannot
+// run it. Not to be called while another thread is inside gemm().
+void set_gemm_path(GemmPath path);
+
+// The machine's measured single-precision FMA throughput in GFLOP/s (2 flops per lane per
+// FMA) using `threads` threads, each running independent FMA chains in registers, with the
+// widest vectors of the active path; the best of three runs taking about `seconds` in all.
+// A yardstick for benchmark tables (on the machine it was tuned on, Zen 4, the GEMM reaches
+// it within a few percent on one thread).
+double measure_fma_peak_gflops(int threads, double seconds = 0.2);
+
 }  // namespace backprop::kernels

@@ -2,13 +2,75 @@
 
 #include <sched.h>
 
+#include <chrono>
+#include <exception>
+
+#if defined(__x86_64__) || defined(__i386__)
+#include <immintrin.h>
+#endif
+
 namespace backprop {
 
 namespace {
-// Spinning briefly before sleeping keeps the hand-off between the many small steps of a
-// minibatch in the microseconds; a sleeping worker costs nothing once training ends.
-constexpr int kSpinIterations = 20000;
+
+// An idle worker spins (with a pause hint) this long after its last task, then keeps polling
+// with sched_yield (which returns at once when the core is otherwise idle, and gives the core
+// away when it is not) until kYieldTime, and only then sleeps on the condition variable.
+// The minibatch loop calls run() every few microseconds, so in training the workers never
+// sleep and a hand-off costs about a microsecond; a sleeping worker costs nothing once training
+// ends. Waking a sleeping worker takes tens of microseconds (a futex round trip).
+constexpr auto kSpinTime = std::chrono::microseconds(100);
+constexpr auto kYieldTime = std::chrono::microseconds(2000);
+
+// The pool whose task this thread is running, if any (to run nested run() calls inline).
+thread_local const ThreadPool* t_inside = nullptr;
+
+// Sets t_inside for a scope.
+class InsideScope {
+ public:
+  explicit InsideScope(const ThreadPool* pool) : saved_(t_inside) { t_inside = pool; }
+  ~InsideScope() { t_inside = saved_; }
+  InsideScope(const InsideScope&) = delete;
+  InsideScope& operator=(const InsideScope&) = delete;
+
+ private:
+  const ThreadPool* saved_;
+};
+
+inline void cpu_relax() {
+#if defined(__x86_64__) || defined(__i386__)
+  _mm_pause();
+#endif
+}
+
 }  // namespace
+
+// One call of run(): it lives on run()'s stack.
+struct ThreadPool::Job {
+  const std::function<void(std::int64_t)>* task = nullptr;
+  std::int64_t count = 0;
+  alignas(64) std::atomic<std::int64_t> next{0};  // the next unclaimed task
+  alignas(64) std::atomic<std::int64_t> done{0};  // tasks finished (or skipped after an error)
+  std::mutex error_mutex;
+  std::exception_ptr error;
+
+  // Claims and runs tasks until none are left; returns how many this thread finished.
+  std::int64_t work() {
+    std::int64_t finished = 0;
+    for (;;) {
+      const std::int64_t i = next.fetch_add(1, std::memory_order_relaxed);
+      if (i >= count) break;
+      try {
+        (*task)(i);
+      } catch (...) {
+        std::lock_guard lock(error_mutex);
+        if (!error) error = std::current_exception();
+      }
+      ++finished;
+    }
+    return finished;
+  }
+};
 
 int ThreadPool::hardware_threads() {
   cpu_set_t set;
@@ -28,55 +90,91 @@ ThreadPool::ThreadPool(int threads) {
 ThreadPool::~ThreadPool() {
   {
     std::lock_guard lock(mutex_);
-    stop_ = true;
-    generation_.fetch_add(1, std::memory_order_release);
+    stop_.store(true);
+    generation_.fetch_add(1);
   }
   wake_.notify_all();
   for (auto& w : workers_) w.join();
 }
 
-void ThreadPool::drain() {
-  for (;;) {
-    const std::int64_t i = next_.fetch_add(1, std::memory_order_relaxed);
-    if (i >= task_count_) break;
-    (*task_)(i);
-  }
-}
-
 void ThreadPool::run(std::int64_t tasks, const std::function<void(std::int64_t)>& task) {
   if (tasks <= 0) return;
-  if (workers_.empty() || tasks == 1) {
+  if (workers_.empty() || tasks == 1 || t_inside == this) {
     for (std::int64_t i = 0; i < tasks; ++i) task(i);
     return;
   }
-  {
-    std::lock_guard lock(mutex_);
-    task_ = &task;
-    task_count_ = tasks;
-    next_.store(0, std::memory_order_relaxed);
-    busy_.store(static_cast<int>(workers_.size()), std::memory_order_relaxed);
-    generation_.fetch_add(1, std::memory_order_release);
+  std::lock_guard turn(run_mutex_);
+  const InsideScope inside(this);
+  Job job;
+  job.task = &task;
+  job.count = tasks;
+  // Publish, then wake sleepers. Both sides use sequentially consistent operations: a worker
+  // bumps sleepers_ before it re-checks generation_, run() bumps generation_ before it reads
+  // sleepers_, so at least one of them sees the other.
+  job_.store(&job);
+  generation_.fetch_add(1);
+  if (sleepers_.load() > 0) {
+    { std::lock_guard lock(mutex_); }
+    wake_.notify_all();
   }
-  wake_.notify_all();
-  drain();
-  while (busy_.load(std::memory_order_acquire) != 0) {
-    // the workers finish within the same few microseconds as this thread
+
+  const std::int64_t mine = job.work();
+  std::int64_t spins = 0;
+  while (job.done.load(std::memory_order_acquire) + mine < tasks) {
+    cpu_relax();
+    if (++spins > 4096) sched_yield();  // a worker was preempted: let it run
+  }
+  // No worker may pick the job up from now on; wait for those that already hold it (they
+  // are awake and only checking that no task is left).
+  job_.store(nullptr);
+  for (spins = 0; active_.load() != 0;) {
+    cpu_relax();
+    if (++spins > 4096) sched_yield();
+  }
+  if (job.error) std::rethrow_exception(job.error);
+}
+
+std::uint32_t ThreadPool::wait_for_work(std::uint32_t seen) {
+  using Clock = std::chrono::steady_clock;
+  const auto start = Clock::now();
+  for (std::uint32_t polls = 1;; ++polls) {
+    const std::uint32_t g = generation_.load(std::memory_order_acquire);
+    if (g != seen) return g;
+    if (polls % 64 != 0) {
+      cpu_relax();
+      continue;
+    }
+    const auto idle = Clock::now() - start;
+    if (idle < kSpinTime) {
+      cpu_relax();
+    } else if (idle < kYieldTime) {
+      sched_yield();
+    } else {
+      std::unique_lock lock(mutex_);
+      sleepers_.fetch_add(1);
+      wake_.wait(lock, [&] { return generation_.load() != seen; });
+      sleepers_.fetch_sub(1);
+      return generation_.load(std::memory_order_acquire);
+    }
   }
 }
 
 void ThreadPool::worker_loop() {
-  std::uint64_t seen = 0;
+  const InsideScope inside(this);
+  // Not generation_.load(): run() or the destructor may already have bumped it before this
+  // thread got here, and that bump must not be missed.
+  std::uint32_t seen = 0;
   for (;;) {
-    int spins = 0;
-    while (generation_.load(std::memory_order_acquire) == seen && spins < kSpinIterations) ++spins;
-    if (generation_.load(std::memory_order_acquire) == seen) {
-      std::unique_lock lock(mutex_);
-      wake_.wait(lock, [&] { return generation_.load(std::memory_order_acquire) != seen; });
+    seen = wait_for_work(seen);
+    if (stop_.load()) return;
+    // Announce ourselves before looking at job_, so that run() cannot return (and its job go
+    // away) between our load of the pointer and our use of it.
+    active_.fetch_add(1);
+    if (Job* job = job_.load(); job != nullptr) {
+      const std::int64_t finished = job->work();
+      if (finished != 0) job->done.fetch_add(finished, std::memory_order_release);
     }
-    seen = generation_.load(std::memory_order_acquire);
-    if (stop_) return;
-    drain();
-    busy_.fetch_sub(1, std::memory_order_acq_rel);
+    active_.fetch_sub(1);
   }
 }
 

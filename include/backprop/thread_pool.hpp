@@ -22,26 +22,37 @@ class ThreadPool {
 
   int size() const { return static_cast<int>(workers_.size()) + 1; }
 
-  // Runs task(i) for every i in [0, tasks) and returns when all have finished.
-  // Not reentrant: a task must not call run() on the same pool.
+  // Runs task(i) for every i in [0, tasks) and returns when all have finished. The calling
+  // thread takes tasks too; idle workers spin for a while (a couple of milliseconds) before
+  // they sleep, so back-to-back calls hand off in well under a microsecond. If tasks throw, the
+  // first exception is rethrown here once every task has run.
+  // Calls from several threads at once take turns. A task that calls run() on the same pool
+  // runs that inner loop itself, in order.
   void run(std::int64_t tasks, const std::function<void(std::int64_t)>& task);
 
   // The number of cores this process may use (at least 1).
   static int hardware_threads();
 
  private:
+  struct Job;
   void worker_loop();
-  void drain();
+  // Blocks until generation_ differs from `seen` (or the pool stops); returns the new value.
+  std::uint32_t wait_for_work(std::uint32_t seen);
 
   std::vector<std::thread> workers_;
+  // The job of the current run() (null between runs) and a counter bumped for every job; the
+  // workers poll the counter. Both written by run() only, so they share a cache line.
+  alignas(64) std::atomic<Job*> job_{nullptr};
+  std::atomic<std::uint32_t> generation_{0};
+  std::atomic<bool> stop_{false};
+  // Workers that have looked up job_ and not yet let go of it; run() waits for zero before its
+  // job (on its stack) goes away.
+  alignas(64) std::atomic<int> active_{0};
+  // Workers asleep (or about to sleep) on wake_; run() only notifies when this is non-zero.
+  alignas(64) std::atomic<int> sleepers_{0};
   std::mutex mutex_;
   std::condition_variable wake_;
-  const std::function<void(std::int64_t)>* task_ = nullptr;
-  std::int64_t task_count_ = 0;
-  std::atomic<std::int64_t> next_{0};
-  std::atomic<int> busy_{0};
-  std::atomic<std::uint64_t> generation_{0};
-  bool stop_ = false;
+  std::mutex run_mutex_;  // one run() at a time
 };
 
 }  // namespace backprop

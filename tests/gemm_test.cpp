@@ -1,0 +1,332 @@
+// The fast gemm() against the plain reference on a table of shapes, for every instruction-set
+// path this CPU can run; NaN-safety of accumulate=false; views with strides; and bit-identical
+// results whatever the number of threads.
+#include "gemm.hpp"
+
+#include <gtest/gtest.h>
+
+#include <algorithm>
+#include <cmath>
+#include <cstdint>
+#include <cstring>
+#include <limits>
+#include <random>
+#include <string>
+#include <vector>
+
+#include "backprop/error.hpp"
+#include "backprop/thread_pool.hpp"
+
+namespace {
+
+using backprop::ConstMatrixView;
+using backprop::MatrixView;
+using backprop::ThreadPool;
+using backprop::kernels::gemm;
+using backprop::kernels::gemm_reference;
+using backprop::kernels::GemmPath;
+using backprop::kernels::Transpose;
+
+constexpr float kNaN = std::numeric_limits<float>::quiet_NaN();
+constexpr float kSentinel = 12345.0f;  // written into the padding of C; must survive
+
+// A rows x cols matrix inside a buffer whose rows are `pad` floats longer than needed. The
+// padding of inputs holds NaN, so reading it would poison the result.
+struct Padded {
+  std::int64_t rows, cols, stride;
+  std::vector<float> data;
+  Padded(std::int64_t r, std::int64_t c, std::int64_t pad, float fill)
+      : rows(r), cols(c), stride(c + pad),
+        data(static_cast<std::size_t>(std::max<std::int64_t>(r * (c + pad), 1)), fill) {}
+  MatrixView view() { return {data.data(), rows, cols, stride}; }
+  ConstMatrixView cview() const { return {data.data(), rows, cols, stride}; }
+  float& at(std::int64_t i, std::int64_t j) { return data[static_cast<std::size_t>(i * stride + j)]; }
+  float at(std::int64_t i, std::int64_t j) const { return data[static_cast<std::size_t>(i * stride + j)]; }
+};
+
+Padded random_matrix(std::int64_t r, std::int64_t c, std::int64_t pad, std::mt19937& rng,
+                     float pad_value = kNaN) {
+  Padded m(r, c, pad, pad_value);
+  std::uniform_real_distribution<float> dist(-1.0f, 1.0f);
+  for (std::int64_t i = 0; i < r; ++i) {
+    for (std::int64_t j = 0; j < c; ++j) m.at(i, j) = dist(rng);
+  }
+  return m;
+}
+
+float max_abs(const Padded& m) {
+  float v = 0.0f;
+  for (std::int64_t i = 0; i < m.rows; ++i) {
+    for (std::int64_t j = 0; j < m.cols; ++j) v = std::max(v, std::fabs(m.at(i, j)));
+  }
+  return v;
+}
+
+std::vector<GemmPath> supported_paths() {
+  std::vector<GemmPath> paths;
+  for (const GemmPath p : {GemmPath::portable, GemmPath::avx2, GemmPath::avx512}) {
+    if (backprop::kernels::gemm_path_supported(p)) paths.push_back(p);
+  }
+  return paths;
+}
+
+// Restores the automatically chosen path when a test ends.
+class PathGuard {
+ public:
+  PathGuard() : saved_(backprop::kernels::gemm_path()) {}
+  ~PathGuard() { backprop::kernels::set_gemm_path(saved_); }
+  PathGuard(const PathGuard&) = delete;
+  PathGuard& operator=(const PathGuard&) = delete;
+
+ private:
+  GemmPath saved_;
+};
+
+struct Case {
+  std::int64_t m, n, k;
+  Transpose ta, tb;
+  std::int64_t pad;  // extra floats per row in A, B and C
+  bool accumulate;
+};
+
+std::string describe(const Case& c) {
+  return std::to_string(c.m) + "x" + std::to_string(c.n) + "x" + std::to_string(c.k) + " " +
+         (c.ta == Transpose::yes ? "T" : "N") + (c.tb == Transpose::yes ? "T" : "N") +
+         " pad=" + std::to_string(c.pad) + (c.accumulate ? " accumulate" : "") + " path=" +
+         backprop::kernels::gemm_path_name();
+}
+
+// Runs one case through gemm() and gemm_reference() and compares them element by element.
+void check_case(const Case& cs, ThreadPool& pool, std::mt19937& rng) {
+  const bool ta = cs.ta == Transpose::yes;
+  const bool tb = cs.tb == Transpose::yes;
+  const Padded a = random_matrix(ta ? cs.k : cs.m, ta ? cs.m : cs.k, cs.pad, rng);
+  const Padded b = random_matrix(tb ? cs.n : cs.k, tb ? cs.k : cs.n, cs.pad, rng);
+  Padded c0 = random_matrix(cs.m, cs.n, cs.pad, rng, kSentinel);
+  if (!cs.accumulate) {
+    for (std::int64_t i = 0; i < cs.m; ++i) {
+      for (std::int64_t j = 0; j < cs.n; ++j) c0.at(i, j) = kNaN;
+    }
+  }
+  Padded fast = c0;
+  Padded ref = c0;
+  gemm(fast.view(), a.cview(), cs.ta, b.cview(), cs.tb, cs.accumulate, pool);
+  gemm_reference(ref.view(), a.cview(), cs.ta, b.cview(), cs.tb, cs.accumulate);
+
+  const double c0max = cs.accumulate ? static_cast<double>(max_abs(c0)) : 0.0;
+  const double tol = 1e-5 * (std::sqrt(static_cast<double>(std::max<std::int64_t>(cs.k, 1))) *
+                                 static_cast<double>(max_abs(a)) * static_cast<double>(max_abs(b)) +
+                             c0max);
+  double worst = 0.0;
+  for (std::int64_t i = 0; i < cs.m; ++i) {
+    for (std::int64_t j = 0; j < cs.n; ++j) {
+      const float f = fast.at(i, j);
+      const float r = ref.at(i, j);
+      ASSERT_TRUE(std::isfinite(f)) << describe(cs) << " at (" << i << "," << j << ")";
+      worst = std::max(worst, std::fabs(static_cast<double>(f) - static_cast<double>(r)));
+      ASSERT_LE(std::fabs(static_cast<double>(f) - static_cast<double>(r)), tol)
+          << describe(cs) << " at (" << i << "," << j << ")";
+    }
+    for (std::int64_t j = cs.n; j < cs.n + cs.pad; ++j) {
+      ASSERT_EQ(fast.at(i, j), kSentinel) << describe(cs) << ": padding of C written";
+    }
+  }
+  // Something was computed: a product of random operands is not all zero.
+  if (cs.k > 0) {
+    ASSERT_GT(max_abs(fast), 0.0f) << describe(cs);
+  }
+}
+
+std::vector<Case> small_cases() {
+  std::vector<Case> cases;
+  const std::int64_t dims[] = {1, 2, 3, 7, 8, 9, 13, 16, 17, 31, 32, 33, 47, 65};
+  const std::int64_t ks[] = {1, 2, 3, 13, 64, 97};
+  int variant = 0;
+  for (const std::int64_t m : dims) {
+    for (const std::int64_t n : dims) {
+      for (const std::int64_t k : ks) {
+        // Every transpose combination for every shape; strides and accumulate rotate.
+        for (const Transpose ta : {Transpose::no, Transpose::yes}) {
+          for (const Transpose tb : {Transpose::no, Transpose::yes}) {
+            ++variant;
+            cases.push_back({m, n, k, ta, tb, variant % 3 == 0 ? 0 : variant % 7, variant % 2 == 0});
+          }
+        }
+      }
+    }
+  }
+  return cases;
+}
+
+TEST(Gemm, MatchesReferenceOnSmallAndEdgeShapes) {
+  PathGuard guard;
+  ThreadPool pool(2);
+  std::mt19937 rng(1);
+  const std::vector<Case> cases = small_cases();
+  for (const GemmPath path : supported_paths()) {
+    backprop::kernels::set_gemm_path(path);
+    for (const Case& cs : cases) {
+      check_case(cs, pool, rng);
+      if (HasFatalFailure()) return;
+    }
+  }
+}
+
+// The products of the training workloads (W1: 784-128-10 at batch 64; W2: 784-512-256-10 at
+// batch 128; inference at batch 1) plus large odd shapes, each with and without stride and
+// accumulate.
+std::vector<Case> workload_cases() {
+  constexpr Transpose N = Transpose::no;
+  constexpr Transpose T = Transpose::yes;
+  const Case base[] = {
+      {64, 128, 784, N, N, 0, false},  {64, 10, 128, N, N, 0, false},   {128, 10, 64, T, N, 0, false},
+      {64, 128, 10, N, T, 0, false},   {784, 128, 64, T, N, 0, false},  {128, 512, 784, N, N, 0, false},
+      {128, 256, 512, N, N, 0, false}, {128, 10, 256, N, N, 0, false},  {256, 10, 128, T, N, 0, false},
+      {128, 256, 10, N, T, 0, false},  {512, 256, 128, T, N, 0, false}, {128, 512, 256, N, T, 0, false},
+      {784, 512, 128, T, N, 0, false}, {1, 128, 784, N, N, 0, false},   {1, 10, 128, N, N, 0, false},
+      {2, 128, 784, N, N, 0, false},   {101, 103, 107, N, N, 0, false}, {101, 103, 107, T, T, 0, false},
+      {257, 131, 67, T, N, 0, false},  {67, 257, 131, N, T, 0, false},  {1, 1000, 300, N, T, 0, false},
+      {1000, 1, 300, T, N, 0, false},  {3, 700, 200, N, N, 0, false},
+  };
+  std::vector<Case> cases;
+  for (const Case& c : base) {
+    cases.push_back(c);
+    Case strided = c;
+    strided.pad = 5;
+    strided.accumulate = true;
+    cases.push_back(strided);
+  }
+  return cases;
+}
+
+TEST(Gemm, MatchesReferenceOnWorkloadShapes) {
+  PathGuard guard;
+  ThreadPool pool(2);
+  std::mt19937 rng(2);
+  for (const GemmPath path : supported_paths()) {
+    backprop::kernels::set_gemm_path(path);
+    for (const Case& cs : workload_cases()) {
+      check_case(cs, pool, rng);
+      if (HasFatalFailure()) return;
+    }
+  }
+}
+
+TEST(Gemm, KZeroWritesZerosOrLeavesC) {
+  ThreadPool pool(2);
+  std::vector<float> a(1), b(1);
+  std::vector<float> c(12, kNaN);
+  MatrixView cv(c.data(), 3, 4);
+  gemm(cv, ConstMatrixView(a.data(), 3, 0), Transpose::no, ConstMatrixView(b.data(), 0, 4),
+       Transpose::no, false, pool);
+  for (const float v : c) EXPECT_EQ(v, 0.0f);
+  std::fill(c.begin(), c.end(), 2.5f);
+  gemm(cv, ConstMatrixView(a.data(), 0, 3), Transpose::yes, ConstMatrixView(b.data(), 4, 0),
+       Transpose::yes, true, pool);
+  for (const float v : c) EXPECT_EQ(v, 2.5f);
+}
+
+TEST(Gemm, EmptyOutputIsANoOp) {
+  ThreadPool pool(2);
+  std::vector<float> a(8, 1.0f), b(8, 1.0f), c(1, kSentinel);
+  gemm(MatrixView(c.data(), 0, 4), ConstMatrixView(a.data(), 0, 2), Transpose::no,
+       ConstMatrixView(b.data(), 2, 4), Transpose::no, false, pool);
+  gemm(MatrixView(c.data(), 4, 0), ConstMatrixView(a.data(), 4, 2), Transpose::no,
+       ConstMatrixView(b.data(), 2, 0), Transpose::no, false, pool);
+  EXPECT_EQ(c[0], kSentinel);
+}
+
+TEST(Gemm, MismatchedShapesThrow) {
+  ThreadPool pool(1);
+  std::vector<float> a(64), b(64), c(64);
+  EXPECT_THROW(gemm(MatrixView(c.data(), 2, 3), ConstMatrixView(a.data(), 2, 4), Transpose::no,
+                    ConstMatrixView(b.data(), 5, 3), Transpose::no, false, pool),
+               backprop::Error);
+  EXPECT_THROW(gemm(MatrixView(c.data(), 2, 3), ConstMatrixView(a.data(), 2, 4), Transpose::yes,
+                    ConstMatrixView(b.data(), 4, 3), Transpose::no, false, pool),
+               backprop::Error);
+  EXPECT_THROW(gemm(MatrixView(c.data(), 2, 3), ConstMatrixView(a.data(), 2, 4), Transpose::no,
+                    ConstMatrixView(b.data(), 4, 3), Transpose::yes, false, pool),
+               backprop::Error);
+  // A stride below the width is not a matrix.
+  EXPECT_THROW(gemm(MatrixView(c.data(), 2, 3, 2), ConstMatrixView(a.data(), 2, 4), Transpose::no,
+                    ConstMatrixView(b.data(), 4, 3), Transpose::no, false, pool),
+               backprop::Error);
+}
+
+// Runs a case on pools of 1, 2 and 3 threads and requires the same bits from each, for every
+// path. Shapes are large enough that gemm() splits them into several tasks.
+TEST(Gemm, BitIdenticalForAnyThreadCount) {
+  PathGuard guard;
+  ThreadPool pool1(1), pool2(2), pool3(3);
+  std::mt19937 rng(3);
+  for (const GemmPath path : supported_paths()) {
+    backprop::kernels::set_gemm_path(path);
+    for (const Case& cs : workload_cases()) {
+      const bool ta = cs.ta == Transpose::yes;
+      const bool tb = cs.tb == Transpose::yes;
+      const Padded a = random_matrix(ta ? cs.k : cs.m, ta ? cs.m : cs.k, cs.pad, rng);
+      const Padded b = random_matrix(tb ? cs.n : cs.k, tb ? cs.k : cs.n, cs.pad, rng);
+      const Padded c0 = random_matrix(cs.m, cs.n, cs.pad, rng, kSentinel);
+      Padded c1 = c0, c2 = c0, c3 = c0;
+      gemm(c1.view(), a.cview(), cs.ta, b.cview(), cs.tb, cs.accumulate, pool1);
+      for (int rep = 0; rep < 3; ++rep) {
+        c2 = c0;
+        c3 = c0;
+        gemm(c2.view(), a.cview(), cs.ta, b.cview(), cs.tb, cs.accumulate, pool2);
+        gemm(c3.view(), a.cview(), cs.ta, b.cview(), cs.tb, cs.accumulate, pool3);
+        ASSERT_EQ(0, std::memcmp(c1.data.data(), c2.data.data(), c1.data.size() * sizeof(float)))
+            << describe(cs) << " 1 vs 2 threads";
+        ASSERT_EQ(0, std::memcmp(c1.data.data(), c3.data.data(), c1.data.size() * sizeof(float)))
+            << describe(cs) << " 1 vs 3 threads";
+      }
+      ASSERT_GT(max_abs(c1), 0.0f);
+    }
+  }
+}
+
+// The AVX2 and AVX-512 kernels do the same arithmetic per element (one FMA chain over k, then
+// + C), so they agree bit for bit; a model trained on one reproduces on the other.
+TEST(Gemm, Avx2AndAvx512PathsAgreeBitForBit) {
+  if (!backprop::kernels::gemm_path_supported(GemmPath::avx512)) GTEST_SKIP() << "no AVX-512";
+  PathGuard guard;
+  ThreadPool pool(2);
+  std::mt19937 rng(4);
+  for (const Case& cs : workload_cases()) {
+    const bool ta = cs.ta == Transpose::yes;
+    const bool tb = cs.tb == Transpose::yes;
+    const Padded a = random_matrix(ta ? cs.k : cs.m, ta ? cs.m : cs.k, cs.pad, rng);
+    const Padded b = random_matrix(tb ? cs.n : cs.k, tb ? cs.k : cs.n, cs.pad, rng);
+    const Padded c0 = random_matrix(cs.m, cs.n, cs.pad, rng, kSentinel);
+    Padded x = c0, y = c0;
+    backprop::kernels::set_gemm_path(GemmPath::avx2);
+    gemm(x.view(), a.cview(), cs.ta, b.cview(), cs.tb, cs.accumulate, pool);
+    backprop::kernels::set_gemm_path(GemmPath::avx512);
+    gemm(y.view(), a.cview(), cs.ta, b.cview(), cs.tb, cs.accumulate, pool);
+    ASSERT_EQ(0, std::memcmp(x.data.data(), y.data.data(), x.data.size() * sizeof(float))) << describe(cs);
+  }
+}
+
+TEST(Gemm, ReportsAndSelectsPaths) {
+  PathGuard guard;
+  const std::string name = backprop::kernels::gemm_path_name();
+  EXPECT_TRUE(name == "avx512" || name == "avx2" || name == "portable") << name;
+  EXPECT_TRUE(backprop::kernels::gemm_path_supported(GemmPath::portable));
+  for (const GemmPath p : {GemmPath::portable, GemmPath::avx2, GemmPath::avx512}) {
+    if (backprop::kernels::gemm_path_supported(p)) {
+      backprop::kernels::set_gemm_path(p);
+      EXPECT_EQ(backprop::kernels::gemm_path(), p);
+      EXPECT_STREQ(backprop::kernels::gemm_path_name(), backprop::kernels::gemm_path_name(p));
+    } else {
+      EXPECT_THROW(backprop::kernels::set_gemm_path(p), backprop::Error);
+    }
+  }
+}
+
+TEST(Gemm, MeasuresAPositiveFmaPeak) {
+  const double one = backprop::kernels::measure_fma_peak_gflops(1, 0.02);
+  EXPECT_GT(one, 0.1);
+  EXPECT_LT(one, 1e5);
+}
+
+}  // namespace
