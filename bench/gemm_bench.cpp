@@ -12,8 +12,8 @@
 
 #include <algorithm>
 #include <chrono>
-#include <functional>
 #include <cstdint>
+#include <functional>
 #include <map>
 #include <memory>
 #include <random>
@@ -40,7 +40,9 @@ struct Shape {
   std::int64_t m, n, k;
   Transpose ta, tb;
   bool accumulate = false;  // the weight gradients are summed into (dW += X^T D)
-  double flops() const { return 2.0 * static_cast<double>(m) * static_cast<double>(n) * static_cast<double>(k); }
+  double flops() const {
+    return 2.0 * static_cast<double>(m) * static_cast<double>(n) * static_cast<double>(k);
+  }
 };
 
 constexpr Transpose N = Transpose::no;
@@ -87,7 +89,8 @@ ThreadPool& pool(int threads) {
 double peak_gflops(int threads) {
   static std::map<int, double> peaks;
   auto it = peaks.find(threads);
-  if (it == peaks.end()) it = peaks.emplace(threads, backprop::kernels::measure_fma_peak_gflops(threads)).first;
+  if (it == peaks.end())
+    it = peaks.emplace(threads, backprop::kernels::measure_fma_peak_gflops(threads)).first;
   return it->second;
 }
 
@@ -122,10 +125,12 @@ void run_one(Impl impl, Operands& o, ThreadPool& p) {
   switch (impl) {
     case Impl::fast:
     case Impl::avx2:
-      backprop::kernels::gemm(o.cv(), o.av(), o.shape.ta, o.bv(), o.shape.tb, o.shape.accumulate, p);
+      backprop::kernels::gemm(o.cv(), o.av(), o.shape.ta, o.bv(), o.shape.tb, o.shape.accumulate,
+                              p);
       break;
     case Impl::reference:
-      backprop::kernels::gemm_reference(o.cv(), o.av(), o.shape.ta, o.bv(), o.shape.tb, o.shape.accumulate);
+      backprop::kernels::gemm_reference(o.cv(), o.av(), o.shape.ta, o.bv(), o.shape.tb,
+                                        o.shape.accumulate);
       break;
     case Impl::openblas:
 #ifdef BACKPROP_BENCH_OPENBLAS
@@ -133,8 +138,7 @@ void run_one(Impl impl, Operands& o, ThreadPool& p) {
                   o.shape.tb == T ? CblasTrans : CblasNoTrans, static_cast<int>(o.shape.m),
                   static_cast<int>(o.shape.n), static_cast<int>(o.shape.k), 1.0f, o.a.data(),
                   static_cast<int>(o.a_cols), o.b.data(), static_cast<int>(o.b_cols),
-                  o.shape.accumulate ? 1.0f : 0.0f,
-                  o.c.data(), static_cast<int>(o.shape.n));
+                  o.shape.accumulate ? 1.0f : 0.0f, o.c.data(), static_cast<int>(o.shape.n));
 #endif
       break;
   }
@@ -193,7 +197,9 @@ void bench_handoff(benchmark::State& state, int threads) {
     benchmark::DoNotOptimize(busy_work(i));
     single = std::min(single, std::chrono::duration<double>(Clock::now() - t0).count());
   }
-  const std::function<void(std::int64_t)> task = [](std::int64_t i) { benchmark::DoNotOptimize(busy_work(i)); };
+  const std::function<void(std::int64_t)> task = [](std::int64_t i) {
+    benchmark::DoNotOptimize(busy_work(i));
+  };
   double seconds = 0.0;
   for (auto _ : state) {
     const auto t0 = Clock::now();
@@ -210,7 +216,8 @@ void bench_handoff(benchmark::State& state, int threads) {
 void register_all() {
   std::vector<Impl> impls = {Impl::fast, Impl::reference};
   // The AVX2 path as well, when the machine would otherwise take the AVX-512 one.
-  if (backprop::kernels::gemm_path() == backprop::kernels::GemmPath::avx512) impls.push_back(Impl::avx2);
+  if (backprop::kernels::gemm_path() == backprop::kernels::GemmPath::avx512)
+    impls.push_back(Impl::avx2);
 #ifdef BACKPROP_BENCH_OPENBLAS
   impls.push_back(Impl::openblas);
 #endif
@@ -218,7 +225,8 @@ void register_all() {
   for (const Workload& w : workloads()) {
     std::vector<std::pair<std::string, std::vector<Shape>>> cases;
     for (const Shape& s : w.shapes) {
-      const std::string dims = std::to_string(s.m) + "x" + std::to_string(s.n) + "x" + std::to_string(s.k);
+      const std::string dims =
+          std::to_string(s.m) + "x" + std::to_string(s.n) + "x" + std::to_string(s.k);
       const std::string trans = std::string(s.ta == T ? "T" : "N") + (s.tb == T ? "T" : "N");
       cases.push_back({std::string(w.name) + "/" + s.name + "/" + trans + "/" + dims, {s}});
     }
@@ -235,7 +243,8 @@ void register_all() {
     }
   }
   for (const int threads : {1, 2, 3}) {
-    benchmark::RegisterBenchmark(("pool/handoff/threads:" + std::to_string(threads)).c_str(), bench_handoff, threads)
+    benchmark::RegisterBenchmark(("pool/handoff/threads:" + std::to_string(threads)).c_str(),
+                                 bench_handoff, threads)
         ->UseManualTime();
   }
 }

@@ -20,15 +20,17 @@ bool is_idx_file(const fs::path& path) { return looks_like_idx(read_file_head(pa
 Dataset read_idx_images(const fs::path& images) {
   const auto labels = labels_file_for(images);
   if (!labels)
-    throw Error(fmt::format("{}: an IDX images file, but no matching labels file (*-labels-idx1-ubyte[.gz]) "
-                            "beside it",
-                            images.string()));
+    throw Error(fmt::format(
+        "{}: an IDX images file, but no matching labels file (*-labels-idx1-ubyte[.gz]) "
+        "beside it",
+        images.string()));
   return read_idx(images, *labels);
 }
 
 // An IDX class list long enough for both sets: a test set may lack the top class.
 void unify_classes(Dataset& train, Dataset& test) {
-  auto& longer = train.class_names.size() >= test.class_names.size() ? train.class_names : test.class_names;
+  auto& longer =
+      train.class_names.size() >= test.class_names.size() ? train.class_names : test.class_names;
   train.class_names = longer;
   test.class_names = train.class_names;
 }
@@ -51,18 +53,21 @@ CsvSchema schema_of(const ModelInfo& info) {
   return s;
 }
 
-TrainingData load_training_data(const std::string& data, const std::string& test, const CsvOptions& csv_options) {
+TrainingData load_training_data(const std::string& data, const std::string& test,
+                                const CsvOptions& csv_options) {
   require_exists(data, "--data");
   TrainingData out;
   const fs::path path(data);
   if (fs::is_directory(path)) {
     const auto dir = find_idx_directory(path);
     if (!dir)
-      throw Error(fmt::format("--data '{}': a directory without train-images-idx3-ubyte[.gz] and "
-                              "train-labels-idx1-ubyte[.gz]",
-                              data));
+      throw Error(
+          fmt::format("--data '{}': a directory without train-images-idx3-ubyte[.gz] and "
+                      "train-labels-idx1-ubyte[.gz]",
+                      data));
     out.train = read_idx(dir->train_images, dir->train_labels);
-    if (test.empty() && dir->test_images && dir->test_labels) out.test = read_idx(*dir->test_images, *dir->test_labels);
+    if (test.empty() && dir->test_images && dir->test_labels)
+      out.test = read_idx(*dir->test_images, *dir->test_labels);
   } else if (is_idx_file(path)) {
     out.train = read_idx_images(path);
   } else {
@@ -97,7 +102,8 @@ Dataset load_data_for_model(const std::string& path_text, const ModelInfo& info,
   const fs::path path(path_text);
   if (info.input_format == "csv") {
     if (fs::is_directory(path))
-      throw Error(fmt::format("--data '{}' is a directory, but this model was trained on CSV rows", path_text));
+      throw Error(fmt::format("--data '{}' is a directory, but this model was trained on CSV rows",
+                              path_text));
     return read_csv_for_model(path, schema_of(info), require_label, id_column);
   }
   Dataset d;
@@ -110,7 +116,8 @@ Dataset load_data_for_model(const std::string& path_text, const ModelInfo& info,
   } else if (is_idx_file(path)) {
     d = read_idx_images(path);
   } else {
-    throw Error(fmt::format("--data '{}' is not an IDX file, but this model was trained on IDX images", path_text));
+    throw Error(fmt::format(
+        "--data '{}' is not an IDX file, but this model was trained on IDX images", path_text));
   }
   d.class_names = info.class_names;
   return d;

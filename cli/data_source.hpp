@@ -18,7 +18,8 @@ struct TrainingData {
 };
 
 // --data for training, with an optional separate --test.
-TrainingData load_training_data(const std::string& data, const std::string& test, const CsvOptions& csv_options);
+TrainingData load_training_data(const std::string& data, const std::string& test,
+                                const CsvOptions& csv_options);
 
 // Data for an existing model (eval, predict, a --test of a CSV run): read the way the model
 // was trained; labels are required for eval, optional for predict.

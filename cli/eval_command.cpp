@@ -64,7 +64,8 @@ int run_eval(const EvalArgs& a) {
   fmt::print("\n");
   for (std::int64_t i = 0; i < e.classes; ++i) {
     fmt::print("{:<{}}", names[static_cast<std::size_t>(i)], width);
-    for (std::int64_t j = 0; j < e.classes; ++j) fmt::print(" {:>6}", e.confusion[static_cast<std::size_t>(i * e.classes + j)]);
+    for (std::int64_t j = 0; j < e.classes; ++j)
+      fmt::print(" {:>6}", e.confusion[static_cast<std::size_t>(i * e.classes + j)]);
     fmt::print("\n");
   }
   return kSuccess;
@@ -76,7 +77,8 @@ void add_eval_command(CLI::App& app, int& exit_code) {
   auto* cmd = app.add_subcommand("eval", "Measure a model on labelled data");
   auto args = std::make_shared<EvalArgs>();
   cmd->add_option("model", args->model, "Model file")->required();
-  cmd->add_option("--data", args->data, "Data in the form the model was trained on (IDX directory/file or CSV)")
+  cmd->add_option("--data", args->data,
+                  "Data in the form the model was trained on (IDX directory/file or CSV)")
       ->required();
   cmd->add_flag("--json", args->json, "Print one JSON object");
   cmd->add_option("--threads", args->threads, "Threads (default: all cores)");

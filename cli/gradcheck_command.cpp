@@ -40,7 +40,8 @@ int run_gradcheck(const GradcheckArgs& a) {
   } else {
     Architecture arch;
     arch.widths = parse_widths(a.layers);
-    if (arch.widths.size() < 2) throw Error(fmt::format("--layers '{}' needs at least two widths", a.layers));
+    if (arch.widths.size() < 2)
+      throw Error(fmt::format("--layers '{}' needs at least two widths", a.layers));
     arch.activations = parse_activations(a.activation, arch.widths.size() - 2);
     arch.loss = parse_loss(a.loss);
     arch.dropout = a.dropout;
@@ -48,22 +49,28 @@ int run_gradcheck(const GradcheckArgs& a) {
     what = arch.describe();
     report = gradient_check(arch, options);
   }
-  fmt::print("gradient check of {}: central differences, h = {}, double precision, batch {}\n", what, options.step,
-             options.batch);
-  fmt::print("{:<8} {:>10} {:>10} {:>14} {:>14}\n", "tensor", "entries", "checked", "max rel error", "max |grad|");
+  fmt::print("gradient check of {}: central differences, h = {}, double precision, batch {}\n",
+             what, options.step, options.batch);
+  fmt::print("{:<8} {:>10} {:>10} {:>14} {:>14}\n", "tensor", "entries", "checked", "max rel error",
+             "max |grad|");
   for (const auto& t : report.tensors)
-    fmt::print("{:<8} {:>10} {:>10} {:>14.3e} {:>14.3e}\n", t.name, t.entries, t.checked, t.max_relative_error,
-               t.max_abs_gradient);
+    fmt::print("{:<8} {:>10} {:>10} {:>14.3e} {:>14.3e}\n", t.name, t.entries, t.checked,
+               t.max_relative_error, t.max_abs_gradient);
   if (report.gradient_all_zero()) {
-    fmt::print(stderr, "backprop: gradcheck FAILED: every gradient is zero, so the comparison proves nothing\n");
+    fmt::print(
+        stderr,
+        "backprop: gradcheck FAILED: every gradient is zero, so the comparison proves nothing\n");
     return kFailure;
   }
   if (!(report.max_relative_error() <= a.tolerance)) {
-    fmt::print(stderr, "backprop: gradcheck FAILED: largest relative error {:.3e} is above the tolerance {:.1e}\n",
-               report.max_relative_error(), a.tolerance);
+    fmt::print(
+        stderr,
+        "backprop: gradcheck FAILED: largest relative error {:.3e} is above the tolerance {:.1e}\n",
+        report.max_relative_error(), a.tolerance);
     return kFailure;
   }
-  fmt::print("passed: largest relative error {:.3e} <= tolerance {:.1e}\n", report.max_relative_error(), a.tolerance);
+  fmt::print("passed: largest relative error {:.3e} <= tolerance {:.1e}\n",
+             report.max_relative_error(), a.tolerance);
   return kSuccess;
 }
 
@@ -75,12 +82,15 @@ void add_gradcheck_command(CLI::App& app, int& exit_code) {
   cmd->add_option("--layers", args->layers, "Widths, input to output")->capture_default_str();
   cmd->add_option("--activation", args->activation, "Hidden activation(s)")->capture_default_str();
   cmd->add_option("--loss", args->loss, "cross_entropy or mse")->capture_default_str();
-  cmd->add_option("--dropout", args->dropout, "Check through a fixed dropout mask")->capture_default_str();
+  cmd->add_option("--dropout", args->dropout, "Check through a fixed dropout mask")
+      ->capture_default_str();
   cmd->add_option("--model", args->model, "Check at the weights of this model file instead");
   cmd->add_option("--batch", args->batch, "Random samples in the check")->capture_default_str();
-  cmd->add_option("--entries", args->entries, "Check at most this many entries per tensor, chosen at random (0: all)")
+  cmd->add_option("--entries", args->entries,
+                  "Check at most this many entries per tensor, chosen at random (0: all)")
       ->capture_default_str();
-  cmd->add_option("--tolerance", args->tolerance, "Largest accepted relative error")->capture_default_str();
+  cmd->add_option("--tolerance", args->tolerance, "Largest accepted relative error")
+      ->capture_default_str();
   cmd->add_option("--seed", args->seed, "Seed for weights and data")->capture_default_str();
   cmd->callback([args, &exit_code] { exit_code = run_gradcheck(*args); });
 }

@@ -31,7 +31,8 @@ int run_info(const std::string& path, bool json) {
   fmt::print("input: {} ({} features), preprocessing: {}\n", info.input_format, a.inputs(),
              to_string(info.preprocessing.kind));
   if (!info.class_names.empty()) fmt::print("classes: {}\n", fmt::join(info.class_names, ", "));
-  if (!info.feature_names.empty()) fmt::print("features: {}\n", fmt::join(info.feature_names, ", "));
+  if (!info.feature_names.empty())
+    fmt::print("features: {}\n", fmt::join(info.feature_names, ", "));
   if (!info.label_name.empty()) fmt::print("label: {}\n", info.label_name);
   for (const auto& [k, v] : info.training) fmt::print("training.{}: {}\n", k, v);
   return kSuccess;

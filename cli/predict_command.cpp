@@ -47,7 +47,9 @@ int run_predict(const PredictArgs& a) {
 
   std::string text;
   text += a.id_column.empty() ? "" : csv_field(a.id_column) + ",";
-  text += classify ? "prediction" : csv_field(model.info.label_name.empty() ? "prediction" : model.info.label_name);
+  text += classify
+              ? "prediction"
+              : csv_field(model.info.label_name.empty() ? "prediction" : model.info.label_name);
   if (classify && a.probabilities)
     for (const auto& n : names) text += "," + csv_field("p_" + n);
   text += "\n";
@@ -81,7 +83,8 @@ void add_predict_command(CLI::App& app, int& exit_code) {
   cmd->add_option("--data", args->data, "Samples, with or without a label column")->required();
   cmd->add_option("-o,--output", args->output, "Write the CSV here instead of standard output");
   cmd->add_flag("--probabilities", args->probabilities, "Add one probability column per class");
-  cmd->add_option("--id", args->id_column, "CSV: copy this column into the output to identify rows");
+  cmd->add_option("--id", args->id_column,
+                  "CSV: copy this column into the output to identify rows");
   cmd->add_option("--threads", args->threads, "Threads (default: all cores)");
   cmd->callback([args, &exit_code] { exit_code = run_predict(*args); });
 }

@@ -18,7 +18,8 @@ const std::atomic<bool>& install_stop_handlers() {
   struct sigaction action = {};
   action.sa_handler = on_stop_signal;
   sigemptyset(&action.sa_mask);
-  action.sa_flags = static_cast<int>(SA_RESETHAND);  // the second signal gets the default action: exit now
+  action.sa_flags =
+      static_cast<int>(SA_RESETHAND);  // the second signal gets the default action: exit now
   sigaction(SIGINT, &action, nullptr);
   sigaction(SIGTERM, &action, nullptr);
   return stop_flag;

@@ -67,13 +67,33 @@ struct TrainArgs {
 json short_float(float v) { return json(std::stod(fmt::format("{}", v))); }
 
 json to_json(const TrainArgs& a) {
-  return {{"data", a.data},         {"test", a.test},         {"layers", a.layers},     {"hidden", a.hidden},
-          {"activation", a.activation}, {"loss", a.loss},      {"optimizer", a.optimizer}, {"lr", short_float(a.lr)},
-          {"momentum", short_float(a.momentum)}, {"nesterov", a.nesterov}, {"batch", a.batch},       {"epochs", a.epochs},
-          {"seed", a.seed},         {"weight_decay", short_float(a.weight_decay)}, {"dropout", short_float(a.dropout)},
-          {"val_split", a.val_split}, {"schedule", a.schedule}, {"lr_step", a.lr_step}, {"lr_gamma", short_float(a.lr_gamma)},
-          {"patience", a.patience}, {"init", a.init},         {"no_shuffle", a.no_shuffle}, {"header", a.header},
-          {"label", a.label},       {"ignore", a.ignore},     {"task", a.task},         {"normalize", a.normalize},
+  return {{"data", a.data},
+          {"test", a.test},
+          {"layers", a.layers},
+          {"hidden", a.hidden},
+          {"activation", a.activation},
+          {"loss", a.loss},
+          {"optimizer", a.optimizer},
+          {"lr", short_float(a.lr)},
+          {"momentum", short_float(a.momentum)},
+          {"nesterov", a.nesterov},
+          {"batch", a.batch},
+          {"epochs", a.epochs},
+          {"seed", a.seed},
+          {"weight_decay", short_float(a.weight_decay)},
+          {"dropout", short_float(a.dropout)},
+          {"val_split", a.val_split},
+          {"schedule", a.schedule},
+          {"lr_step", a.lr_step},
+          {"lr_gamma", short_float(a.lr_gamma)},
+          {"patience", a.patience},
+          {"init", a.init},
+          {"no_shuffle", a.no_shuffle},
+          {"header", a.header},
+          {"label", a.label},
+          {"ignore", a.ignore},
+          {"task", a.task},
+          {"normalize", a.normalize},
           {"id", a.id_column}};
 }
 
@@ -81,7 +101,8 @@ json to_json(const TrainArgs& a) {
 float float_field(const json& j, const char* key) {
   const json& v = j.at(key);
   if (!v.is_number() || !(std::abs(v.get<double>()) <= 3.0e38))
-    throw Error(fmt::format("the checkpoint's run description has {} = {}, not a number", key, v.dump()));
+    throw Error(
+        fmt::format("the checkpoint's run description has {} = {}, not a number", key, v.dump()));
   return static_cast<float>(v.get<double>());
 }
 
@@ -134,10 +155,13 @@ struct RunArgs {
 // multiplies the effective step by 1/(1 - mu) = 10; Adam's usual 1e-3.
 float default_learning_rate(OptimizerKind kind) {
   switch (kind) {
-    case OptimizerKind::sgd: return 0.5f;
-    case OptimizerKind::momentum: return 0.05f;
+    case OptimizerKind::sgd:
+      return 0.5f;
+    case OptimizerKind::momentum:
+      return 0.05f;
     case OptimizerKind::adam:
-    case OptimizerKind::adamw: return 0.001f;
+    case OptimizerKind::adamw:
+      return 0.001f;
   }
   return 0.01f;
 }
@@ -171,13 +195,15 @@ Architecture build_architecture(const TrainArgs& a, const Dataset& train) {
   if (!a.layers.empty() && !a.hidden.empty()) throw Error("give --layers or --hidden, not both");
   if (!a.layers.empty()) {
     arch.widths = parse_widths(a.layers);
-    if (arch.widths.size() < 2) throw Error(fmt::format("--layers '{}' needs at least input and output widths", a.layers));
+    if (arch.widths.size() < 2)
+      throw Error(fmt::format("--layers '{}' needs at least input and output widths", a.layers));
     if (arch.widths.front() != p)
-      throw Error(fmt::format("--layers starts with {} inputs, but {} has {} features per sample", arch.widths.front(),
-                              train.source, p));
+      throw Error(fmt::format("--layers starts with {} inputs, but {} has {} features per sample",
+                              arch.widths.front(), train.source, p));
     if (arch.widths.back() != r)
-      throw Error(fmt::format("--layers ends with {} outputs, but {} needs {} ({})", arch.widths.back(), train.source, r,
-                              train.task == Task::classification ? fmt::format("{} classes", r) : "one value"));
+      throw Error(fmt::format(
+          "--layers ends with {} outputs, but {} needs {} ({})", arch.widths.back(), train.source,
+          r, train.task == Task::classification ? fmt::format("{} classes", r) : "one value"));
   } else {
     arch.widths.push_back(p);
     for (const auto w : parse_widths(a.hidden.empty() ? "128" : a.hidden)) arch.widths.push_back(w);
@@ -188,7 +214,8 @@ Architecture build_architecture(const TrainArgs& a, const Dataset& train) {
   arch.loss = a.loss.empty() ? natural : parse_loss(a.loss);
   if (arch.loss != natural)
     throw Error(fmt::format("--loss {} does not fit {} data (use {})", a.loss,
-                            train.task == Task::classification ? "classification" : "regression", to_string(natural)));
+                            train.task == Task::classification ? "classification" : "regression",
+                            to_string(natural)));
   arch.dropout = a.dropout;
   arch.validate();
   return arch;
@@ -215,7 +242,8 @@ class ProgressBar {
     if (percent == last_percent_ && step != steps) return;
     last_percent_ = percent;
     const std::int64_t filled = step * 30 / steps;
-    fmt::print(stderr, "\r  epoch {}/{} [{:=<{}}{:<{}}] {:3}%", epoch, epochs, "", filled, "", 30 - filled, percent);
+    fmt::print(stderr, "\r  epoch {}/{} [{:=<{}}{:<{}}] {:3}%", epoch, epochs, "", filled, "",
+               30 - filled, percent);
     std::fflush(stderr);
   }
   void clear() {
@@ -249,40 +277,48 @@ int run_train(TrainArgs args, const RunArgs& run, const std::vector<std::string>
   std::optional<Checkpoint> resumed;
   if (!run.resume.empty()) {
     if (!given_with_resume.empty())
-      throw Error(fmt::format("--resume continues the checkpoint's own run; {} cannot be changed (only --epochs, "
-                              "--threads, -o, --metrics, --checkpoint, --checkpoint-every, -q)",
-                              given_with_resume.front()));
+      throw Error(fmt::format(
+          "--resume continues the checkpoint's own run; {} cannot be changed (only --epochs, "
+          "--threads, -o, --metrics, --checkpoint, --checkpoint-every, -q)",
+          given_with_resume.front()));
     const std::int64_t requested_epochs = args.epochs;
     resumed = load_checkpoint(run.resume, 1);
     try {
       args = from_json(json::parse(resumed->run));
     } catch (const json::exception& e) {
-      throw Error(fmt::format("{}: the checkpoint's run description is malformed ({})", run.resume, e.what()));
+      throw Error(fmt::format("{}: the checkpoint's run description is malformed ({})", run.resume,
+                              e.what()));
     }
     if (requested_epochs > 0 && requested_epochs != args.epochs && args.schedule == "cosine")
-      throw Error("--epochs cannot change on --resume with the cosine schedule: its length is the run's epoch count");
+      throw Error(
+          "--epochs cannot change on --resume with the cosine schedule: its length is the run's "
+          "epoch count");
     if (requested_epochs > 0) args.epochs = requested_epochs;
   }
   check_choices(args);
   // Fail on unwritable outputs now, not after an hour of training.
   check_writable(run.output);
   if (!run.metrics.empty()) check_writable(run.metrics);
-  const std::string checkpoint_path = run.checkpoint.empty() ? run.output + ".checkpoint" : run.checkpoint;
+  const std::string checkpoint_path =
+      run.checkpoint.empty() ? run.output + ".checkpoint" : run.checkpoint;
   check_writable(checkpoint_path);
-  if (run.checkpoint_every < 1) throw Error(fmt::format("--checkpoint-every {} must be at least 1", run.checkpoint_every));
+  if (run.checkpoint_every < 1)
+    throw Error(fmt::format("--checkpoint-every {} must be at least 1", run.checkpoint_every));
   if (!(args.val_split >= 0.0 && args.val_split < 1.0))
     throw Error(fmt::format("--val-split {} is not in [0, 1)", args.val_split));
 
   const CsvOptions csv = csv_options(args);
   TrainingData data = load_training_data(args.data, args.test, csv);
   if (!data.csv && !csv_flags_given.empty())
-    throw Error(fmt::format("{} applies to CSV data only, but --data '{}' is IDX", csv_flags_given.front(), args.data));
+    throw Error(fmt::format("{} applies to CSV data only, but --data '{}' is IDX",
+                            csv_flags_given.front(), args.data));
   if (stop.load()) throw Error("interrupted before training started");
   const Dataset& train = data.train;
   if (data.csv && !run.quiet) {
-    fmt::print("data: {} ({} rows, {} features); {}; task: {} ({})\n", train.source, train.rows, train.features,
-               data.csv_report.header_reason,
-               train.task == Task::classification ? "classification" : "regression", data.csv_report.task_reason);
+    fmt::print("data: {} ({} rows, {} features); {}; task: {} ({})\n", train.source, train.rows,
+               train.features, data.csv_report.header_reason,
+               train.task == Task::classification ? "classification" : "regression",
+               data.csv_report.task_reason);
   }
   const Split split = split_validation(train, args.val_split, args.seed);
 
@@ -297,15 +333,17 @@ int run_train(TrainArgs args, const RunArgs& run, const std::vector<std::string>
     info.csv_header = data.csv_report.schema.has_header;
     info.csv_columns = data.csv_report.schema.columns;
   }
-  const Normalization norm = data.csv ? parse_normalization(args.normalize) : Normalization::unit_range;
+  const Normalization norm =
+      data.csv ? parse_normalization(args.normalize) : Normalization::unit_range;
   info.preprocessing = Preprocessing::fit(norm, train, split.train);
   info.preprocessing.fit_targets(train, split.train);
 
   Network net(info.architecture, args.batch);
   if (resumed) {
     if (resumed->model.info.architecture.widths != info.architecture.widths)
-      throw Error(fmt::format("{}: the checkpoint's architecture {} differs from the data's {}", run.resume,
-                              resumed->model.info.architecture.describe(), info.architecture.describe()));
+      throw Error(fmt::format("{}: the checkpoint's architecture {} differs from the data's {}",
+                              run.resume, resumed->model.info.architecture.describe(),
+                              info.architecture.describe()));
     copy_parameters(net, *resumed->model.network);
     info.preprocessing = resumed->model.info.preprocessing;
   } else if (!args.init.empty()) {
@@ -315,7 +353,8 @@ int run_train(TrainArgs args, const RunArgs& run, const std::vector<std::string>
       throw Error(fmt::format("--init {}: the model is {}, but this run asks for {}", args.init,
                               start.info.architecture.describe(), info.architecture.describe()));
     copy_parameters(net, *start.network);
-    info.preprocessing = start.info.preprocessing;  // the weights expect the inputs they were trained on
+    info.preprocessing =
+        start.info.preprocessing;  // the weights expect the inputs they were trained on
   } else {
     net.initialize(args.seed);
   }
@@ -348,18 +387,21 @@ int run_train(TrainArgs args, const RunArgs& run, const std::vector<std::string>
   if (data.test) trainer.set_test(*data.test);
   if (resumed) restore_trainer(trainer, *resumed);
 
-  info.training = {{"optimizer", args.optimizer}, {"lr", fmt::format("{}", args.lr)},
-                   {"batch", std::to_string(args.batch)}, {"seed", std::to_string(args.seed)},
+  info.training = {{"optimizer", args.optimizer},
+                   {"lr", fmt::format("{}", args.lr)},
+                   {"batch", std::to_string(args.batch)},
+                   {"seed", std::to_string(args.seed)},
                    {"data", train.source}};
   const std::string run_json = to_json(args).dump();
 
   if (!run.quiet) {
     fmt::print("network: {} ({} parameters); {} lr {}, batch {}, {} epochs, {} thread{}\n",
-               info.architecture.describe(), info.architecture.parameter_count(), args.optimizer, args.lr, args.batch,
-               args.epochs, threads, threads == 1 ? "" : "s");
-    fmt::print("train: {} samples{}{}\n", split.train.size(),
-               split.validation.empty() ? "" : fmt::format(", validation: {}", split.validation.size()),
-               data.test ? fmt::format(", test: {} ({})", data.test->rows, data.test->source) : "");
+               info.architecture.describe(), info.architecture.parameter_count(), args.optimizer,
+               args.lr, args.batch, args.epochs, threads, threads == 1 ? "" : "s");
+    fmt::print(
+        "train: {} samples{}{}\n", split.train.size(),
+        split.validation.empty() ? "" : fmt::format(", validation: {}", split.validation.size()),
+        data.test ? fmt::format(", test: {} ({})", data.test->rows, data.test->source) : "");
     if (resumed)
       fmt::print("resuming from {} at epoch {}, step {}\n", run.resume, resumed->state.epoch + 1,
                  resumed->state.step_in_epoch);
@@ -371,10 +413,12 @@ int run_train(TrainArgs args, const RunArgs& run, const std::vector<std::string>
   trainer.on_epoch = [&](const EpochMetrics& m) {
     progress.clear();
     if (!run.quiet) {
-      fmt::print("epoch {:>3}/{}  loss {}  acc {}  val_loss {}  val_acc {}  test_acc {}  {:.2f}s  {:.0f} samples/s\n",
-                 m.epoch, args.epochs, format_metric(m.train_loss), format_metric(m.train_accuracy),
-                 format_metric(m.val_loss), format_metric(m.val_accuracy), format_metric(m.test_accuracy), m.seconds,
-                 m.samples_per_second);
+      fmt::print(
+          "epoch {:>3}/{}  loss {}  acc {}  val_loss {}  val_acc {}  test_acc {}  {:.2f}s  {:.0f} "
+          "samples/s\n",
+          m.epoch, args.epochs, format_metric(m.train_loss), format_metric(m.train_accuracy),
+          format_metric(m.val_loss), format_metric(m.val_accuracy), format_metric(m.test_accuracy),
+          m.seconds, m.samples_per_second);
       std::fflush(stdout);
     }
     if (!run.metrics.empty()) write_metrics(run.metrics, trainer.state().history);
@@ -389,9 +433,11 @@ int run_train(TrainArgs args, const RunArgs& run, const std::vector<std::string>
     outcome = trainer.run();
   } catch (const DivergenceError&) {
     progress.clear();
-    // The network holds the weights from before the failing step: keep them, never NaNs.
+    // The network holds finite weights (from before the failing step, or from the start of the
+    // epoch when the update overflowed): keep them, never NaNs.
     save_model(run.output, net, info);
-    fmt::print(stderr, "backprop: the last finite weights (as the message above says) were saved to {}\n", run.output);
+    fmt::print(stderr, "backprop: the last finite weights (see the error below) were saved to {}\n",
+               run.output);
     throw;
   }
   progress.clear();
@@ -404,27 +450,30 @@ int run_train(TrainArgs args, const RunArgs& run, const std::vector<std::string>
     fmt::print(stderr,
                "backprop: interrupted (signal {}) at epoch {}, step {}/{}; checkpoint saved to {}\n"
                "backprop: resume with: {}\n",
-               stop_signal(), trainer.state().epoch + 1, trainer.state().step_in_epoch, trainer.steps_per_epoch(),
-               checkpoint_path, resume);
+               stop_signal(), trainer.state().epoch + 1, trainer.state().step_in_epoch,
+               trainer.steps_per_epoch(), checkpoint_path, resume);
     return kInterrupted;
   }
   if (!trainer.state().history.empty()) {
     const EpochMetrics& last = trainer.state().history.back();
     info.training["epochs"] = std::to_string(last.epoch);
     if (args.patience > 0) info.training["best_epoch"] = std::to_string(trainer.state().best_epoch);
-    if (std::isfinite(last.test_accuracy)) info.training["test_accuracy"] = fmt::format("{:.4f}", last.test_accuracy);
+    if (std::isfinite(last.test_accuracy))
+      info.training["test_accuracy"] = fmt::format("{:.4f}", last.test_accuracy);
   }
   save_model(run.output, net, info);
   if (!run.quiet) {
     if (outcome == TrainOutcome::early_stopped)
-      fmt::print("early stopping: no validation improvement for {} epochs; kept epoch {}\n", args.patience,
-                 trainer.state().best_epoch);
+      fmt::print("early stopping: no validation improvement for {} epochs; kept epoch {}\n",
+                 args.patience, trainer.state().best_epoch);
     if (data.test) {
       const Evaluation e = evaluate(net, *data.test, info.preprocessing, {}, pool);
       if (e.task == Task::classification) {
-        fmt::print("test: accuracy {:.4f}  loss {:.4f}  ({} samples)\n", e.accuracy, e.loss, e.samples);
+        fmt::print("test: accuracy {:.4f}  loss {:.4f}  ({} samples)\n", e.accuracy, e.loss,
+                   e.samples);
       } else {
-        fmt::print("test: mse {:.6g}  mae {:.6g}  r2 {:.4f}  ({} samples)\n", e.mse, e.mae, e.r2, e.samples);
+        fmt::print("test: mse {:.6g}  mae {:.6g}  r2 {:.4f}  ({} samples)\n", e.mse, e.mae, e.r2,
+                   e.samples);
       }
     }
     fmt::print("saved {}\n", run.output);
@@ -435,8 +484,10 @@ int run_train(TrainArgs args, const RunArgs& run, const std::vector<std::string>
 }  // namespace
 
 void add_train_command(CLI::App& app, int& exit_code) {
-  auto* cmd = app.add_subcommand("train", "Train a network (with no options: the seed's 784-128-10 sigmoid network "
-                                          "on Fashion-MNIST)");
+  auto* cmd =
+      app.add_subcommand("train",
+                         "Train a network (with no options: the seed's 784-128-10 sigmoid network "
+                         "on Fashion-MNIST)");
   auto args = std::make_shared<TrainArgs>();
   auto run = std::make_shared<RunArgs>();
   std::vector<CLI::Option*> weight_options;
@@ -449,47 +500,74 @@ void add_train_command(CLI::App& app, int& exit_code) {
     csv_only.push_back(o);
     return opt(o);
   };
-  opt(cmd->add_option("--data", args->data, "Training data: an MNIST-layout directory, an IDX images file, or a CSV file")
+  opt(cmd->add_option("--data", args->data,
+                      "Training data: an MNIST-layout directory, an IDX images file, or a CSV file")
           ->capture_default_str());
-  opt(cmd->add_option("--test", args->test, "Test data (default: the t10k files of an IDX --data directory)"));
+  opt(cmd->add_option("--test", args->test,
+                      "Test data (default: the t10k files of an IDX --data directory)"));
   opt(cmd->add_option("--layers", args->layers, "All widths, input to output, e.g. 784,128,10"));
-  opt(cmd->add_option("--hidden", args->hidden, "Hidden widths only, e.g. 64,32 (input and output follow from the data)"));
-  opt(cmd->add_option("--activation", args->activation, "sigmoid, tanh, relu, leaky_relu, linear; one, or one per hidden layer")
+  opt(cmd->add_option("--hidden", args->hidden,
+                      "Hidden widths only, e.g. 64,32 (input and output follow from the data)"));
+  opt(cmd->add_option("--activation", args->activation,
+                      "sigmoid, tanh, relu, leaky_relu, linear; one, or one per hidden layer")
           ->capture_default_str());
-  opt(cmd->add_option("--loss", args->loss, "cross_entropy (classification) or mse (regression); default from the task"));
-  opt(cmd->add_option("--optimizer", args->optimizer, "sgd, momentum, adam, adamw")->capture_default_str());
-  opt(cmd->add_option("--lr", args->lr, "Learning rate (default: sgd 0.5, momentum 0.05, adam/adamw 0.001)"));
-  opt(cmd->add_option("--momentum", args->momentum, "Momentum for --optimizer momentum")->capture_default_str());
+  opt(cmd->add_option("--loss", args->loss,
+                      "cross_entropy (classification) or mse (regression); default from the task"));
+  opt(cmd->add_option("--optimizer", args->optimizer, "sgd, momentum, adam, adamw")
+          ->capture_default_str());
+  opt(cmd->add_option("--lr", args->lr,
+                      "Learning rate (default: sgd 0.5, momentum 0.05, adam/adamw 0.001)"));
+  opt(cmd->add_option("--momentum", args->momentum, "Momentum for --optimizer momentum")
+          ->capture_default_str());
   opt(cmd->add_flag("--nesterov", args->nesterov, "Nesterov momentum"));
   opt(cmd->add_option("--batch", args->batch, "Minibatch size")->capture_default_str());
   auto* epochs = cmd->add_option("--epochs", args->epochs, "Epochs")->capture_default_str();
-  opt(cmd->add_option("--seed", args->seed, "Seed for initialisation, shuffling, dropout and the split")
+  opt(cmd->add_option("--seed", args->seed,
+                      "Seed for initialisation, shuffling, dropout and the split")
           ->capture_default_str());
-  opt(cmd->add_option("--weight-decay", args->weight_decay, "L2 weight decay (decoupled for adamw)")->capture_default_str());
-  opt(cmd->add_option("--dropout", args->dropout, "Dropout probability on hidden layers")->capture_default_str());
-  opt(cmd->add_option("--val-split", args->val_split, "Fraction of the training data held out for validation")
+  opt(cmd->add_option("--weight-decay", args->weight_decay, "L2 weight decay (decoupled for adamw)")
           ->capture_default_str());
-  opt(cmd->add_option("--schedule", args->schedule, "Learning-rate schedule: constant, step, cosine")->capture_default_str());
-  opt(cmd->add_option("--lr-step", args->lr_step, "step schedule: epochs between decays")->capture_default_str());
-  opt(cmd->add_option("--lr-gamma", args->lr_gamma, "step schedule: decay factor")->capture_default_str());
-  opt(cmd->add_option("--patience", args->patience, "Early stopping after this many epochs without validation "
-                                                     "improvement (0: off)")
+  opt(cmd->add_option("--dropout", args->dropout, "Dropout probability on hidden layers")
+          ->capture_default_str());
+  opt(cmd->add_option("--val-split", args->val_split,
+                      "Fraction of the training data held out for validation")
+          ->capture_default_str());
+  opt(cmd->add_option("--schedule", args->schedule,
+                      "Learning-rate schedule: constant, step, cosine")
+          ->capture_default_str());
+  opt(cmd->add_option("--lr-step", args->lr_step, "step schedule: epochs between decays")
+          ->capture_default_str());
+  opt(cmd->add_option("--lr-gamma", args->lr_gamma, "step schedule: decay factor")
+          ->capture_default_str());
+  opt(cmd->add_option("--patience", args->patience,
+                      "Early stopping after this many epochs without validation "
+                      "improvement (0: off)")
           ->capture_default_str());
   opt(cmd->add_option("--init", args->init, "Start from the weights of this model file"));
   opt(cmd->add_flag("--no-shuffle", args->no_shuffle, "Keep the data's order in every epoch"));
   csv_opt(cmd->add_option("--header", args->header, "CSV: yes, no or auto")->capture_default_str());
-  csv_opt(cmd->add_option("--label", args->label, "CSV: label column, by name or 0-based index (default: last)"));
-  csv_opt(cmd->add_option("--ignore", args->ignore, "CSV: columns to drop, e.g. id,name")->delimiter(','));
-  csv_opt(cmd->add_option("--task", args->task, "CSV: classification, regression or auto")->capture_default_str());
-  csv_opt(cmd->add_option("--normalize", args->normalize, "CSV: standard, minmax, unit (x/255) or none; fitted on the training split (regression targets are standardised too unless none)")
-          ->capture_default_str());
-  csv_opt(cmd->add_option("--id", args->id_column, "CSV: an id column to leave out of the features"));
+  csv_opt(cmd->add_option("--label", args->label,
+                          "CSV: label column, by name or 0-based index (default: last)"));
+  csv_opt(cmd->add_option("--ignore", args->ignore, "CSV: columns to drop, e.g. id,name")
+              ->delimiter(','));
+  csv_opt(cmd->add_option("--task", args->task, "CSV: classification, regression or auto")
+              ->capture_default_str());
+  csv_opt(cmd->add_option("--normalize", args->normalize,
+                          "CSV: standard, minmax, unit (x/255) or none; fitted on the training "
+                          "split (regression targets are standardised too unless none)")
+              ->capture_default_str());
+  csv_opt(
+      cmd->add_option("--id", args->id_column, "CSV: an id column to leave out of the features"));
   cmd->add_option("-o,--output", run->output, "Model file to write")->capture_default_str();
-  cmd->add_option("--metrics", run->metrics, "Write one JSON object per epoch to this JSON Lines file");
-  cmd->add_option("--checkpoint", run->checkpoint, "Checkpoint file (default on interrupt: OUTPUT.checkpoint)");
-  cmd->add_option("--checkpoint-every", run->checkpoint_every, "Epochs between checkpoints")->capture_default_str();
+  cmd->add_option("--metrics", run->metrics,
+                  "Write one JSON object per epoch to this JSON Lines file");
+  cmd->add_option("--checkpoint", run->checkpoint,
+                  "Checkpoint file (default on interrupt: OUTPUT.checkpoint)");
+  cmd->add_option("--checkpoint-every", run->checkpoint_every, "Epochs between checkpoints")
+      ->capture_default_str();
   cmd->add_option("--resume", run->resume, "Continue the run saved in this checkpoint");
-  cmd->add_option("--threads", run->threads, "Threads (default: all cores); results are identical for any count");
+  cmd->add_option("--threads", run->threads,
+                  "Threads (default: all cores); results are identical for any count");
   cmd->add_flag("-q,--quiet", run->quiet, "Print nothing but errors");
   cmd->callback([args, run, weight_options, csv_only, epochs, &exit_code] {
     std::vector<std::string> given, csv_given;
@@ -498,7 +576,8 @@ void add_train_command(CLI::App& app, int& exit_code) {
     for (auto* o : csv_only)
       if (o->count() > 0) csv_given.push_back(o->get_name());
     if (!run->resume.empty() && epochs->count() == 0) args->epochs = 0;  // keep the checkpoint's
-    if (epochs->count() > 0 && args->epochs < 1) throw Error(fmt::format("--epochs {} must be at least 1", args->epochs));
+    if (epochs->count() > 0 && args->epochs < 1)
+      throw Error(fmt::format("--epochs {} must be at least 1", args->epochs));
     exit_code = run_train(*args, *run, given, csv_given);
   });
 }

@@ -23,7 +23,7 @@ int main() {
   using namespace backprop;
   try {
     Architecture arch;
-    arch.widths = {2, 4, 2};                    // p = 2 inputs, q = 4 hidden units, r = 2 classes
+    arch.widths = {2, 4, 2};                   // p = 2 inputs, q = 4 hidden units, r = 2 classes
     arch.activations = {Activation::sigmoid};  // one per hidden layer
     arch.loss = Loss::cross_entropy;           // softmax output, mean cross-entropy
 
@@ -61,9 +61,11 @@ int main() {
     for (std::int64_t i = 0; i < rows; ++i) {
       const int predicted = yhat(i, 1) > yhat(i, 0) ? 1 : 0;
       correct += predicted == labels[static_cast<std::size_t>(i)] ? 1 : 0;
-      std::printf("  %.0f  %.0f   %d   %.4f  %.4f  %d\n", static_cast<double>(x[static_cast<std::size_t>(2 * i)]),
-                  static_cast<double>(x[static_cast<std::size_t>(2 * i + 1)]), labels[static_cast<std::size_t>(i)],
-                  static_cast<double>(yhat(i, 0)), static_cast<double>(yhat(i, 1)), predicted);
+      std::printf("  %.0f  %.0f   %d   %.4f  %.4f  %d\n",
+                  static_cast<double>(x[static_cast<std::size_t>(2 * i)]),
+                  static_cast<double>(x[static_cast<std::size_t>(2 * i + 1)]),
+                  labels[static_cast<std::size_t>(i)], static_cast<double>(yhat(i, 0)),
+                  static_cast<double>(yhat(i, 1)), predicted);
     }
     std::printf("%d of 4 correct\n", correct);
     return correct == 4 ? 0 : 1;

@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # The whole test suite, as CI runs it (.ci/run calls this):
-#   1. dependencies (apt-get, only if missing)
+#   1. dependencies (apt-get, only if missing), and clang-format's verdict on every source file
 #   2. release build with warnings as errors, every test under CTest
 #   3. ASan + UBSan build of the library, CLI and tests, every test under CTest
 #   4. each libFuzzer target for FUZZ_SECONDS (default 45) plus its corpus replay
@@ -13,6 +13,13 @@ jobs=$(nproc)
 fuzz_seconds=${FUZZ_SECONDS:-45}
 
 scripts/install-deps.sh
+
+echo "== clang-format"
+unformatted=$(git ls-files '*.cpp' '*.hpp' | xargs clang-format --dry-run --Werror 2>&1 | grep -oE '^[^:]+\.(cpp|hpp)' | sort -u || true)
+if [ -n "$unformatted" ]; then
+  echo "clang-format would change: $unformatted"
+  exit 1
+fi
 
 passed=0
 failed=0

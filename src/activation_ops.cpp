@@ -53,10 +53,11 @@ void activation_forward(View<T> h, View<const T> z, Activation f, T leaky_slope)
 namespace {
 
 // The float backward loops, compiled for AVX-512, AVX2 and the baseline: dz = dh * f'(h).
-#define BACKPROP_CLONES __attribute__((target_clones("arch=x86-64-v4", "arch=x86-64-v3", "default")))
+#define BACKPROP_CLONES \
+  __attribute__((target_clones("arch=x86-64-v4", "arch=x86-64-v3", "default")))
 
-BACKPROP_CLONES void backward_row(float* dz, const float* dh, const float* h, std::int64_t n, Activation f,
-                                  float slope) {
+BACKPROP_CLONES void backward_row(float* dz, const float* dh, const float* h, std::int64_t n,
+                                  Activation f, float slope) {
   switch (f) {
     case Activation::sigmoid:
       for (std::int64_t j = 0; j < n; ++j) dz[j] = dh[j] * h[j] * (1.0f - h[j]);
@@ -79,9 +80,11 @@ BACKPROP_CLONES void backward_row(float* dz, const float* dh, const float* h, st
 }  // namespace
 
 template <class T>
-void activation_backward(View<T> dz, View<const T> dh, View<const T> h, Activation f, T leaky_slope) {
+void activation_backward(View<T> dz, View<const T> dh, View<const T> h, Activation f,
+                         T leaky_slope) {
   if constexpr (std::is_same_v<T, float>) {
-    for (std::int64_t i = 0; i < h.rows; ++i) backward_row(dz.row(i), dh.row(i), h.row(i), h.cols, f, leaky_slope);
+    for (std::int64_t i = 0; i < h.rows; ++i)
+      backward_row(dz.row(i), dh.row(i), h.row(i), h.cols, f, leaky_slope);
     return;
   }
   for (std::int64_t i = 0; i < h.rows; ++i) {
@@ -125,9 +128,10 @@ bool all_finite(std::span<const T> values) {
 
 template void activation_forward<float>(View<float>, View<const float>, Activation, float);
 template void activation_forward<double>(View<double>, View<const double>, Activation, double);
-template void activation_backward<float>(View<float>, View<const float>, View<const float>, Activation, float);
-template void activation_backward<double>(View<double>, View<const double>, View<const double>, Activation,
-                                          double);
+template void activation_backward<float>(View<float>, View<const float>, View<const float>,
+                                         Activation, float);
+template void activation_backward<double>(View<double>, View<const double>, View<const double>,
+                                          Activation, double);
 template bool all_finite<float>(std::span<const float>);
 template bool all_finite<double>(std::span<const double>);
 

@@ -17,18 +17,22 @@ using nlohmann::json;
 
 // JSON has no infinity or NaN: they are written as null and read back as such.
 json number(double v) { return std::isfinite(v) ? json(v) : json(nullptr); }
-double read_number(const json& j, double missing) { return j.is_null() ? missing : j.get<double>(); }
+double read_number(const json& j, double missing) {
+  return j.is_null() ? missing : j.get<double>();
+}
 
 }  // namespace
 
-void save_checkpoint(const std::filesystem::path& path, const Network& network, const ModelInfo& info,
-                     const Trainer& trainer, const std::string& run) {
+void save_checkpoint(const std::filesystem::path& path, const Network& network,
+                     const ModelInfo& info, const Trainer& trainer, const std::string& run) {
   const TrainState& s = trainer.state();
   auto tensors = model_tensors(network, info);
   const auto opt = trainer.optimizer().state();
   tensors.push_back({"optimizer.state", {static_cast<std::int64_t>(opt.size())}, opt});
   if (!s.best_parameters.empty())
-    tensors.push_back({"trainer.best_parameters", {static_cast<std::int64_t>(s.best_parameters.size())}, s.best_parameters});
+    tensors.push_back({"trainer.best_parameters",
+                       {static_cast<std::int64_t>(s.best_parameters.size())},
+                       s.best_parameters});
   json history = json::array();
   for (const auto& m : s.history) history.push_back(json::parse(to_json(m)));
   const json state = {{"epoch", s.epoch},
@@ -55,8 +59,9 @@ Checkpoint load_checkpoint(const std::filesystem::path& path, std::int64_t max_b
   c.model = model_from_file(file, max_batch);
   const auto found = file.metadata.find("checkpoint");
   if (found == file.metadata.end())
-    throw Error(fmt::format("{}: a model file, not a checkpoint (no training state); use --init to start from it",
-                            file.source));
+    throw Error(fmt::format(
+        "{}: a model file, not a checkpoint (no training state); use --init to start from it",
+        file.source));
   try {
     const json j = parse_metadata_json(found->second, file.source, "checkpoint");
     TrainState& s = c.state;
@@ -73,25 +78,29 @@ Checkpoint load_checkpoint(const std::filesystem::path& path, std::int64_t max_b
     c.optimizer_steps = j.at("optimizer_steps").get<std::uint64_t>();
     const auto buffer = j.at("parameter_buffer").get<std::size_t>();
     if (buffer != c.model.network->parameters().size())
-      throw Error(fmt::format("{}: parameter buffer of {} values does not match the architecture's {}", file.source,
-                              buffer, c.model.network->parameters().size()));
+      throw Error(
+          fmt::format("{}: parameter buffer of {} values does not match the architecture's {}",
+                      file.source, buffer, c.model.network->parameters().size()));
     if (s.epoch < 0 || s.step_in_epoch < 0)
       throw Error(fmt::format("{}: negative epoch or step in the training state", file.source));
   } catch (const nlohmann::json::exception& e) {
     throw Error(fmt::format("{}: training state is malformed ({})", file.source, e.what()));
   }
   c.optimizer_state = file.tensor("optimizer.state").data;
-  if (const NamedTensor* best = file.find("trainer.best_parameters")) c.state.best_parameters = best->data;
+  if (const NamedTensor* best = file.find("trainer.best_parameters"))
+    c.state.best_parameters = best->data;
   const auto run = file.metadata.find("run");
   c.run = run == file.metadata.end() ? "{}" : run->second;
-  parse_metadata_json(c.run, file.source, "run");  // the caller parses it again: refuse hostile nesting here
+  parse_metadata_json(c.run, file.source,
+                      "run");  // the caller parses it again: refuse hostile nesting here
   return c;
 }
 
 void restore_trainer(Trainer& trainer, const Checkpoint& checkpoint) {
   if (checkpoint.state.step_in_epoch > trainer.steps_per_epoch())
-    throw Error(fmt::format("checkpoint is at step {} of an epoch that has only {} steps with this data",
-                            checkpoint.state.step_in_epoch, trainer.steps_per_epoch()));
+    throw Error(
+        fmt::format("checkpoint is at step {} of an epoch that has only {} steps with this data",
+                    checkpoint.state.step_in_epoch, trainer.steps_per_epoch()));
   trainer.optimizer().restore(checkpoint.optimizer_steps, checkpoint.optimizer_state);
   trainer.state() = checkpoint.state;
 }

@@ -22,7 +22,8 @@ void matmul(View<double> c, View<const double> a, Transpose ta, View<const doubl
     for (std::int64_t j = 0; j < c.cols; ++j) {
       double sum = 0.0;
       for (std::int64_t p = 0; p < k; ++p)
-        sum += (ta == Transpose::yes ? a(p, i) : a(i, p)) * (tb == Transpose::yes ? b(j, p) : b(p, j));
+        sum +=
+            (ta == Transpose::yes ? a(p, i) : a(i, p)) * (tb == Transpose::yes ? b(j, p) : b(p, j));
       c(i, j) = accumulate ? c(i, j) + sum : sum;
     }
   }
@@ -31,7 +32,8 @@ void matmul(View<double> c, View<const double> a, Transpose ta, View<const doubl
 }  // namespace
 
 template <class T>
-void dense_forward(View<T> z, View<const T> x, View<const T> w, std::span<const T> b, ThreadPool& pool) {
+void dense_forward(View<T> z, View<const T> x, View<const T> w, std::span<const T> b,
+                   ThreadPool& pool) {
   // z (B x out) = x (B x in) w (in x out) + b (1 x out)
   matmul(z, x, Transpose::no, w, Transpose::no, false, pool);
   for (std::int64_t i = 0; i < z.rows; ++i) {
@@ -54,13 +56,14 @@ void dense_backward(View<T> dx, View<T> dw, std::span<T> db, View<const T> d, Vi
   if (dx.data != nullptr) matmul(dx, d, Transpose::no, w, Transpose::yes, false, pool);
 }
 
-template void dense_forward<float>(View<float>, View<const float>, View<const float>, std::span<const float>,
-                                   ThreadPool&);
+template void dense_forward<float>(View<float>, View<const float>, View<const float>,
+                                   std::span<const float>, ThreadPool&);
 template void dense_forward<double>(View<double>, View<const double>, View<const double>,
                                     std::span<const double>, ThreadPool&);
 template void dense_backward<float>(View<float>, View<float>, std::span<float>, View<const float>,
                                     View<const float>, View<const float>, ThreadPool&);
-template void dense_backward<double>(View<double>, View<double>, std::span<double>, View<const double>,
-                                     View<const double>, View<const double>, ThreadPool&);
+template void dense_backward<double>(View<double>, View<double>, std::span<double>,
+                                     View<const double>, View<const double>, View<const double>,
+                                     ThreadPool&);
 
 }  // namespace backprop::ops

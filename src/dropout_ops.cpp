@@ -8,14 +8,16 @@ namespace {
 // The keep decision for element (i, j): a pure function of the key, so forward and backward
 // agree without storing a mask, and the mask does not depend on which thread draws it.
 inline bool keep(std::uint64_t key, std::int64_t i, std::int64_t j, float p) {
-  return unit_float(hash_key(key, static_cast<std::uint64_t>(i), static_cast<std::uint64_t>(j))) >= p;
+  return unit_float(hash_key(key, static_cast<std::uint64_t>(i), static_cast<std::uint64_t>(j))) >=
+         p;
 }
 
 template <class T>
 void apply_mask(View<T> out, View<const T> in, float p, std::uint64_t key) {
   const T kept_scale = T(1) / (T(1) - static_cast<T>(p));  // inverted dropout: E[out] = in
   for (std::int64_t i = 0; i < in.rows; ++i)
-    for (std::int64_t j = 0; j < in.cols; ++j) out(i, j) = keep(key, i, j, p) ? in(i, j) * kept_scale : T(0);
+    for (std::int64_t j = 0; j < in.cols; ++j)
+      out(i, j) = keep(key, i, j, p) ? in(i, j) * kept_scale : T(0);
 }
 
 }  // namespace

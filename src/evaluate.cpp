@@ -21,18 +21,21 @@ BatchBuffers::BatchBuffers(std::int64_t max_batch, std::int64_t features, std::i
       labels_(static_cast<std::size_t>(max_batch)),
       targets_(static_cast<std::size_t>(max_batch * outputs)) {}
 
-Batch<float> BatchBuffers::gather(const Dataset& data, const Preprocessing& prep, std::span<const std::int64_t> rows) {
+Batch<float> BatchBuffers::gather(const Dataset& data, const Preprocessing& prep,
+                                  std::span<const std::int64_t> rows) {
   const auto b = static_cast<std::int64_t>(rows.size());
   MatrixView x(x_.data(), b, features_);
   gather_batch(x, data, prep, rows);
   Batch<float> batch;
   batch.x = x;
   if (data.task == Task::classification) {
-    for (std::size_t i = 0; i < rows.size(); ++i) labels_[i] = data.labels[static_cast<std::size_t>(rows[i])];
+    for (std::size_t i = 0; i < rows.size(); ++i)
+      labels_[i] = data.labels[static_cast<std::size_t>(rows[i])];
     batch.labels = std::span<const std::int32_t>(labels_.data(), rows.size());
   } else {
     for (std::size_t i = 0; i < rows.size(); ++i)
-      targets_.data()[i] = (data.targets[static_cast<std::size_t>(rows[i])] - prep.target_offset) * prep.target_scale;
+      targets_.data()[i] = (data.targets[static_cast<std::size_t>(rows[i])] - prep.target_offset) *
+                           prep.target_scale;
     batch.targets = View<const float>(targets_.data(), b, outputs_);
   }
   return batch;
@@ -41,26 +44,29 @@ Batch<float> BatchBuffers::gather(const Dataset& data, const Preprocessing& prep
 void check_compatible(const Network& network, const Dataset& data) {
   const Architecture& arch = network.architecture();
   if (data.features != arch.inputs())
-    throw Error(fmt::format("{}: {} features per sample, but the network takes {} inputs", data.source, data.features,
-                            arch.inputs()));
+    throw Error(fmt::format("{}: {} features per sample, but the network takes {} inputs",
+                            data.source, data.features, arch.inputs()));
   if (data.rows == 0) throw Error(fmt::format("{}: the data set is empty", data.source));
   if (data.task == Task::classification) {
     if (arch.loss != Loss::cross_entropy)
-      throw Error(fmt::format("{}: class labels, but the network is a regression network", data.source));
-    const std::int32_t top = data.labels.empty() ? 0 : *std::max_element(data.labels.begin(), data.labels.end());
+      throw Error(
+          fmt::format("{}: class labels, but the network is a regression network", data.source));
+    const std::int32_t top =
+        data.labels.empty() ? 0 : *std::max_element(data.labels.begin(), data.labels.end());
     if (top >= arch.outputs())
-      throw Error(fmt::format("{}: label {} needs at least {} outputs, but the network has {}", data.source, top,
-                              top + 1, arch.outputs()));
+      throw Error(fmt::format("{}: label {} needs at least {} outputs, but the network has {}",
+                              data.source, top, top + 1, arch.outputs()));
   } else {
     if (arch.loss != Loss::mse)
       throw Error(fmt::format("{}: numeric targets, but the network is a classifier", data.source));
     if (arch.outputs() != 1)
-      throw Error(fmt::format("{}: one target per sample, but the network has {} outputs", data.source, arch.outputs()));
+      throw Error(fmt::format("{}: one target per sample, but the network has {} outputs",
+                              data.source, arch.outputs()));
   }
 }
 
-Evaluation evaluate(Network& network, const Dataset& data, const Preprocessing& prep, std::span<const std::int64_t> rows,
-                    ThreadPool& pool) {
+Evaluation evaluate(Network& network, const Dataset& data, const Preprocessing& prep,
+                    std::span<const std::int64_t> rows, ThreadPool& pool) {
   check_compatible(network, data);
   std::vector<std::int64_t> all;
   if (rows.empty()) {
@@ -79,8 +85,10 @@ Evaluation evaluate(Network& network, const Dataset& data, const Preprocessing& 
     e.confusion.assign(static_cast<std::size_t>(r * r), 0);
   }
   double loss_sum = 0.0, abs_sum = 0.0, sq_sum = 0.0, target_sum = 0.0, target_sq = 0.0;
-  for (std::size_t start = 0; start < rows.size(); start += static_cast<std::size_t>(network.max_batch())) {
-    const auto chunk = rows.subspan(start, std::min(rows.size() - start, static_cast<std::size_t>(network.max_batch())));
+  for (std::size_t start = 0; start < rows.size();
+       start += static_cast<std::size_t>(network.max_batch())) {
+    const auto chunk = rows.subspan(
+        start, std::min(rows.size() - start, static_cast<std::size_t>(network.max_batch())));
     const Batch<float> batch = buffers.gather(data, prep, chunk);
     loss_sum += network.loss(batch, pool) * static_cast<double>(chunk.size());
     const auto yhat = network.output();
@@ -90,9 +98,11 @@ Evaluation evaluate(Network& network, const Dataset& data, const Preprocessing& 
         e.confusion[static_cast<std::size_t>(truth * r + argmax(yhat.row(i), r))] += 1;
       } else {
         // In the data's own units: y = y' / scale + offset, for both target and prediction.
-        const double y = static_cast<double>(data.targets[static_cast<std::size_t>(chunk[static_cast<std::size_t>(i)])]);
-        const double predicted = static_cast<double>(yhat(i, 0)) / static_cast<double>(prep.target_scale) +
-                                 static_cast<double>(prep.target_offset);
+        const double y = static_cast<double>(
+            data.targets[static_cast<std::size_t>(chunk[static_cast<std::size_t>(i)])]);
+        const double predicted =
+            static_cast<double>(yhat(i, 0)) / static_cast<double>(prep.target_scale) +
+            static_cast<double>(prep.target_offset);
         abs_sum += std::abs(predicted - y);
         sq_sum += (predicted - y) * (predicted - y);
         target_sum += y;
@@ -112,7 +122,8 @@ Evaluation evaluate(Network& network, const Dataset& data, const Preprocessing& 
       }
       const auto tp = e.confusion[static_cast<std::size_t>(k * r + k)];
       correct += tp;
-      e.precision.push_back(predicted ? static_cast<double>(tp) / static_cast<double>(predicted) : 0.0);
+      e.precision.push_back(predicted ? static_cast<double>(tp) / static_cast<double>(predicted)
+                                      : 0.0);
       e.recall.push_back(actual ? static_cast<double>(tp) / static_cast<double>(actual) : 0.0);
     }
     e.accuracy = static_cast<double>(correct) / n;
@@ -126,11 +137,12 @@ Evaluation evaluate(Network& network, const Dataset& data, const Preprocessing& 
   return e;
 }
 
-std::vector<float> predict(Network& network, const Dataset& data, const Preprocessing& prep, ThreadPool& pool) {
+std::vector<float> predict(Network& network, const Dataset& data, const Preprocessing& prep,
+                           ThreadPool& pool) {
   const Architecture& arch = network.architecture();
   if (data.features != arch.inputs())
-    throw Error(fmt::format("{}: {} features per sample, but the model takes {} inputs", data.source, data.features,
-                            arch.inputs()));
+    throw Error(fmt::format("{}: {} features per sample, but the model takes {} inputs",
+                            data.source, data.features, arch.inputs()));
   const std::int64_t r = arch.outputs();
   std::vector<float> out(static_cast<std::size_t>(data.rows * r));
   AlignedBuffer<float> x(static_cast<std::size_t>(network.max_batch() * arch.inputs()));
@@ -142,7 +154,8 @@ std::vector<float> predict(Network& network, const Dataset& data, const Preproce
     MatrixView xb(x.data(), b, arch.inputs());
     gather_batch(xb, data, prep, rows);
     const auto yhat = network.forward(xb, pool);
-    for (std::int64_t i = 0; i < b; ++i) std::copy(yhat.row(i), yhat.row(i) + r, out.begin() + (start + i) * r);
+    for (std::int64_t i = 0; i < b; ++i)
+      std::copy(yhat.row(i), yhat.row(i) + r, out.begin() + (start + i) * r);
   }
   if (arch.loss == Loss::mse) {
     for (auto& v : out) v = v / prep.target_scale + prep.target_offset;  // back to the data's units

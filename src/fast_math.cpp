@@ -13,7 +13,8 @@ inline float exp_one(float x) {
   constexpr float kLog2e = 1.44269504088896341f;
   constexpr float kLn2Hi = 0.693359375f;
   constexpr float kLn2Lo = -2.12194440e-4f;
-  constexpr float kRound = 12582912.0f;  // 1.5 * 2^23: adding and subtracting it rounds to an integer
+  constexpr float kRound =
+      12582912.0f;  // 1.5 * 2^23: adding and subtracting it rounds to an integer
   x = x < -87.0f ? -87.0f : x;
   x = x > 88.0f ? 88.0f : x;
   const float n = (x * kLog2e + kRound) - kRound;
@@ -32,7 +33,8 @@ inline float exp_one(float x) {
 }  // namespace
 
 // Each loop is compiled for AVX-512, AVX2 and the baseline; the loader picks one per machine.
-#define BACKPROP_CLONES __attribute__((target_clones("arch=x86-64-v4", "arch=x86-64-v3", "default")))
+#define BACKPROP_CLONES \
+  __attribute__((target_clones("arch=x86-64-v4", "arch=x86-64-v3", "default")))
 
 BACKPROP_CLONES void exp(float* out, const float* x, std::int64_t n) {
   for (std::int64_t i = 0; i < n; ++i) out[i] = exp_one(x[i]);

@@ -69,7 +69,8 @@ TileShape tile_shape(GemmPath path) {
 
 void check_view(const char* name, std::int64_t rows, std::int64_t cols, std::int64_t stride) {
   if (rows < 0 || cols < 0 || (rows > 1 && stride < cols)) {
-    throw Error(std::string("gemm: matrix ") + name + " has a negative size or a stride below its width");
+    throw Error(std::string("gemm: matrix ") + name +
+                " has a negative size or a stride below its width");
   }
 }
 
@@ -99,13 +100,13 @@ struct Plan {
 std::int64_t ceil_div(std::int64_t a, std::int64_t b) { return (a + b - 1) / b; }
 
 // A rough cost model, in core cycles, calibrated on Zen 4 (good enough to rank cuts).
-constexpr double kL2BytesPerCycle = 24.0;   // a tile streams its B panel from L2 at best this fast
-constexpr double kMemBytesPerCycle = 6.0;   // one core streaming from L3 / DRAM
-constexpr double kCacheBytes = 1 << 20;     // operands smaller than this are assumed cache resident
-constexpr double kTileOverhead = 40.0;      // call, pointer set-up, loop exit
-constexpr double kPackCyclesPerFloat = 0.3; // transposing B into a panel (16 x 16 blocks)
-constexpr double kTaskOverhead = 1000.0;    // claiming a task, cold caches at its start
-constexpr double kHandOff = 600.0;          // waking the workers and waiting for the last one
+constexpr double kL2BytesPerCycle = 24.0;  // a tile streams its B panel from L2 at best this fast
+constexpr double kMemBytesPerCycle = 6.0;  // one core streaming from L3 / DRAM
+constexpr double kCacheBytes = 1 << 20;    // operands smaller than this are assumed cache resident
+constexpr double kTileOverhead = 40.0;     // call, pointer set-up, loop exit
+constexpr double kPackCyclesPerFloat = 0.3;  // transposing B into a panel (16 x 16 blocks)
+constexpr double kTaskOverhead = 1000.0;     // claiming a task, cold caches at its start
+constexpr double kHandOff = 600.0;           // waking the workers and waiting for the last one
 constexpr std::int64_t kMaxTasksPerThread = 4;
 // The machine may be shared: a thread can lose its core in the middle of a task, and the other
 // threads can only take over tasks nobody has claimed yet. Each candidate cut is charged this
@@ -136,8 +137,10 @@ struct CostModel {
     const std::int64_t full_r = rows / tile.rows, rem_r = rows % tile.rows;
     const std::int64_t full_c = cols / tc, rem_c = cols % tc;
     double cost = 0.0;
-    for (const auto& [nr, r] : {std::pair{full_r, tile.rows}, std::pair{std::int64_t{rem_r > 0}, rem_r}}) {
-      for (const auto& [nc, c] : {std::pair{full_c, tc}, std::pair{std::int64_t{rem_c > 0}, rem_c}}) {
+    for (const auto& [nr, r] :
+         {std::pair{full_r, tile.rows}, std::pair{std::int64_t{rem_r > 0}, rem_r}}) {
+      for (const auto& [nc, c] :
+           {std::pair{full_c, tc}, std::pair{std::int64_t{rem_c > 0}, rem_c}}) {
         if (nr > 0 && nc > 0) cost += static_cast<double>(nr * nc) * tile_cost(r, c);
       }
     }
@@ -169,7 +172,11 @@ double plan_time(const CostModel& model, const Plan& plan, int threads) {
   for (std::int64_t t = 0; t < plan.tasks(); ++t) {
     const bool lr = t / plan.col_blocks == plan.row_blocks - 1;
     const bool lc = t % plan.col_blocks == plan.col_blocks - 1;
-    const double cost = (lr && lc ? cost_corner : lr ? cost_last_row : lc ? cost_last_col : cost_full) + kTaskOverhead;
+    const double cost = (lr && lc ? cost_corner
+                         : lr     ? cost_last_row
+                         : lc     ? cost_last_col
+                                  : cost_full) +
+                        kTaskOverhead;
     auto first = std::min_element(free_at.begin(), free_at.end());
     *first += cost;
   }
@@ -229,8 +236,8 @@ Plan cached_plan(const Product& g, GemmPath path, int threads) {
   constexpr std::size_t kEntries = 16;
   thread_local std::array<Entry, kEntries> cache;
   thread_local std::size_t next_slot = 0;
-  const unsigned flags = (g.b_cs != 1 ? 1u : 0u) | (g.accumulate ? 2u : 0u) |
-                         (static_cast<unsigned>(path) << 2);
+  const unsigned flags =
+      (g.b_cs != 1 ? 1u : 0u) | (g.accumulate ? 2u : 0u) | (static_cast<unsigned>(path) << 2);
   for (const Entry& e : cache) {
     if (e.m == g.m && e.n == g.n && e.k == g.k && e.flags == flags && e.threads == threads) {
       return e.plan;
@@ -337,7 +344,8 @@ double measure_fma_peak_gflops(int threads, double seconds) {
     loop(iterations, 1.0f, &sink);
     const double dt = std::chrono::duration<double>(Clock::now() - t0).count();
     if (dt > seconds / 20 || iterations > (std::int64_t{1} << 40)) {
-      iterations = std::max<std::int64_t>(1, static_cast<std::int64_t>(static_cast<double>(iterations) * seconds / dt));
+      iterations = std::max<std::int64_t>(
+          1, static_cast<std::int64_t>(static_cast<double>(iterations) * seconds / dt));
       break;
     }
     iterations *= 4;

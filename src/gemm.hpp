@@ -19,8 +19,8 @@ void gemm(MatrixView c, ConstMatrixView a, Transpose ta, ConstMatrixView b, Tran
           bool accumulate, ThreadPool& pool);
 
 // The plain triple loop the fast kernel is tested against.
-void gemm_reference(MatrixView c, ConstMatrixView a, Transpose ta, ConstMatrixView b,
-                    Transpose tb, bool accumulate);
+void gemm_reference(MatrixView c, ConstMatrixView a, Transpose ta, ConstMatrixView b, Transpose tb,
+                    bool accumulate);
 
 // The instruction-set paths gemm() can take. The best one the CPU (and OS) supports is chosen
 // once at run time; there is no compile-time configuration.

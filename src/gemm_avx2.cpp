@@ -21,7 +21,8 @@ namespace {
 constexpr std::size_t kMaxRows = static_cast<std::size_t>(kTileAvx2.rows);  // 6
 constexpr std::size_t kMaxVectors = 4;
 constexpr std::int64_t kRows = kTileAvx2.rows;
-constexpr std::int64_t kWideVectors = static_cast<std::int64_t>(kMaxVectors);  // columns / 8 of the widest tile (used for 1- and 2-row blocks)
+constexpr std::int64_t kWideVectors = static_cast<std::int64_t>(
+    kMaxVectors);  // columns / 8 of the widest tile (used for 1- and 2-row blocks)
 
 // Lane masks for maskload/maskstore: kLaneMask + 8 - w selects the first w lanes.
 alignas(32) constexpr int kLaneMask[16] = {-1, -1, -1, -1, -1, -1, -1, -1, 0, 0, 0, 0, 0, 0, 0, 0};
@@ -43,14 +44,16 @@ BACKPROP_AVX2 void tile(std::int64_t k, const float* a, std::int64_t as, const f
   }
   const float* arow[MR];
 #pragma GCC unroll 8
-  for (std::size_t r = 0; r < MR; ++r) arow[r] = kRowA ? a + static_cast<std::int64_t>(r) * as : a + r;
+  for (std::size_t r = 0; r < MR; ++r)
+    arow[r] = kRowA ? a + static_cast<std::int64_t>(r) * as : a + r;
   const std::int64_t astep = kRowA ? 1 : as;
 
   for (std::int64_t p = 0; p < k; ++p) {
     __m256 bv[NV];
 #pragma GCC unroll 4
     for (std::size_t v = 0; v + 1 < NV; ++v) bv[v] = _mm256_loadu_ps(b + 8 * v);
-    bv[NV - 1] = kMasked ? _mm256_maskload_ps(b + 8 * (NV - 1), last) : _mm256_loadu_ps(b + 8 * (NV - 1));
+    bv[NV - 1] =
+        kMasked ? _mm256_maskload_ps(b + 8 * (NV - 1), last) : _mm256_loadu_ps(b + 8 * (NV - 1));
 #pragma GCC unroll 8
     for (std::size_t r = 0; r < MR; ++r) {
       const __m256 av = _mm256_broadcast_ss(arow[r]);
@@ -133,8 +136,8 @@ BACKPROP_AVX2 inline void transpose8(__m256 (&r)[8]) {
 // B(0..k) x [j0, j0 + w) of a transposed B (b_ks == 1: each column of B is a contiguous source
 // row) copied into dst as k rows of `ld` floats (ld a multiple of 8, >= w; the columns from w
 // up to the next multiple of 8 are zeroed), 8 x 8 blocks at a time.
-BACKPROP_AVX2 void pack_b_transposed(const Product& g, std::int64_t j0, std::int64_t w,
-                                     float* dst, std::int64_t ld) {
+BACKPROP_AVX2 void pack_b_transposed(const Product& g, std::int64_t j0, std::int64_t w, float* dst,
+                                     std::int64_t ld) {
   for (std::int64_t jb = 0; jb < w; jb += 8) {
     const std::int64_t rows = std::min<std::int64_t>(8, w - jb);
     for (std::int64_t pb = 0; pb < g.k; pb += 8) {
@@ -178,7 +181,8 @@ BACKPROP_AVX2 void block_avx2(const Product& g, std::int64_t i0, std::int64_t i1
     const std::int64_t last = w - 8 * (nv - 1);
     const std::int64_t mr = std::min(kRows, i1 - i);
     const float* ap = row_a ? g.a + i * g.a_rs : g.a + i;
-    const TileFn fn = tiles[last < 8 ? 1 : 0][static_cast<std::size_t>((mr - 1) * kWideVectors + (nv - 1))];
+    const TileFn fn =
+        tiles[last < 8 ? 1 : 0][static_cast<std::size_t>((mr - 1) * kWideVectors + (nv - 1))];
     fn(g.k, ap, a_stride, bp, bks, g.c + i * g.ldc + j, g.ldc, last, g.accumulate);
   };
 
@@ -228,10 +232,10 @@ BACKPROP_AVX2 double fma_loop_avx2(std::int64_t iterations, float seed, float* s
     a10 = _mm256_fmadd_ps(a10, x, y);
     a11 = _mm256_fmadd_ps(a11, x, y);
   }
-  const __m256 s = _mm256_add_ps(
-      _mm256_add_ps(_mm256_add_ps(_mm256_add_ps(a0, a1), _mm256_add_ps(a2, a3)),
-                    _mm256_add_ps(_mm256_add_ps(a4, a5), _mm256_add_ps(a6, a7))),
-      _mm256_add_ps(_mm256_add_ps(a8, a9), _mm256_add_ps(a10, a11)));
+  const __m256 s =
+      _mm256_add_ps(_mm256_add_ps(_mm256_add_ps(_mm256_add_ps(a0, a1), _mm256_add_ps(a2, a3)),
+                                  _mm256_add_ps(_mm256_add_ps(a4, a5), _mm256_add_ps(a6, a7))),
+                    _mm256_add_ps(_mm256_add_ps(a8, a9), _mm256_add_ps(a10, a11)));
   alignas(32) float lanes[8];
   _mm256_store_ps(lanes, s);
   float total = 0.0f;

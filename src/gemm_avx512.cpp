@@ -21,7 +21,8 @@ namespace {
 constexpr std::size_t kMaxRows = static_cast<std::size_t>(kTileAvx512.rows);  // 8
 constexpr std::size_t kMaxVectors = 4;
 constexpr std::int64_t kRows = kTileAvx512.rows;
-constexpr std::int64_t kWideVectors = static_cast<std::int64_t>(kMaxVectors);  // columns / 16 of the widest tile (used for 1- and 2-row blocks)
+constexpr std::int64_t kWideVectors = static_cast<std::int64_t>(
+    kMaxVectors);  // columns / 16 of the widest tile (used for 1- and 2-row blocks)
 
 // One register tile: C[0..MR) x [0..16 NV) from
 //   A(r, p) = kRowA ? a[r * as + p] : a[p * as + r]   and   B(p, 16 v + l) = b[p * bks + 16 v + l].
@@ -39,7 +40,8 @@ BACKPROP_AVX512 void tile(std::int64_t k, const float* a, std::int64_t as, const
   }
   const float* arow[MR];
 #pragma GCC unroll 8
-  for (std::size_t r = 0; r < MR; ++r) arow[r] = kRowA ? a + static_cast<std::int64_t>(r) * as : a + r;
+  for (std::size_t r = 0; r < MR; ++r)
+    arow[r] = kRowA ? a + static_cast<std::int64_t>(r) * as : a + r;
   const std::int64_t astep = kRowA ? 1 : as;
 
   for (std::int64_t p = 0; p < k; ++p) {
@@ -197,7 +199,8 @@ BACKPROP_AVX512 void block_avx512(const Product& g, std::int64_t i0, std::int64_
     const auto last = static_cast<__mmask16>((1u << (w - 16 * (nv - 1))) - 1u);
     const std::int64_t mr = std::min(kRows, i1 - i);
     const float* ap = row_a ? g.a + i * g.a_rs : g.a + i;
-    const TileFn fn = tiles[last != 0xFFFF ? 1 : 0][static_cast<std::size_t>((mr - 1) * kWideVectors + (nv - 1))];
+    const TileFn fn =
+        tiles[last != 0xFFFF ? 1 : 0][static_cast<std::size_t>((mr - 1) * kWideVectors + (nv - 1))];
     fn(g.k, ap, a_stride, bp, bks, g.c + i * g.ldc + j, g.ldc, last, g.accumulate);
   };
 
@@ -248,10 +251,10 @@ BACKPROP_AVX512 double fma_loop_avx512(std::int64_t iterations, float seed, floa
     a10 = _mm512_fmadd_ps(a10, x, y);
     a11 = _mm512_fmadd_ps(a11, x, y);
   }
-  const __m512 s = _mm512_add_ps(
-      _mm512_add_ps(_mm512_add_ps(_mm512_add_ps(a0, a1), _mm512_add_ps(a2, a3)),
-                    _mm512_add_ps(_mm512_add_ps(a4, a5), _mm512_add_ps(a6, a7))),
-      _mm512_add_ps(_mm512_add_ps(a8, a9), _mm512_add_ps(a10, a11)));
+  const __m512 s =
+      _mm512_add_ps(_mm512_add_ps(_mm512_add_ps(_mm512_add_ps(a0, a1), _mm512_add_ps(a2, a3)),
+                                  _mm512_add_ps(_mm512_add_ps(a4, a5), _mm512_add_ps(a6, a7))),
+                    _mm512_add_ps(_mm512_add_ps(a8, a9), _mm512_add_ps(a10, a11)));
   alignas(64) float lanes[16];
   _mm512_store_ps(lanes, s);
   float total = 0.0f;

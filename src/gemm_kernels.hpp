@@ -38,10 +38,10 @@ using BlockKernel = void (*)(const Product& g, std::int64_t i0, std::int64_t i1,
 // its speed. Blocks of one or two rows use tiles `wide_factor` times wider (so that enough
 // independent FMA chains are in flight).
 struct TileShape {
-  std::int64_t rows;           // rows of C per tile
-  std::int64_t cols;           // columns of C per tile
-  std::int64_t lanes;          // floats per vector register
-  std::int64_t wide_factor;    // column multiplier for blocks of at most two rows
+  std::int64_t rows;             // rows of C per tile
+  std::int64_t cols;             // columns of C per tile
+  std::int64_t lanes;            // floats per vector register
+  std::int64_t wide_factor;      // column multiplier for blocks of at most two rows
   double vector_fmas_per_cycle;  // sustained vector FMAs per cycle of one core
 };
 

@@ -4,8 +4,8 @@
 
 namespace backprop::kernels {
 
-void gemm_reference(MatrixView c, ConstMatrixView a, Transpose ta, ConstMatrixView b,
-                    Transpose tb, bool accumulate) {
+void gemm_reference(MatrixView c, ConstMatrixView a, Transpose ta, ConstMatrixView b, Transpose tb,
+                    bool accumulate) {
   const std::int64_t m = c.rows;
   const std::int64_t n = c.cols;
   const std::int64_t k = ta == Transpose::yes ? a.rows : a.cols;

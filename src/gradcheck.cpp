@@ -14,7 +14,8 @@ double GradcheckReport::max_relative_error() const {
 }
 
 bool GradcheckReport::gradient_all_zero() const {
-  return std::all_of(tensors.begin(), tensors.end(), [](const TensorCheck& t) { return t.max_abs_gradient == 0.0; });
+  return std::all_of(tensors.begin(), tensors.end(),
+                     [](const TensorCheck& t) { return t.max_abs_gradient == 0.0; });
 }
 
 namespace {
@@ -41,7 +42,8 @@ GradcheckReport check(BasicNetwork<double>& net, const GradcheckOptions& options
   std::vector<double> x(static_cast<std::size_t>(rows * p));
   for (auto& v : x) v = 2.0 * rng.uniform() - 1.0;
   std::vector<std::int32_t> labels(static_cast<std::size_t>(rows));
-  for (auto& label : labels) label = static_cast<std::int32_t>(rng.below(static_cast<std::uint64_t>(r)));
+  for (auto& label : labels)
+    label = static_cast<std::int32_t>(rng.below(static_cast<std::uint64_t>(r)));
   std::vector<double> targets(static_cast<std::size_t>(rows * r));
   for (auto& v : targets) v = 2.0 * rng.uniform() - 1.0;
 
@@ -72,7 +74,8 @@ GradcheckReport check(BasicNetwork<double>& net, const GradcheckOptions& options
     const std::ptrdiff_t b_offset = b.data() - net.parameters().data();
     const Block blocks[2] = {
         {"W" + std::to_string(l + 1), w.data, w.size(), analytic.data() + w_offset},
-        {"b" + std::to_string(l + 1), b.data(), static_cast<std::int64_t>(b.size()), analytic.data() + b_offset},
+        {"b" + std::to_string(l + 1), b.data(), static_cast<std::int64_t>(b.size()),
+         analytic.data() + b_offset},
     };
     for (const auto& block : blocks) {
       TensorCheck t;

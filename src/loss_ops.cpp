@@ -8,7 +8,8 @@
 namespace backprop::ops {
 
 template <class T>
-double softmax_cross_entropy_forward(View<T> yhat, View<const T> z, std::span<const std::int32_t> labels) {
+double softmax_cross_entropy_forward(View<T> yhat, View<const T> z,
+                                     std::span<const std::int32_t> labels) {
   double total = 0.0;
   for (std::int64_t i = 0; i < z.rows; ++i) {
     const T* zi = z.row(i);
@@ -30,14 +31,15 @@ double softmax_cross_entropy_forward(View<T> yhat, View<const T> z, std::span<co
     if (labels.empty()) continue;  // probabilities only (inference)
     // CE = -log yhat_y = log sum_j e^{z_j} - z_y = m + log(sum) - z_y: no log(0).
     const auto label = labels[static_cast<std::size_t>(i)];
-    total += static_cast<double>(m) + std::log(static_cast<double>(sum)) - static_cast<double>(zi[label]);
+    total += static_cast<double>(m) + std::log(static_cast<double>(sum)) -
+             static_cast<double>(zi[label]);
   }
   return total;
 }
 
 template <class T>
-void softmax_cross_entropy_backward(View<T> dz, View<const T> yhat, std::span<const std::int32_t> labels,
-                                    T scale) {
+void softmax_cross_entropy_backward(View<T> dz, View<const T> yhat,
+                                    std::span<const std::int32_t> labels, T scale) {
   for (std::int64_t i = 0; i < yhat.rows; ++i) {
     const T* yi = yhat.row(i);
     T* di = dz.row(i);
@@ -64,16 +66,19 @@ void squared_error_backward(View<T> dyhat, View<const T> yhat, View<const T> y, 
       dyhat(i, k) = T(2) * (yhat(i, k) - y(i, k)) * scale;  // d/dyhat (yhat - y)^2 = 2 (yhat - y)
 }
 
-template double softmax_cross_entropy_forward<float>(View<float>, View<const float>, std::span<const std::int32_t>);
+template double softmax_cross_entropy_forward<float>(View<float>, View<const float>,
+                                                     std::span<const std::int32_t>);
 template double softmax_cross_entropy_forward<double>(View<double>, View<const double>,
                                                       std::span<const std::int32_t>);
-template void softmax_cross_entropy_backward<float>(View<float>, View<const float>, std::span<const std::int32_t>,
-                                                    float);
+template void softmax_cross_entropy_backward<float>(View<float>, View<const float>,
+                                                    std::span<const std::int32_t>, float);
 template void softmax_cross_entropy_backward<double>(View<double>, View<const double>,
                                                      std::span<const std::int32_t>, double);
 template double squared_error_forward<float>(View<const float>, View<const float>);
 template double squared_error_forward<double>(View<const double>, View<const double>);
-template void squared_error_backward<float>(View<float>, View<const float>, View<const float>, float);
-template void squared_error_backward<double>(View<double>, View<const double>, View<const double>, double);
+template void squared_error_backward<float>(View<float>, View<const float>, View<const float>,
+                                            float);
+template void squared_error_backward<double>(View<double>, View<const double>, View<const double>,
+                                             double);
 
 }  // namespace backprop::ops

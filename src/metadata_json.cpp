@@ -6,7 +6,8 @@
 
 namespace backprop {
 
-nlohmann::json parse_metadata_json(const std::string& text, const std::string& source, const std::string& key) {
+nlohmann::json parse_metadata_json(const std::string& text, const std::string& source,
+                                   const std::string& key) {
   using json = nlohmann::json;
   bool too_deep = false;
   const auto limit_depth = [&](int depth, json::parse_event_t event, json&) {
@@ -17,7 +18,9 @@ nlohmann::json parse_metadata_json(const std::string& text, const std::string& s
   };
   try {
     json value = json::parse(text, limit_depth);
-    if (too_deep) throw Error(fmt::format("{}: metadata '{}' nests deeper than {} levels", source, key, kMaxMetadataDepth));
+    if (too_deep)
+      throw Error(fmt::format("{}: metadata '{}' nests deeper than {} levels", source, key,
+                              kMaxMetadataDepth));
     return value;
   } catch (const json::exception& e) {
     throw Error(fmt::format("{}: metadata '{}' is not valid JSON ({})", source, key, e.what()));

@@ -12,7 +12,8 @@ inline constexpr int kMaxMetadataDepth = 16;
 
 // Parses `text` (the metadata value `key` of `source`), refusing invalid JSON and nesting deeper
 // than kMaxMetadataDepth with an Error naming the file and key.
-nlohmann::json parse_metadata_json(const std::string& text, const std::string& source, const std::string& key);
+nlohmann::json parse_metadata_json(const std::string& text, const std::string& source,
+                                   const std::string& key);
 
 // The metadata value `key` of `file` parsed as above; an Error if the key is absent.
 nlohmann::json metadata_json(const SafetensorsFile& file, const std::string& key);

@@ -3,9 +3,9 @@
 #include <fmt/format.h>
 
 #include <algorithm>
-#include <set>
 #include <cmath>
 #include <nlohmann/json.hpp>
+#include <set>
 
 #include "backprop/error.hpp"
 #include "metadata_json.hpp"
@@ -16,25 +16,32 @@ namespace {
 
 using nlohmann::json;
 
-std::string layer_name(const char* prefix, std::int64_t layer) { return fmt::format("{}{}", prefix, layer + 1); }
+std::string layer_name(const char* prefix, std::int64_t layer) {
+  return fmt::format("{}{}", prefix, layer + 1);
+}
 
-std::string task_name(Task t) { return t == Task::classification ? "classification" : "regression"; }
+std::string task_name(Task t) {
+  return t == Task::classification ? "classification" : "regression";
+}
 
 // A whole number in [lo, hi] from a JSON value, or an Error naming the field.
-std::int64_t whole_number(const SafetensorsFile& file, const json& value, const char* what, std::int64_t lo,
-                          std::int64_t hi) {
+std::int64_t whole_number(const SafetensorsFile& file, const json& value, const char* what,
+                          std::int64_t lo, std::int64_t hi) {
   if (!value.is_number_integer())
-    throw Error(fmt::format("{}: metadata {} is {}, not a whole number", file.source, what, value.dump()));
+    throw Error(
+        fmt::format("{}: metadata {} is {}, not a whole number", file.source, what, value.dump()));
   if (value.is_number_unsigned() ? value.get<std::uint64_t>() > static_cast<std::uint64_t>(hi)
                                  : value.get<std::int64_t>() < lo || value.get<std::int64_t>() > hi)
-    throw Error(fmt::format("{}: metadata {} {} is out of range ({} to {})", file.source, what, value.dump(), lo, hi));
+    throw Error(fmt::format("{}: metadata {} {} is out of range ({} to {})", file.source, what,
+                            value.dump(), lo, hi));
   return value.get<std::int64_t>();
 }
 
 // A finite number that fits a float, or an Error naming the field.
 float float_number(const SafetensorsFile& file, const json& value, const char* what) {
   if (!value.is_number() || !(std::abs(value.get<double>()) <= 3.0e38))
-    throw Error(fmt::format("{}: metadata {} is {}, not a number", file.source, what, value.dump()));
+    throw Error(
+        fmt::format("{}: metadata {} is {}, not a number", file.source, what, value.dump()));
   return static_cast<float>(value.get<double>());
 }
 
@@ -58,15 +65,20 @@ Architecture parse_architecture(const SafetensorsFile& file) {
   const json j = metadata_json(file, "architecture");
   return field(file, "architecture", [&] {
     Architecture a;
-    if (!j.is_object()) throw Error(fmt::format("{}: metadata 'architecture' is not an object", file.source));
+    if (!j.is_object())
+      throw Error(fmt::format("{}: metadata 'architecture' is not an object", file.source));
     for (const auto& w : j.at("widths")) {
       a.widths.push_back(whole_number(file, w, "architecture width", 1, kMaxWidth));
-      if (a.widths.size() > 1000) throw Error(fmt::format("{}: architecture has more than 1000 layers", file.source));
+      if (a.widths.size() > 1000)
+        throw Error(fmt::format("{}: architecture has more than 1000 layers", file.source));
     }
-    for (const auto& name : j.at("activations")) a.activations.push_back(parse_activation(name.get<std::string>()));
+    for (const auto& name : j.at("activations"))
+      a.activations.push_back(parse_activation(name.get<std::string>()));
     a.loss = parse_loss(j.at("loss").get<std::string>());
-    if (j.contains("dropout")) a.dropout = float_number(file, j.at("dropout"), "architecture.dropout");
-    if (j.contains("leaky_slope")) a.leaky_slope = float_number(file, j.at("leaky_slope"), "architecture.leaky_slope");
+    if (j.contains("dropout"))
+      a.dropout = float_number(file, j.at("dropout"), "architecture.dropout");
+    if (j.contains("leaky_slope"))
+      a.leaky_slope = float_number(file, j.at("leaky_slope"), "architecture.leaky_slope");
     try {
       a.validate();
     } catch (const Error& e) {
@@ -89,8 +101,8 @@ const NamedTensor& expect_tensor(const SafetensorsFile& file, const std::string&
   const NamedTensor* t = file.find(name);
   if (t == nullptr) throw Error(fmt::format("{}: tensor '{}' is missing", file.source, name));
   if (t->shape != shape)
-    throw Error(fmt::format("{}: tensor '{}' has shape [{}] but the architecture needs [{}]", file.source, name,
-                            fmt::join(t->shape, ", "), fmt::join(shape, ", ")));
+    throw Error(fmt::format("{}: tensor '{}' has shape [{}] but the architecture needs [{}]",
+                            file.source, name, fmt::join(t->shape, ", "), fmt::join(shape, ", ")));
   return *t;
 }
 
@@ -101,7 +113,8 @@ std::vector<TensorRef> model_tensors(const Network& network, const ModelInfo& in
   for (std::int64_t l = 0; l < network.num_layers(); ++l) {
     const auto w = network.weight(l);
     const auto b = network.bias(l);
-    tensors.push_back({layer_name("W", l), {w.rows, w.cols}, {w.data, static_cast<std::size_t>(w.size())}});
+    tensors.push_back(
+        {layer_name("W", l), {w.rows, w.cols}, {w.data, static_cast<std::size_t>(w.size())}});
     tensors.push_back({layer_name("b", l), {static_cast<std::int64_t>(b.size())}, b});
   }
   const auto p = static_cast<std::int64_t>(info.preprocessing.offset.size());
@@ -116,7 +129,10 @@ std::vector<TensorRef> model_tensors(const Network& network, const ModelInfo& in
 
 std::map<std::string, std::string> model_metadata(const ModelInfo& info) {
   const Architecture& a = info.architecture;
-  json arch = {{"widths", a.widths}, {"loss", to_string(a.loss)}, {"dropout", a.dropout}, {"leaky_slope", a.leaky_slope}};
+  json arch = {{"widths", a.widths},
+               {"loss", to_string(a.loss)},
+               {"dropout", a.dropout},
+               {"leaky_slope", a.leaky_slope}};
   arch["activations"] = json::array();
   for (const auto f : a.activations) arch["activations"].push_back(to_string(f));
   std::map<std::string, std::string> m;
@@ -128,7 +144,10 @@ std::map<std::string, std::string> model_metadata(const ModelInfo& info) {
   if (info.task == Task::classification) m["classes"] = json(info.class_names).dump();
   m["features"] = json(info.feature_names).dump();
   m["label"] = info.label_name;
-  m["input"] = json{{"format", info.input_format}, {"header", info.csv_header}, {"columns", info.csv_columns}}.dump();
+  m["input"] =
+      json{
+          {"format", info.input_format}, {"header", info.csv_header}, {"columns", info.csv_columns}}
+          .dump();
   m["training"] = json(info.training).dump();
   return m;
 }
@@ -141,11 +160,13 @@ void save_model(const std::filesystem::path& path, const Network& network, const
 Model model_from_file(const SafetensorsFile& file, std::int64_t max_batch) {
   const auto format = file.metadata.find("format");
   if (format == file.metadata.end() || format->second != "backprop")
-    throw Error(fmt::format("{}: not a backprop model (metadata 'format' is not \"backprop\")", file.source));
+    throw Error(fmt::format("{}: not a backprop model (metadata 'format' is not \"backprop\")",
+                            file.source));
   const std::string version = metadata_string(file, "format_version");
   if (version != std::to_string(kModelFormatVersion))
-    throw Error(fmt::format("{}: model format version '{}' is not supported (this backprop reads version {})",
-                            file.source, version, kModelFormatVersion));
+    throw Error(fmt::format(
+        "{}: model format version '{}' is not supported (this backprop reads version {})",
+        file.source, version, kModelFormatVersion));
   Model model;
   ModelInfo& info = model.info;
   info.architecture = parse_architecture(file);
@@ -153,16 +174,22 @@ Model model_from_file(const SafetensorsFile& file, std::int64_t max_batch) {
 
   const std::string task = metadata_string(file, "task");
   if (task != "classification" && task != "regression")
-    throw Error(fmt::format("{}: metadata 'task' is '{}' (expected classification or regression)", file.source, task));
+    throw Error(fmt::format("{}: metadata 'task' is '{}' (expected classification or regression)",
+                            file.source, task));
   info.task = task == "classification" ? Task::classification : Task::regression;
   if ((info.task == Task::classification) != (a.loss == Loss::cross_entropy))
-    throw Error(fmt::format("{}: task '{}' does not match the loss '{}'", file.source, task, to_string(a.loss)));
+    throw Error(fmt::format("{}: task '{}' does not match the loss '{}'", file.source, task,
+                            to_string(a.loss)));
   info.class_names = string_list(file, "classes");
-  if (info.task == Task::classification && static_cast<std::int64_t>(info.class_names.size()) != a.outputs())
-    throw Error(fmt::format("{}: {} class names for {} outputs", file.source, info.class_names.size(), a.outputs()));
+  if (info.task == Task::classification &&
+      static_cast<std::int64_t>(info.class_names.size()) != a.outputs())
+    throw Error(fmt::format("{}: {} class names for {} outputs", file.source,
+                            info.class_names.size(), a.outputs()));
   info.feature_names = string_list(file, "features");
-  if (!info.feature_names.empty() && static_cast<std::int64_t>(info.feature_names.size()) != a.inputs())
-    throw Error(fmt::format("{}: {} feature names for {} inputs", file.source, info.feature_names.size(), a.inputs()));
+  if (!info.feature_names.empty() &&
+      static_cast<std::int64_t>(info.feature_names.size()) != a.inputs())
+    throw Error(fmt::format("{}: {} feature names for {} inputs", file.source,
+                            info.feature_names.size(), a.inputs()));
   const auto label = file.metadata.find("label");
   info.label_name = label == file.metadata.end() ? "" : label->second;
   if (file.metadata.count("input") != 0) {
@@ -171,16 +198,19 @@ Model model_from_file(const SafetensorsFile& file, std::int64_t max_batch) {
       info.input_format = input.at("format").get<std::string>();
       info.csv_header = input.value("header", true);
       if (input.contains("columns"))
-        info.csv_columns = whole_number(file, input.at("columns"), "input.columns", 0, std::int64_t{1} << 40);
+        info.csv_columns =
+            whole_number(file, input.at("columns"), "input.columns", 0, std::int64_t{1} << 40);
       return 0;
     });
     if (info.input_format != "idx" && info.input_format != "csv")
-      throw Error(fmt::format("{}: input format '{}' is not idx or csv", file.source, info.input_format));
+      throw Error(
+          fmt::format("{}: input format '{}' is not idx or csv", file.source, info.input_format));
   }
   if (file.metadata.count("training") != 0) {
     const json training = metadata_json(file, "training");
     field(file, "training", [&] {
-      for (const auto& [k, v] : training.items()) info.training[k] = v.is_string() ? v.get<std::string>() : v.dump();
+      for (const auto& [k, v] : training.items())
+        info.training[k] = v.is_string() ? v.get<std::string>() : v.dump();
       return 0;
     });
   }
@@ -207,17 +237,21 @@ Model model_from_file(const SafetensorsFile& file, std::int64_t max_batch) {
     info.preprocessing.target_scale = expect_tensor(file, "target.scale", {1}).data[0];
     known.insert({"target.offset", "target.scale"});
   }
-  if (!std::isfinite(info.preprocessing.target_offset) || !std::isfinite(info.preprocessing.target_scale) ||
-      info.preprocessing.target_scale == 0.0f)
-    throw Error(fmt::format("{}: target.offset / target.scale must be finite with a non-zero scale", file.source));
+  if (!std::isfinite(info.preprocessing.target_offset) ||
+      !std::isfinite(info.preprocessing.target_scale) || info.preprocessing.target_scale == 0.0f)
+    throw Error(fmt::format("{}: target.offset / target.scale must be finite with a non-zero scale",
+                            file.source));
   for (const auto* t : {&offset, &scale})
     if (!std::all_of(t->data.begin(), t->data.end(), [](float v) { return std::isfinite(v); }))
-      throw Error(fmt::format("{}: tensor '{}' holds a value that is not finite", file.source, t->name));
+      throw Error(
+          fmt::format("{}: tensor '{}' holds a value that is not finite", file.source, t->name));
   // A checkpoint is a model plus its training state (checkpoint.hpp), and is usable as one;
   // nothing else may be in either.
-  if (file.metadata.count("checkpoint") != 0) known.insert({"optimizer.state", "trainer.best_parameters"});
+  if (file.metadata.count("checkpoint") != 0)
+    known.insert({"optimizer.state", "trainer.best_parameters"});
   for (const auto& t : file.tensors)
-    if (known.count(t.name) == 0) throw Error(fmt::format("{}: unexpected tensor '{}'", file.source, t.name));
+    if (known.count(t.name) == 0)
+      throw Error(fmt::format("{}: unexpected tensor '{}'", file.source, t.name));
   model.network = std::make_unique<Network>(a, max_batch);
   for (std::int64_t l = 0; l < a.num_layers(); ++l) {
     const auto& w = weights[static_cast<std::size_t>(2 * l)]->data;
@@ -230,7 +264,8 @@ Model model_from_file(const SafetensorsFile& file, std::int64_t max_batch) {
   return model;
 }
 
-Model parse_model(std::span<const std::uint8_t> bytes, std::string_view source, std::int64_t max_batch) {
+Model parse_model(std::span<const std::uint8_t> bytes, std::string_view source,
+                  std::int64_t max_batch) {
   return model_from_file(parse_safetensors(bytes, source), max_batch);
 }
 

@@ -75,7 +75,8 @@ void BasicNetwork<T>::initialize(std::uint64_t seed) {
     auto w = weight(l);
     for (std::int64_t i = 0; i < w.rows; ++i)
       for (std::int64_t j = 0; j < w.cols; ++j) {
-        const auto key = hash_key(seed, static_cast<std::uint64_t>(l), static_cast<std::uint64_t>(i * w.cols + j));
+        const auto key = hash_key(seed, static_cast<std::uint64_t>(l),
+                                  static_cast<std::uint64_t>(i * w.cols + j));
         w(i, j) = static_cast<T>(a * (2.0 * static_cast<double>(unit_float(key)) - 1.0));
       }
   }
@@ -84,14 +85,16 @@ void BasicNetwork<T>::initialize(std::uint64_t seed) {
 template <class T>
 void BasicNetwork<T>::check_batch(std::int64_t rows, std::int64_t cols) const {
   if (rows < 1 || rows > max_batch_)
-    throw Error(fmt::format("minibatch of {} rows does not fit this network's buffers (1 to {})", rows, max_batch_));
+    throw Error(fmt::format("minibatch of {} rows does not fit this network's buffers (1 to {})",
+                            rows, max_batch_));
   if (cols != arch_.inputs())
-    throw Error(fmt::format("input has {} features but the network expects {}", cols, arch_.inputs()));
+    throw Error(
+        fmt::format("input has {} features but the network expects {}", cols, arch_.inputs()));
 }
 
 template <class T>
-View<const T> BasicNetwork<T>::run_forward(View<const T> x, bool training, std::uint64_t dropout_key,
-                                           ThreadPool& pool) {
+View<const T> BasicNetwork<T>::run_forward(View<const T> x, bool training,
+                                           std::uint64_t dropout_key, ThreadPool& pool) {
   check_batch(x.rows, x.cols);
   const std::int64_t rows = x.rows;
   const std::int64_t layers = num_layers();
@@ -106,7 +109,8 @@ View<const T> BasicNetwork<T>::run_forward(View<const T> x, bool training, std::
     input = h;
     if (training && arch_.dropout > 0.0f) {
       View<T> a(dropped_[as_size(l)].data(), rows, out);
-      ops::dropout_forward<T>(a, h, arch_.dropout, hash_key(dropout_key, static_cast<std::uint64_t>(l)));
+      ops::dropout_forward<T>(a, h, arch_.dropout,
+                              hash_key(dropout_key, static_cast<std::uint64_t>(l)));
       input = a;
     }
   }
@@ -136,17 +140,19 @@ void check_targets(const Batch<T>& batch, const Architecture& arch) {
       throw Error(fmt::format("{} labels for {} samples", batch.labels.size(), batch.x.rows));
     for (const auto label : batch.labels)
       if (label < 0 || label >= arch.outputs())
-        throw Error(fmt::format("label {} is outside the network's {} classes", label, arch.outputs()));
+        throw Error(
+            fmt::format("label {} is outside the network's {} classes", label, arch.outputs()));
   } else if (batch.targets.rows != batch.x.rows || batch.targets.cols != arch.outputs()) {
-    throw Error(fmt::format("targets are {}x{} but the batch needs {}x{}", batch.targets.rows, batch.targets.cols,
-                            batch.x.rows, arch.outputs()));
+    throw Error(fmt::format("targets are {}x{} but the batch needs {}x{}", batch.targets.rows,
+                            batch.targets.cols, batch.x.rows, arch.outputs()));
   }
 }
 
 }  // namespace
 
 template <class T>
-double BasicNetwork<T>::loss(const Batch<T>& batch, ThreadPool& pool, std::optional<std::uint64_t> dropout_key) {
+double BasicNetwork<T>::loss(const Batch<T>& batch, ThreadPool& pool,
+                             std::optional<std::uint64_t> dropout_key) {
   check_targets(batch, arch_);
   const auto yhat = run_forward(batch.x, dropout_key.has_value(), dropout_key.value_or(0), pool);
   const auto rows = static_cast<double>(batch.x.rows);
@@ -155,11 +161,13 @@ double BasicNetwork<T>::loss(const Batch<T>& batch, ThreadPool& pool, std::optio
     View<T> scratch(delta_[0].data(), batch.x.rows, arch_.outputs());
     return ops::softmax_cross_entropy_forward<T>(scratch, z, batch.labels) / rows;
   }
-  return ops::squared_error_forward<T>(yhat, batch.targets) / (rows * static_cast<double>(arch_.outputs()));
+  return ops::squared_error_forward<T>(yhat, batch.targets) /
+         (rows * static_cast<double>(arch_.outputs()));
 }
 
 template <class T>
-double BasicNetwork<T>::forward_backward(const Batch<T>& batch, std::uint64_t dropout_key, ThreadPool& pool) {
+double BasicNetwork<T>::forward_backward(const Batch<T>& batch, std::uint64_t dropout_key,
+                                         ThreadPool& pool) {
   check_targets(batch, arch_);
   const std::int64_t rows = batch.x.rows;
   const std::int64_t layers = num_layers();
@@ -174,7 +182,8 @@ double BasicNetwork<T>::forward_backward(const Batch<T>& batch, std::uint64_t dr
   if (arch_.loss == Loss::cross_entropy) {
     const View<const T> z(hidden_[as_size(layers - 1)].data(), rows, arch_.outputs());
     // CE from the logits (finite even where a probability underflowed); D overwritten next.
-    loss_value = ops::softmax_cross_entropy_forward<T>(d, z, batch.labels) / static_cast<double>(rows);
+    loss_value =
+        ops::softmax_cross_entropy_forward<T>(d, z, batch.labels) / static_cast<double>(rows);
     ops::softmax_cross_entropy_backward<T>(d, yhat, batch.labels, T(1) / static_cast<T>(rows));
   } else {
     const auto elements = static_cast<double>(rows * arch_.outputs());
@@ -198,9 +207,11 @@ double BasicNetwork<T>::forward_backward(const Batch<T>& batch, std::uint64_t dr
     ops::dense_backward<T>(dx, weight_grad(l), bias_grad(l), d_l, input, weight(l), pool);
     if (l == 0) break;
     if (dropout)
-      ops::dropout_backward<T>(dx, dx, arch_.dropout, hash_key(dropout_key, static_cast<std::uint64_t>(l - 1)));
+      ops::dropout_backward<T>(dx, dx, arch_.dropout,
+                               hash_key(dropout_key, static_cast<std::uint64_t>(l - 1)));
     const View<const T> h(hidden_[as_size(l - 1)].data(), rows, in);
-    ops::activation_backward<T>(dx, dx, h, arch_.activations[as_size(l - 1)], slope);  // dZ = dH * f'(Z)
+    ops::activation_backward<T>(dx, dx, h, arch_.activations[as_size(l - 1)],
+                                slope);  // dZ = dH * f'(Z)
     current = 1 - current;
   }
   return loss_value;
@@ -220,7 +231,9 @@ std::int64_t BasicNetwork<T>::first_non_finite_gradient() const {
   for (std::int64_t l = 0; l < num_layers(); ++l) {
     const auto w = param_matrix(const_cast<T*>(grads_.data()), l);
     const auto b = param_row(const_cast<T*>(grads_.data()), l);
-    if (!ops::all_finite<T>({w.data, as_size(w.size())}) || !ops::all_finite<T>(std::span<const T>(b))) return l;
+    if (!ops::all_finite<T>({w.data, as_size(w.size())}) ||
+        !ops::all_finite<T>(std::span<const T>(b)))
+      return l;
   }
   return -1;
 }

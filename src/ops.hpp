@@ -14,7 +14,8 @@ namespace backprop::ops {
 
 // Z = X W  (B x out) = (B x in)(in x out), then z += b row by row: the seed's z1 = x W1 + b1.
 template <class T>
-void dense_forward(View<T> z, View<const T> x, View<const T> w, std::span<const T> b, ThreadPool& pool);
+void dense_forward(View<T> z, View<const T> x, View<const T> w, std::span<const T> b,
+                   ThreadPool& pool);
 
 // Given D = dL/dZ (B x out):
 //   dW += X^T D   (in x out)      the seed's dL/dW1 = x^T d3
@@ -34,20 +35,22 @@ void activation_forward(View<T> h, View<const T> z, Activation f, T leaky_slope)
 //   relu     f' = [h > 0]
 //   leaky    f' = [h > 0] + slope [h <= 0]
 template <class T>
-void activation_backward(View<T> dz, View<const T> dh, View<const T> h, Activation f, T leaky_slope);
+void activation_backward(View<T> dz, View<const T> dh, View<const T> h, Activation f,
+                         T leaky_slope);
 
 // Yhat = softmax(Z) row by row, computed as exp(z - max z) / sum exp(z - max z).
-// Returns the summed cross-entropy sum_i -log yhat_i[label_i] = sum_i (logsumexp(z_i) - z_i[label_i]),
-// evaluated from the logits so that it is finite even when a probability underflows to 0.
-// With no labels it computes the probabilities only and returns 0.
+// Returns the summed cross-entropy sum_i -log yhat_i[label_i] = sum_i (logsumexp(z_i) -
+// z_i[label_i]), evaluated from the logits so that it is finite even when a probability underflows
+// to 0. With no labels it computes the probabilities only and returns 0.
 template <class T>
-double softmax_cross_entropy_forward(View<T> yhat, View<const T> z, std::span<const std::int32_t> labels);
+double softmax_cross_entropy_forward(View<T> yhat, View<const T> z,
+                                     std::span<const std::int32_t> labels);
 
 // dL/dZ = (Yhat - Y) * scale, Y the one-hot labels: the seed's d1 = yhat - y; scale = 1/B
 // turns the sum over the minibatch into the mean loss L = 1/N sum_j CE(y_j, yhat_j).
 template <class T>
-void softmax_cross_entropy_backward(View<T> dz, View<const T> yhat, std::span<const std::int32_t> labels,
-                                    T scale);
+void softmax_cross_entropy_backward(View<T> dz, View<const T> yhat,
+                                    std::span<const std::int32_t> labels, T scale);
 
 // Regression: Yhat = Z (linear output). Returns sum over rows and outputs of (yhat - y)^2.
 template <class T>

@@ -11,24 +11,32 @@ namespace backprop {
 
 std::string to_string(OptimizerKind k) {
   switch (k) {
-    case OptimizerKind::sgd: return "sgd";
-    case OptimizerKind::momentum: return "momentum";
-    case OptimizerKind::adam: return "adam";
-    case OptimizerKind::adamw: return "adamw";
+    case OptimizerKind::sgd:
+      return "sgd";
+    case OptimizerKind::momentum:
+      return "momentum";
+    case OptimizerKind::adam:
+      return "adam";
+    case OptimizerKind::adamw:
+      return "adamw";
   }
   return "unknown";
 }
 
 OptimizerKind parse_optimizer(const std::string& name) {
-  for (const auto k : {OptimizerKind::sgd, OptimizerKind::momentum, OptimizerKind::adam, OptimizerKind::adamw})
+  for (const auto k :
+       {OptimizerKind::sgd, OptimizerKind::momentum, OptimizerKind::adam, OptimizerKind::adamw})
     if (name == to_string(k)) return k;
   throw Error(fmt::format("unknown optimizer '{}' (choose sgd, momentum, adam, adamw)", name));
 }
 
 void OptimizerConfig::validate() const {
-  if (!(momentum >= 0.0f && momentum < 1.0f)) throw Error(fmt::format("momentum {} is not in [0, 1)", momentum));
-  if (!(beta1 >= 0.0f && beta1 < 1.0f)) throw Error(fmt::format("beta1 {} is not in [0, 1)", beta1));
-  if (!(beta2 >= 0.0f && beta2 < 1.0f)) throw Error(fmt::format("beta2 {} is not in [0, 1)", beta2));
+  if (!(momentum >= 0.0f && momentum < 1.0f))
+    throw Error(fmt::format("momentum {} is not in [0, 1)", momentum));
+  if (!(beta1 >= 0.0f && beta1 < 1.0f))
+    throw Error(fmt::format("beta1 {} is not in [0, 1)", beta1));
+  if (!(beta2 >= 0.0f && beta2 < 1.0f))
+    throw Error(fmt::format("beta2 {} is not in [0, 1)", beta2));
   if (!(epsilon > 0.0f)) throw Error(fmt::format("epsilon {} must be positive", epsilon));
   if (!(weight_decay >= 0.0f && std::isfinite(weight_decay)))
     throw Error(fmt::format("weight decay {} must be a non-negative number", weight_decay));
@@ -37,10 +45,13 @@ void OptimizerConfig::validate() const {
 namespace {
 std::size_t state_size(OptimizerKind k, std::size_t n) {
   switch (k) {
-    case OptimizerKind::sgd: return 0;
-    case OptimizerKind::momentum: return n;  // velocity
+    case OptimizerKind::sgd:
+      return 0;
+    case OptimizerKind::momentum:
+      return n;  // velocity
     case OptimizerKind::adam:
-    case OptimizerKind::adamw: return 2 * n;  // m, v
+    case OptimizerKind::adamw:
+      return 2 * n;  // m, v
   }
   return 0;
 }
@@ -53,8 +64,8 @@ Optimizer::Optimizer(OptimizerConfig config, std::size_t parameter_count)
 
 void Optimizer::restore(std::uint64_t steps, std::span<const float> state) {
   if (state.size() != state_.size())
-    throw Error(fmt::format("optimizer state has {} values, expected {} for {}", state.size(), state_.size(),
-                            to_string(config_.kind)));
+    throw Error(fmt::format("optimizer state has {} values, expected {} for {}", state.size(),
+                            state_.size(), to_string(config_.kind)));
   std::copy(state.begin(), state.end(), state_.data());
   t_ = steps;
 }
@@ -63,14 +74,16 @@ namespace {
 
 // The per-element updates, over one contiguous chunk. Each is compiled for AVX-512, AVX2 and the
 // baseline (the loader picks one), since a step touches every parameter and its state.
-#define BACKPROP_CLONES __attribute__((target_clones("arch=x86-64-v4", "arch=x86-64-v3", "default")))
+#define BACKPROP_CLONES \
+  __attribute__((target_clones("arch=x86-64-v4", "arch=x86-64-v3", "default")))
 
 BACKPROP_CLONES void sgd_update(float* theta, const float* g, std::size_t n, float lr, float wd) {
-  for (std::size_t i = 0; i < n; ++i) theta[i] -= lr * (g[i] + wd * theta[i]);  // theta -= lr (g + wd theta)
+  for (std::size_t i = 0; i < n; ++i)
+    theta[i] -= lr * (g[i] + wd * theta[i]);  // theta -= lr (g + wd theta)
 }
 
-BACKPROP_CLONES void momentum_update(float* theta, float* v, const float* g, std::size_t n, float lr, float wd,
-                                     float mu, bool nesterov) {
+BACKPROP_CLONES void momentum_update(float* theta, float* v, const float* g, std::size_t n,
+                                     float lr, float wd, float mu, bool nesterov) {
   if (nesterov) {
     for (std::size_t i = 0; i < n; ++i) {
       const float gi = g[i] + wd * theta[i];
@@ -92,7 +105,8 @@ struct AdamStep {
   bool decoupled;     // AdamW
 };
 
-BACKPROP_CLONES void adam_update(float* theta, float* m, float* v, const float* g, std::size_t n, AdamStep a) {
+BACKPROP_CLONES void adam_update(float* theta, float* m, float* v, const float* g, std::size_t n,
+                                 AdamStep a) {
   for (std::size_t i = 0; i < n; ++i) {
     float gi = g[i];
     if (a.decoupled) {
@@ -111,7 +125,8 @@ constexpr std::size_t kChunk = 16384;
 
 }  // namespace
 
-void Optimizer::step(std::span<float> params, std::span<const float> grads, float lr, ThreadPool& pool) {
+void Optimizer::step(std::span<float> params, std::span<const float> grads, float lr,
+                     ThreadPool& pool) {
   if (params.size() != count_ || grads.size() != count_)
     throw Error("optimizer: parameter and gradient buffers do not match its size");
   ++t_;
@@ -122,10 +137,16 @@ void Optimizer::step(std::span<float> params, std::span<const float> grads, floa
     const auto t = static_cast<double>(t_);
     // Bias corrections 1 - beta^t, folded into the step size as PyTorch does:
     // theta -= lr / (1 - b1^t) * m / (sqrt(v) / sqrt(1 - b2^t) + eps)
-    adam = {config_.beta1, config_.beta2, config_.epsilon, lr, wd,
-            static_cast<float>(static_cast<double>(lr) / (1.0 - std::pow(static_cast<double>(config_.beta1), t))),
-            static_cast<float>(1.0 / std::sqrt(1.0 - std::pow(static_cast<double>(config_.beta2), t))),
-            config_.kind == OptimizerKind::adamw};
+    adam = {
+        config_.beta1,
+        config_.beta2,
+        config_.epsilon,
+        lr,
+        wd,
+        static_cast<float>(static_cast<double>(lr) /
+                           (1.0 - std::pow(static_cast<double>(config_.beta1), t))),
+        static_cast<float>(1.0 / std::sqrt(1.0 - std::pow(static_cast<double>(config_.beta2), t))),
+        config_.kind == OptimizerKind::adamw};
   }
   const auto chunks = static_cast<std::int64_t>((n + kChunk - 1) / kChunk);
   pool.run(chunks, [&](std::int64_t c) {
@@ -134,12 +155,17 @@ void Optimizer::step(std::span<float> params, std::span<const float> grads, floa
     float* theta = params.data() + begin;
     const float* g = grads.data() + begin;
     switch (config_.kind) {
-      case OptimizerKind::sgd: sgd_update(theta, g, len, lr, wd); break;
+      case OptimizerKind::sgd:
+        sgd_update(theta, g, len, lr, wd);
+        break;
       case OptimizerKind::momentum:
-        momentum_update(theta, state_.data() + begin, g, len, lr, wd, config_.momentum, config_.nesterov);
+        momentum_update(theta, state_.data() + begin, g, len, lr, wd, config_.momentum,
+                        config_.nesterov);
         break;
       case OptimizerKind::adam:
-      case OptimizerKind::adamw: adam_update(theta, state_.data() + begin, state_.data() + n + begin, g, len, adam); break;
+      case OptimizerKind::adamw:
+        adam_update(theta, state_.data() + begin, state_.data() + n + begin, g, len, adam);
+        break;
     }
   });
 }

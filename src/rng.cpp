@@ -10,7 +10,8 @@ std::uint64_t Rng::below(std::uint64_t bound) {
   for (;;) {
     __extension__ using u128 = unsigned __int128;  // GCC and Clang both have it
     const u128 product = static_cast<u128>(next()) * bound;
-    if (static_cast<std::uint64_t>(product) >= threshold) return static_cast<std::uint64_t>(product >> 64);
+    if (static_cast<std::uint64_t>(product) >= threshold)
+      return static_cast<std::uint64_t>(product >> 64);
   }
 }
 

@@ -12,9 +12,12 @@ namespace backprop {
 
 std::string to_string(ScheduleKind k) {
   switch (k) {
-    case ScheduleKind::constant: return "constant";
-    case ScheduleKind::step: return "step";
-    case ScheduleKind::cosine: return "cosine";
+    case ScheduleKind::constant:
+      return "constant";
+    case ScheduleKind::step:
+      return "step";
+    case ScheduleKind::cosine:
+      return "cosine";
   }
   return "unknown";
 }
@@ -22,7 +25,8 @@ std::string to_string(ScheduleKind k) {
 ScheduleKind parse_schedule(const std::string& name) {
   for (const auto k : {ScheduleKind::constant, ScheduleKind::step, ScheduleKind::cosine})
     if (name == to_string(k)) return k;
-  throw Error(fmt::format("unknown learning-rate schedule '{}' (choose constant, step, cosine)", name));
+  throw Error(
+      fmt::format("unknown learning-rate schedule '{}' (choose constant, step, cosine)", name));
 }
 
 void Schedule::validate() const {
@@ -30,19 +34,22 @@ void Schedule::validate() const {
     throw Error(fmt::format("learning rate {} must be a positive number", base_lr));
   if (kind == ScheduleKind::step && step_epochs < 1)
     throw Error(fmt::format("step schedule needs a step of at least 1 epoch, got {}", step_epochs));
-  if (!(gamma > 0.0f && gamma <= 1.0f)) throw Error(fmt::format("schedule gamma {} is not in (0, 1]", gamma));
+  if (!(gamma > 0.0f && gamma <= 1.0f))
+    throw Error(fmt::format("schedule gamma {} is not in (0, 1]", gamma));
   if (!(min_lr >= 0.0f && min_lr <= base_lr))
     throw Error(fmt::format("minimum learning rate {} is not in [0, {}]", min_lr, base_lr));
 }
 
 float Schedule::learning_rate(std::int64_t epoch) const {
   switch (kind) {
-    case ScheduleKind::constant: return base_lr;
+    case ScheduleKind::constant:
+      return base_lr;
     case ScheduleKind::step:
       return base_lr * std::pow(gamma, static_cast<float>(epoch / step_epochs));
     case ScheduleKind::cosine: {
       // PyTorch's CosineAnnealingLR with T_max = total_epochs, so runs compare side by side.
-      const double progress = static_cast<double>(epoch) / static_cast<double>(std::max<std::int64_t>(total_epochs, 1));
+      const double progress =
+          static_cast<double>(epoch) / static_cast<double>(std::max<std::int64_t>(total_epochs, 1));
       const double c = 0.5 * (1.0 + std::cos(std::numbers::pi * std::min(progress, 1.0)));
       const auto lo = static_cast<double>(min_lr);
       return static_cast<float>(lo + (static_cast<double>(base_lr) - lo) * c);

@@ -20,8 +20,8 @@ double nan() { return std::numeric_limits<double>::quiet_NaN(); }
 
 }  // namespace
 
-Trainer::Trainer(Network& network, const Preprocessing& prep, const TrainOptions& options, const Dataset& train,
-                 std::vector<std::int64_t> train_rows, ThreadPool& pool)
+Trainer::Trainer(Network& network, const Preprocessing& prep, const TrainOptions& options,
+                 const Dataset& train, std::vector<std::int64_t> train_rows, ThreadPool& pool)
     : net_(network),
       prep_(prep),
       options_(options),
@@ -33,13 +33,16 @@ Trainer::Trainer(Network& network, const Preprocessing& prep, const TrainOptions
       buffers_(options.batch, network.architecture().inputs(), network.architecture().outputs()),
       epoch_start_(network.parameters().size()) {
   options_.schedule.validate();
-  if (options_.epochs < 1) throw Error(fmt::format("--epochs {} must be at least 1", options_.epochs));
+  if (options_.epochs < 1)
+    throw Error(fmt::format("--epochs {} must be at least 1", options_.epochs));
   if (options_.batch < 1) throw Error(fmt::format("--batch {} must be at least 1", options_.batch));
   if (options_.batch > net_.max_batch())
-    throw Error(fmt::format("batch size {} is larger than the network's buffers ({})", options_.batch, net_.max_batch()));
+    throw Error(fmt::format("batch size {} is larger than the network's buffers ({})",
+                            options_.batch, net_.max_batch()));
   if (train_rows_.empty()) throw Error(fmt::format("{}: no training samples", train.source));
   if (options_.batch > static_cast<std::int64_t>(train_rows_.size()))
-    throw Error(fmt::format("batch size {} is larger than the {} training samples", options_.batch, train_rows_.size()));
+    throw Error(fmt::format("batch size {} is larger than the {} training samples", options_.batch,
+                            train_rows_.size()));
   check_compatible(net_, train_);
 }
 
@@ -66,30 +69,35 @@ void Trainer::report_divergence(double loss, std::int64_t step) const {
   const std::int64_t grad = net_.first_non_finite_gradient();
   const auto& w = net_.architecture().widths;
   if (act >= 0) {
-    where = fmt::format("the activations of layer {} ({} -> {}) are the first that are not finite", act + 1,
-                        w[static_cast<std::size_t>(act)], w[static_cast<std::size_t>(act + 1)]);
+    where = fmt::format("the activations of layer {} ({} -> {}) are the first that are not finite",
+                        act + 1, w[static_cast<std::size_t>(act)],
+                        w[static_cast<std::size_t>(act + 1)]);
   } else if (grad >= 0) {
-    where = fmt::format("the gradient of layer {} (W{}, b{}) is the first that is not finite", grad + 1, grad + 1,
-                        grad + 1);
+    where = fmt::format("the gradient of layer {} (W{}, b{}) is the first that is not finite",
+                        grad + 1, grad + 1, grad + 1);
   } else {
     where = "the loss is not finite";
   }
   throw DivergenceError(
-      fmt::format("training diverged at epoch {}, step {}: loss {}; {}. Likely causes: the learning rate ({}) is "
+      fmt::format("training diverged at epoch {}, step {}: loss {}; {}. Likely causes: the "
+                  "learning rate ({}) is "
                   "too high, or the inputs are not scaled (try --normalize standard)",
                   epoch, step + 1, loss, where, options_.schedule.learning_rate(state_.epoch)),
       epoch, step + 1);
 }
 
 void Trainer::report_update_divergence(std::int64_t step, float lr) {
-  std::copy(epoch_start_.data(), epoch_start_.data() + epoch_start_.size(), net_.parameters().begin());
+  std::copy(epoch_start_.data(), epoch_start_.data() + epoch_start_.size(),
+            net_.parameters().begin());
   const std::int64_t epoch = state_.epoch + 1;
-  throw DivergenceError(
-      fmt::format("training diverged at epoch {}, step {}: the update made weights infinite or NaN (the gradients "
-                  "were finite). Likely causes: the learning rate ({}) is too high, or the inputs are not scaled "
-                  "(try --normalize standard). The weights were reset to those epoch {} started (or resumed) with",
-                  epoch, step + 1, lr, epoch),
-      epoch, step + 1);
+  throw DivergenceError(fmt::format("training diverged at epoch {}, step {}: the update made "
+                                    "weights infinite or NaN (the gradients "
+                                    "were finite). Likely causes: the learning rate ({}) is too "
+                                    "high, or the inputs are not scaled "
+                                    "(try --normalize standard). The weights were reset to those "
+                                    "epoch {} started (or resumed) with",
+                                    epoch, step + 1, lr, epoch),
+                        epoch, step + 1);
 }
 
 void Trainer::run_epoch_steps() {
@@ -110,15 +118,18 @@ void Trainer::run_epoch_steps() {
     const std::int64_t step = state_.step_in_epoch;
     const std::int64_t begin = step * options_.batch;
     const std::int64_t rows = std::min(options_.batch, n - begin);
-    const std::span<const std::int64_t> chunk(order_.data() + begin, static_cast<std::size_t>(rows));
+    const std::span<const std::int64_t> chunk(order_.data() + begin,
+                                              static_cast<std::size_t>(rows));
     const Batch<float> batch = buffers_.gather(train_, prep_, chunk);
     const std::uint64_t dropout_key = hash_key(options_.seed, kDropoutStream, optimizer_.steps());
     const double loss = net_.forward_backward(batch, dropout_key, pool_);
-    if (!std::isfinite(loss) || net_.first_non_finite_gradient() >= 0) report_divergence(loss, step);
+    if (!std::isfinite(loss) || net_.first_non_finite_gradient() >= 0)
+      report_divergence(loss, step);
     if (classify) {
       const auto yhat = net_.output();
       for (std::int64_t i = 0; i < rows; ++i)
-        state_.running_correct += argmax(yhat.row(i), r) == batch.labels[static_cast<std::size_t>(i)] ? 1 : 0;
+        state_.running_correct +=
+            argmax(yhat.row(i), r) == batch.labels[static_cast<std::size_t>(i)] ? 1 : 0;
     }
     state_.running_loss += loss * static_cast<double>(rows);
     state_.running_seen += rows;
@@ -139,7 +150,9 @@ void Trainer::finish_epoch() {
   m.learning_rate = static_cast<double>(options_.schedule.learning_rate(state_.epoch));
   const auto seen = static_cast<double>(state_.running_seen);
   m.train_loss = state_.running_loss / seen;
-  m.train_accuracy = train_.task == Task::classification ? static_cast<double>(state_.running_correct) / seen : nan();
+  m.train_accuracy = train_.task == Task::classification
+                         ? static_cast<double>(state_.running_correct) / seen
+                         : nan();
   m.seconds = state_.running_seconds;
   m.samples_per_second = m.seconds > 0 ? seen / m.seconds : 0.0;
   m.val_loss = m.val_accuracy = m.test_loss = m.test_accuracy = nan();
@@ -179,14 +192,16 @@ TrainOutcome Trainer::run() {
     if (state_.step_in_epoch < steps_per_epoch()) return TrainOutcome::interrupted;
     finish_epoch();
     if (options_.patience > 0 && val_ != nullptr && state_.stale_epochs >= options_.patience) {
-      std::copy(state_.best_parameters.begin(), state_.best_parameters.end(), net_.parameters().begin());
+      std::copy(state_.best_parameters.begin(), state_.best_parameters.end(),
+                net_.parameters().begin());
       return TrainOutcome::early_stopped;
     }
     if (stop_requested != nullptr && stop_requested->load() && state_.epoch < options_.epochs)
       return TrainOutcome::interrupted;
   }
   if (options_.patience > 0 && !state_.best_parameters.empty())
-    std::copy(state_.best_parameters.begin(), state_.best_parameters.end(), net_.parameters().begin());
+    std::copy(state_.best_parameters.begin(), state_.best_parameters.end(),
+              net_.parameters().begin());
   return TrainOutcome::completed;
 }
 

@@ -2,10 +2,10 @@
 // training state is refused with a message instead of crashing the reader.
 #include <gtest/gtest.h>
 
+#include <unistd.h>
 #include <cstring>
 #include <filesystem>
 #include <numeric>
-#include <unistd.h>
 
 #include "backprop/checkpoint.hpp"
 #include "backprop/safetensors.hpp"
@@ -25,7 +25,8 @@ struct Fixture {
     data.rows = 40;
     data.features = 3;
     for (std::int64_t i = 0; i < data.rows; ++i) {
-      for (int j = 0; j < 3; ++j) data.values.push_back(static_cast<float>((i * 7 + j * 3) % 11) / 11.0f);
+      for (int j = 0; j < 3; ++j)
+        data.values.push_back(static_cast<float>((i * 7 + j * 3) % 11) / 11.0f);
       data.labels.push_back(static_cast<std::int32_t>(i % 2));
     }
     data.class_names = {"a", "b"};
@@ -39,7 +40,8 @@ struct Fixture {
 };
 
 fs::path temp_file(const std::string& name) {
-  return fs::temp_directory_path() / ("backprop-checkpoint-" + std::to_string(::getpid()) + "-" + name);
+  return fs::temp_directory_path() /
+         ("backprop-checkpoint-" + std::to_string(::getpid()) + "-" + name);
 }
 
 TEST(Checkpoint, ResumingGivesTheSameWeightsAsOneRun) {
@@ -60,7 +62,9 @@ TEST(Checkpoint, ResumingGivesTheSameWeightsAsOneRun) {
   Trainer part(first, f.info.preprocessing, options, f.data, f.rows, pool);
   std::atomic<bool> stop{false};
   part.stop_requested = &stop;
-  part.on_step = [&](std::int64_t step, std::int64_t) { stop = stop || (part.state().epoch == 1 && step == 2); };
+  part.on_step = [&](std::int64_t step, std::int64_t) {
+    stop = stop || (part.state().epoch == 1 && step == 2);
+  };
   ASSERT_EQ(part.run(), TrainOutcome::interrupted);
   const fs::path path = temp_file("resume.safetensors");
   save_checkpoint(path, first, f.info, part, "{}");

@@ -71,9 +71,11 @@ class CliReliability : public ::testing::Test {
   }
 
   // The run of the resume tests; `extra` are options that do not change the weights.
-  static std::vector<std::string> train_args(const std::string& output, const std::vector<std::string>& extra = {}) {
-    std::vector<std::string> args{"train", "--data", big_, "--layers", kBigLayers, "--epochs", "3", "--seed", "5",
-                                  "--threads", "1", "-o", output};
+  static std::vector<std::string> train_args(const std::string& output,
+                                             const std::vector<std::string>& extra = {}) {
+    std::vector<std::string> args{"train",    "--data", big_,     "--layers", kBigLayers,
+                                  "--epochs", "3",      "--seed", "5",        "--threads",
+                                  "1",        "-o",     output};
     args.insert(args.end(), extra.begin(), extra.end());
     return args;
   }
@@ -85,7 +87,8 @@ class CliReliability : public ::testing::Test {
 };
 
 std::unique_ptr<TempDir> CliReliability::dir_;
-std::string CliReliability::big_, CliReliability::small_, CliReliability::reference_, CliReliability::reference_log_;
+std::string CliReliability::big_, CliReliability::small_, CliReliability::reference_,
+    CliReliability::reference_log_;
 bool CliReliability::reference_ok_ = false;
 double CliReliability::reference_seconds_ = 0;
 
@@ -98,10 +101,13 @@ TEST_F(CliReliability, ResumeAfterSigkillGivesTheSameModelByteForByte) {
   {
     Child child(cli_argv(train_args(killed_out, {"--checkpoint", ck, "--checkpoint-every", "1"})));
     // Kill as soon as the first checkpoint is in place (it appears by rename, complete).
-    while (child.pump(0) && !fs::exists(ck)) std::this_thread::sleep_for(std::chrono::milliseconds(1));
+    while (child.pump(0) && !fs::exists(ck))
+      std::this_thread::sleep_for(std::chrono::milliseconds(1));
     child.send(SIGKILL);
     const RunResult r = child.wait(60);
-    ASSERT_EQ(r.signal, SIGKILL) << "the run ended before it could be killed; make the data larger\n" << r.describe();
+    ASSERT_EQ(r.signal, SIGKILL)
+        << "the run ended before it could be killed; make the data larger\n"
+        << r.describe();
   }
   ASSERT_TRUE(fs::exists(ck));
   EXPECT_FALSE(fs::exists(killed_out)) << "the killed run should not have reached its final save";
@@ -114,7 +120,8 @@ TEST_F(CliReliability, ResumeAfterSigkillGivesTheSameModelByteForByte) {
   ASSERT_EQ(r.exit_code, 0) << r.describe();
   EXPECT_TRUE(contains(r.out, "resuming from")) << r.out;
   EXPECT_TRUE(read_file(resumed) == read_file(reference_))
-      << "resumed from epoch " << c.state.epoch << ": the model differs from the uninterrupted run's";
+      << "resumed from epoch " << c.state.epoch
+      << ": the model differs from the uninterrupted run's";
 }
 
 // Starts the reference run with `extra` options, sends `sig` once the first epoch has been
@@ -159,7 +166,8 @@ TEST_F(CliReliability, SigtermAlsoStopsWithACheckpoint) {
 
 // ---- Kill during save -------------------------------------------------------------------------
 
-// Whether `name` is a temporary file of the atomic writer for one of `finals` (".<name>.tmp-XXXXXX").
+// Whether `name` is a temporary file of the atomic writer for one of `finals`
+// (".<name>.tmp-XXXXXX").
 bool is_temporary_of(const std::string& name, const std::set<std::string>& finals) {
   for (const auto& f : finals) {
     const std::string prefix = "." + f + ".tmp-";
@@ -172,8 +180,8 @@ TEST_F(CliReliability, SigkillAtAnyMomentLeavesTheOutputLoadable) {
   TempDir tmp;
   // A good model already at the output path (a different one from what the runs produce).
   const std::string out = tmp.str("model.safetensors");
-  const RunResult first = run_cli({"train", "--data", small_, "--layers", "64,16,10", "--epochs", "1", "--threads",
-                                   "1", "-q", "-o", out});
+  const RunResult first = run_cli({"train", "--data", small_, "--layers", "64,16,10", "--epochs",
+                                   "1", "--threads", "1", "-q", "-o", out});
   ASSERT_EQ(first.exit_code, 0) << first.describe();
   const std::string old_bytes = read_file(out);
   const std::string new_bytes = read_file(reference_);
@@ -181,16 +189,18 @@ TEST_F(CliReliability, SigkillAtAnyMomentLeavesTheOutputLoadable) {
   const std::string metrics = tmp.str("m.jsonl");
   const std::set<std::string> finals = {"model.safetensors", "ck.safetensors", "m.jsonl"};
 
-  const std::vector<std::string> extra = {"--checkpoint", ck, "--checkpoint-every", "1", "--metrics", metrics};
+  const std::vector<std::string> extra = {"--checkpoint", ck,     "--checkpoint-every", "1",
+                                          "--metrics",    metrics};
   const std::string last_epoch = "epoch   3/3";
   // One run to time: the whole run, and its tail after the final epoch is logged, when the
   // metrics file, the checkpoint and the model are written one after the other (fsync each).
   double run_seconds = 0, tail_seconds = 0;
   {
     TempDir calibration;
-    std::vector<std::string> args = train_args(calibration.str("model.safetensors"),
-                                               {"--checkpoint", calibration.str("ck.safetensors"), "--checkpoint-every",
-                                                "1", "--metrics", calibration.str("m.jsonl")});
+    std::vector<std::string> args =
+        train_args(calibration.str("model.safetensors"),
+                   {"--checkpoint", calibration.str("ck.safetensors"), "--checkpoint-every", "1",
+                    "--metrics", calibration.str("m.jsonl")});
     Child child(cli_argv(args));
     double logged = -1;
     while (child.pump(1))
@@ -222,7 +232,8 @@ TEST_F(CliReliability, SigkillAtAnyMomentLeavesTheOutputLoadable) {
     const double at = spread ? (f * 3 - anchor_epoch) * epoch_seconds
                              : tail_seconds * (i - kSpread + rng.uniform()) / kAtTheEnd;
     SCOPED_TRACE("kill " + std::to_string(i) + " at " + std::to_string(at) + " s after " +
-                 (spread ? "epoch " + std::to_string(anchor_epoch) + " began" : "the last epoch's log line"));
+                 (spread ? "epoch " + std::to_string(anchor_epoch) + " began"
+                         : "the last epoch's log line"));
     {
       Child child(cli_argv(train_args(out, extra)));
       if (spread) {
@@ -230,7 +241,8 @@ TEST_F(CliReliability, SigkillAtAnyMomentLeavesTheOutputLoadable) {
         while (anchor_epoch > 0 && child.pump(1) && !contains(child.out(), anchor)) {
         }
         const double start = child.elapsed();
-        while (child.pump(0) && child.elapsed() - start < at) std::this_thread::sleep_for(std::chrono::microseconds(200));
+        while (child.pump(0) && child.elapsed() - start < at)
+          std::this_thread::sleep_for(std::chrono::microseconds(200));
       } else {
         while (child.pump(1) && !contains(child.out(), last_epoch)) {
         }
@@ -247,8 +259,8 @@ TEST_F(CliReliability, SigkillAtAnyMomentLeavesTheOutputLoadable) {
     }
     // The output is the old model or the complete new one, and loads.
     const std::string now = read_file(out);
-    EXPECT_TRUE(now == old_bytes || now == new_bytes) << "the model file is neither the previous nor the new one ("
-                                                     << now.size() << " bytes)";
+    EXPECT_TRUE(now == old_bytes || now == new_bytes)
+        << "the model file is neither the previous nor the new one (" << now.size() << " bytes)";
     const RunResult info = run_cli({"info", out});
     EXPECT_EQ(info.exit_code, 0) << info.describe();
     // The other files the run writes are complete too, when present.
@@ -276,14 +288,17 @@ TEST_F(CliReliability, SigkillAtAnyMomentLeavesTheOutputLoadable) {
   // The spread kills must land inside the run (one may still come after its end), or this test
   // proves little; the late ones land inside the final saves or just after them.
   EXPECT_GE(killed - killed_at_the_end, kSpread - 1)
-      << "only " << killed - killed_at_the_end << " of " << kSpread << " spread kills landed before the run ended";
+      << "only " << killed - killed_at_the_end << " of " << kSpread
+      << " spread kills landed before the run ended";
   // SIGKILL gives the writer no chance to remove its temporary file; report how often one was
   // left (hidden names, never mistaken for a model).
   RecordProperty("killed", killed);
   RecordProperty("killed_at_the_end", killed_at_the_end);
   RecordProperty("temporary_files_left", leftovers);
-  std::printf("  run %.0f ms, tail %.1f ms: %d of %d runs killed (%d in the tail); %d temporary file(s) left behind\n",
-              run_seconds * 1000, tail_seconds * 1000, killed, kKills, killed_at_the_end, leftovers);
+  std::printf(
+      "  run %.0f ms, tail %.1f ms: %d of %d runs killed (%d in the tail); %d temporary file(s) "
+      "left behind\n",
+      run_seconds * 1000, tail_seconds * 1000, killed, kKills, killed_at_the_end, leftovers);
 }
 
 // ---- Divergence -------------------------------------------------------------------------------
@@ -292,8 +307,9 @@ TEST_F(CliReliability, DivergenceExitsThreeAndKeepsFiniteWeights) {
   TempDir tmp;
   const std::string out = tmp.str("d.safetensors");
   // ReLU units pass the huge weights of a 1e30 step straight on: the activations overflow.
-  const RunResult r = run_cli({"train", "--data", small_, "--layers", "64,32,10", "--activation", "relu", "--lr",
-                               "1e30", "--epochs", "3", "--threads", "1", "-o", out});
+  const RunResult r =
+      run_cli({"train", "--data", small_, "--layers", "64,32,10", "--activation", "relu", "--lr",
+               "1e30", "--epochs", "3", "--threads", "1", "-o", out});
   ASSERT_EQ(r.exit_code, 3) << r.describe();
   EXPECT_TRUE(contains(r.err, "diverged")) << r.err;
   EXPECT_TRUE(contains(r.err, "learning rate")) << r.err;
@@ -303,7 +319,8 @@ TEST_F(CliReliability, DivergenceExitsThreeAndKeepsFiniteWeights) {
   const int step = std::stoi(m[2].str());
   EXPECT_TRUE(epoch >= 1 && epoch <= 3) << r.err;
   EXPECT_TRUE(step >= 1 && step <= (600 + 63) / 64) << r.err;
-  EXPECT_TRUE(contains(r.err, out)) << "stderr does not say where the last good model went:\n" << r.err;
+  EXPECT_TRUE(contains(r.err, out)) << "stderr does not say where the last good model went:\n"
+                                    << r.err;
 
   ASSERT_TRUE(fs::exists(out));
   const Model model = load_model(out, 1);
@@ -311,26 +328,26 @@ TEST_F(CliReliability, DivergenceExitsThreeAndKeepsFiniteWeights) {
   EXPECT_EQ(count_non_finite(params), 0) << "the saved model holds non-finite weights";
 }
 
-// BUG (src/trainer.cpp, Trainer::run_epoch_steps): divergence is detected only from the loss
-// and the gradients of the *next* forward/backward pass. When the optimiser step itself
-// overflows a weight to +-inf (finite gradient * huge learning rate), the network no longer
-// holds "the weights from before the failing step": on the next step the CLI saves the inf
-// weights as "the last good model", and if that overflowing step was the run's last one,
-// training exits 0 and saves a model with infinite weights. The unnormalised [0, 1e6] feature
-// below gives gradients ~1e5, so lr 1e35 overflows float on the first update.
+// Guards the check after the optimiser step (src/trainer.cpp, Trainer::run_epoch_steps): a
+// finite gradient times a huge learning rate can overflow a weight to +-inf in the update
+// itself; that must stop training with exit 3 and leave finite weights on disk, even when the
+// overflowing step is the run's last. The unnormalised [0, 1e6] feature below gives gradients
+// ~1e5, so lr 1e35 overflows float on the first update.
 TEST_F(CliReliability, DivergenceInTheUpdateItselfNeverSavesNonFiniteWeights) {
   TempDir tmp;
   write_file(tmp / "big.csv", make_animals_csv(100, 41));
   for (const char* batch : {"50", "100"}) {  // two steps (the second one fails) and one step
     SCOPED_TRACE(std::string("--batch ") + batch);
     const std::string out = tmp.str(std::string("u") + batch + ".safetensors");
-    const RunResult r = run_cli({"train", "--data", tmp.str("big.csv"), "--normalize", "none", "--layers", "2,3",
-                                 "--lr", "1e35", "--batch", batch, "--epochs", "1", "--threads", "1", "-o", out});
+    const RunResult r =
+        run_cli({"train", "--data", tmp.str("big.csv"), "--normalize", "none", "--layers", "2,3",
+                 "--lr", "1e35", "--batch", batch, "--epochs", "1", "--threads", "1", "-o", out});
     EXPECT_EQ(r.exit_code, 3) << r.describe();
     if (fs::exists(out)) {
       const Model model = load_model(out, 1);
-      EXPECT_EQ(count_non_finite(all_parameters(model)), 0) << "the saved model holds non-finite weights\n"
-                                                            << r.describe();
+      EXPECT_EQ(count_non_finite(all_parameters(model)), 0)
+          << "the saved model holds non-finite weights\n"
+          << r.describe();
     }
   }
 }
@@ -339,8 +356,8 @@ TEST_F(CliReliability, DivergenceInTheUpdateItselfNeverSavesNonFiniteWeights) {
 
 TEST_F(CliReliability, BatchLargerThanTheDataIsRefused) {
   TempDir tmp;
-  const RunResult r = run_cli({"train", "--data", small_, "--layers", "64,32,10", "--batch", "601", "--epochs", "1",
-                               "-o", tmp.str("m.safetensors")});
+  const RunResult r = run_cli({"train", "--data", small_, "--layers", "64,32,10", "--batch", "601",
+                               "--epochs", "1", "-o", tmp.str("m.safetensors")});
   EXPECT_EQ(r.exit_code, 1) << r.describe();
   EXPECT_TRUE(contains(r.err, "601") && contains(r.err, "600")) << r.err;
   EXPECT_EQ(split_lines(r.err).size(), 1u) << r.err;
@@ -350,9 +367,12 @@ TEST_F(CliReliability, BatchLargerThanTheDataIsRefused) {
 TEST_F(CliReliability, InitModelWithOtherLayersIsRefused) {
   TempDir tmp;
   const std::string init = tmp.str("init.safetensors");
-  ASSERT_EQ(run_cli({"train", "--data", small_, "--layers", "64,16,10", "--epochs", "1", "-q", "-o", init}).exit_code, 0);
-  const RunResult r = run_cli({"train", "--data", small_, "--layers", "64,32,10", "--init", init, "--epochs", "1",
-                               "-o", tmp.str("m.safetensors")});
+  ASSERT_EQ(run_cli({"train", "--data", small_, "--layers", "64,16,10", "--epochs", "1", "-q", "-o",
+                     init})
+                .exit_code,
+            0);
+  const RunResult r = run_cli({"train", "--data", small_, "--layers", "64,32,10", "--init", init,
+                               "--epochs", "1", "-o", tmp.str("m.safetensors")});
   EXPECT_EQ(r.exit_code, 1) << r.describe();
   EXPECT_TRUE(contains(r.err, "--init")) << r.err;
   EXPECT_TRUE(contains(r.err, "64-16-10") && contains(r.err, "64-32-10")) << r.err;
@@ -362,7 +382,8 @@ TEST_F(CliReliability, InitModelWithOtherLayersIsRefused) {
 TEST_F(CliReliability, EmptyDataSetIsRefused) {
   TempDir tmp;
   write_file(tmp / "empty.csv", "small,big,animal\n");
-  const RunResult r = run_cli({"train", "--data", tmp.str("empty.csv"), "--epochs", "1", "-o", tmp.str("m.safetensors")});
+  const RunResult r = run_cli(
+      {"train", "--data", tmp.str("empty.csv"), "--epochs", "1", "-o", tmp.str("m.safetensors")});
   EXPECT_EQ(r.exit_code, 1) << r.describe();
   EXPECT_TRUE(contains(r.err, "empty.csv")) << r.err;
   EXPECT_TRUE(contains(r.err, "no data rows")) << r.err;
@@ -371,8 +392,8 @@ TEST_F(CliReliability, EmptyDataSetIsRefused) {
 
 TEST_F(CliReliability, LabelsBeyondTheOutputsAreRefused) {
   TempDir tmp;
-  const RunResult r = run_cli({"train", "--data", small_, "--layers", "64,32,5", "--epochs", "1", "-o",
-                               tmp.str("m.safetensors")});
+  const RunResult r = run_cli({"train", "--data", small_, "--layers", "64,32,5", "--epochs", "1",
+                               "-o", tmp.str("m.safetensors")});
   EXPECT_EQ(r.exit_code, 1) << r.describe();
   EXPECT_TRUE(contains(r.err, "5 outputs")) << r.err;
   EXPECT_TRUE(contains(r.err, "10 classes")) << r.err;
@@ -393,8 +414,10 @@ TEST_F(CliReliability, UnwritableOutputIsDetectedBeforeTraining) {
   TempDir tmp;
   const std::string missing = tmp.str("missing") + "/m.safetensors";
   const std::string good = tmp.str("m.safetensors");
-  for (const auto& extra : std::vector<std::vector<std::string>>{
-           {}, {"--metrics", tmp.str("missing") + "/m.jsonl"}, {"--checkpoint", tmp.str("missing") + "/ck"}}) {
+  for (const auto& extra :
+       std::vector<std::vector<std::string>>{{},
+                                             {"--metrics", tmp.str("missing") + "/m.jsonl"},
+                                             {"--checkpoint", tmp.str("missing") + "/ck"}}) {
     const RunResult r = run_cli(train_args(extra.empty() ? missing : good, extra));
     EXPECT_EQ(r.exit_code, 1) << r.describe();
     EXPECT_TRUE(contains(r.err, tmp.str("missing"))) << r.err;

@@ -27,9 +27,9 @@ namespace {
 using nlohmann::json;
 
 // The keys every line of a --metrics file must have.
-const std::vector<std::string> kMetricKeys = {"epoch",    "train_loss",    "train_accuracy",
-                                              "val_loss", "val_accuracy",  "test_loss",
-                                              "test_accuracy", "seconds", "samples_per_second"};
+const std::vector<std::string> kMetricKeys = {
+    "epoch",     "train_loss",    "train_accuracy", "val_loss",          "val_accuracy",
+    "test_loss", "test_accuracy", "seconds",        "samples_per_second"};
 
 std::vector<json> read_jsonl(const fs::path& path) {
   std::vector<json> lines;
@@ -48,7 +48,8 @@ std::vector<std::string> lines_starting_with(const std::string& text, const std:
 double number_after(const std::string& text, const std::string& key) {
   const std::regex re(key + R"(\s+([-+0-9.eE]+))");
   std::smatch m;
-  if (!std::regex_search(text, m, re)) ADD_FAILURE() << "no '" << key << "' followed by a number in:\n" << text;
+  if (!std::regex_search(text, m, re))
+    ADD_FAILURE() << "no '" << key << "' followed by a number in:\n" << text;
   return m.empty() ? std::nan("") : std::stod(m[1].str());
 }
 
@@ -77,9 +78,9 @@ class CliIdx : public ::testing::Test {
     model_ = dir_->str("model.safetensors");
     metrics_ = dir_->str("m.jsonl");
     // --batch 16: 38 steps per epoch, enough for this easy data in 3 epochs.
-    train_ = std::make_unique<RunResult>(run_cli({"train", "--data", data_, "--layers", "64,32,10", "--epochs",
-                                                  std::to_string(kEpochs), "--batch", "16", "--threads", "1",
-                                                  "--metrics", metrics_, "-o", model_}));
+    train_ = std::make_unique<RunResult>(run_cli(
+        {"train", "--data", data_, "--layers", "64,32,10", "--epochs", std::to_string(kEpochs),
+         "--batch", "16", "--threads", "1", "--metrics", metrics_, "-o", model_}));
   }
   static void TearDownTestSuite() {
     train_.reset();
@@ -121,11 +122,12 @@ TEST(CliUsage, UnknownOptionExitsTwoWithOneLineOnStderr) {
   BACKPROP_REQUIRE_CLI();
   // Each with its required arguments, so that the unknown option is the only problem (the files
   // need not exist: parsing fails before any is opened).
-  const std::vector<std::vector<std::string>> commands = {{"train"},
-                                                          {"eval", "m.safetensors", "--data", "d"},
-                                                          {"predict", "m.safetensors", "--data", "d"},
-                                                          {"gradcheck"},
-                                                          {"info", "m.safetensors"}};
+  const std::vector<std::vector<std::string>> commands = {
+      {"train"},
+      {"eval", "m.safetensors", "--data", "d"},
+      {"predict", "m.safetensors", "--data", "d"},
+      {"gradcheck"},
+      {"info", "m.safetensors"}};
   for (auto args : commands) {
     const std::string cmd = args.front();
     args.push_back("--no-such-option");
@@ -160,8 +162,10 @@ TEST_F(CliIdx, TrainPrintsOneLinePerEpochAndWritesTheModel) {
   const auto epoch_lines = lines_starting_with(train_->out, "epoch");
   ASSERT_EQ(epoch_lines.size(), static_cast<std::size_t>(kEpochs)) << train_->describe();
   for (int e = 1; e <= kEpochs; ++e) {
-    const std::regex re(R"(^epoch\s+)" + std::to_string(e) + "/" + std::to_string(kEpochs) + R"(\s)");
-    EXPECT_TRUE(std::regex_search(epoch_lines[static_cast<std::size_t>(e - 1)], re)) << epoch_lines[static_cast<std::size_t>(e - 1)];
+    const std::regex re(R"(^epoch\s+)" + std::to_string(e) + "/" + std::to_string(kEpochs) +
+                        R"(\s)");
+    EXPECT_TRUE(std::regex_search(epoch_lines[static_cast<std::size_t>(e - 1)], re))
+        << epoch_lines[static_cast<std::size_t>(e - 1)];
   }
   EXPECT_TRUE(fs::is_regular_file(model_));
   EXPECT_GT(fs::file_size(model_), 0u);
@@ -194,11 +198,13 @@ TEST_F(CliIdx, MetricsFileHasOneSaneJsonLinePerEpoch) {
     ASSERT_TRUE(m.at("samples_per_second").is_number());
     EXPECT_GT(m.at("samples_per_second").get<double>(), 0.0);
     // The log line of the epoch shows the same test accuracy (4 decimals).
-    EXPECT_NEAR(number_after(epoch_lines[i], "test_acc"), m.at("test_accuracy").get<double>(), 5.1e-5);
+    EXPECT_NEAR(number_after(epoch_lines[i], "test_acc"), m.at("test_accuracy").get<double>(),
+                5.1e-5);
   }
   // Chance is 0.1; the classes of this data are separable by a single block of pixels.
   EXPECT_GE(lines.back().at("test_accuracy").get<double>(), 0.6);
-  EXPECT_LT(lines.back().at("train_loss").get<double>(), lines.front().at("train_loss").get<double>());
+  EXPECT_LT(lines.back().at("train_loss").get<double>(),
+            lines.front().at("train_loss").get<double>());
 }
 
 TEST_F(CliIdx, InfoPrintsTheArchitecture) {
@@ -217,7 +223,8 @@ TEST_F(CliIdx, InfoPrintsTheArchitecture) {
   ASSERT_EQ(j.exit_code, 0) << j.describe();
   const json info = json::parse(j.out);
   EXPECT_EQ(info.at("parameters").get<std::int64_t>(), parameters);
-  EXPECT_EQ(json::parse(info.at("architecture").get<std::string>()).at("widths"), json({64, 32, 10}));
+  EXPECT_EQ(json::parse(info.at("architecture").get<std::string>()).at("widths"),
+            json({64, 32, 10}));
   EXPECT_EQ(info.at("format").get<std::string>(), "backprop");
 }
 
@@ -281,7 +288,8 @@ TEST_F(CliIdx, PredictProbabilitiesAddTenColumnsThatSumToOne) {
   const auto header = split_fields(lines.front());
   ASSERT_EQ(header.size(), 1u + kIdxClasses) << lines.front();
   EXPECT_EQ(header[0], "prediction");
-  for (int k = 0; k < kIdxClasses; ++k) EXPECT_EQ(header[static_cast<std::size_t>(k) + 1], "p_" + std::to_string(k));
+  for (int k = 0; k < kIdxClasses; ++k)
+    EXPECT_EQ(header[static_cast<std::size_t>(k) + 1], "p_" + std::to_string(k));
   for (std::size_t i = 1; i < lines.size(); ++i) {
     const auto fields = split_fields(lines[i]);
     ASSERT_EQ(fields.size(), 1u + kIdxClasses) << lines[i];
@@ -298,7 +306,8 @@ TEST_F(CliIdx, PredictProbabilitiesAddTenColumnsThatSumToOne) {
       }
     }
     EXPECT_NEAR(sum, 1.0, 1e-4) << lines[i];  // 6 significant digits per column
-    EXPECT_EQ(fields[0], std::to_string(best_k)) << "the prediction is not the most probable class: " << lines[i];
+    EXPECT_EQ(fields[0], std::to_string(best_k))
+        << "the prediction is not the most probable class: " << lines[i];
   }
 }
 
@@ -320,9 +329,9 @@ TEST_F(CliIdx, GradcheckAtATrainedModelPasses) {
 
 TEST_F(CliIdx, ValidationSplitFillsTheValidationFields) {
   TempDir tmp;
-  const RunResult r = run_cli({"train", "--data", data_, "--layers", "64,32,10", "--epochs", "2", "--batch", "16",
-                               "--val-split", "0.2", "--threads", "1", "--metrics", tmp.str("m.jsonl"), "-o",
-                               tmp.str("v.safetensors")});
+  const RunResult r = run_cli({"train", "--data", data_, "--layers", "64,32,10", "--epochs", "2",
+                               "--batch", "16", "--val-split", "0.2", "--threads", "1", "--metrics",
+                               tmp.str("m.jsonl"), "-o", tmp.str("v.safetensors")});
   ASSERT_EQ(r.exit_code, 0) << r.describe();
   const auto lines = read_jsonl(tmp / "m.jsonl");
   ASSERT_EQ(lines.size(), 2u);
@@ -342,8 +351,8 @@ TEST_F(CliIdx, ValidationSplitFillsTheValidationFields) {
 
 TEST_F(CliIdx, HiddenGivesInputAndOutputWidthsFromTheData) {
   TempDir tmp;
-  const RunResult r = run_cli({"train", "--data", data_, "--hidden", "16", "--epochs", "1", "--threads", "1", "-o",
-                               tmp.str("h.safetensors")});
+  const RunResult r = run_cli({"train", "--data", data_, "--hidden", "16", "--epochs", "1",
+                               "--threads", "1", "-o", tmp.str("h.safetensors")});
   ASSERT_EQ(r.exit_code, 0) << r.describe();
   const RunResult info = run_cli({"info", tmp.str("h.safetensors")});
   ASSERT_EQ(info.exit_code, 0) << info.describe();
@@ -363,8 +372,8 @@ TEST_F(CliIdx, WrongInputWidthNamesTheFeatureCount) {
 
 TEST_F(CliIdx, LayersTogetherWithHiddenIsRejected) {
   TempDir tmp;
-  const RunResult r = run_cli({"train", "--data", data_, "--layers", "64,10", "--hidden", "5", "--epochs", "1", "-o",
-                               tmp.str("bad.safetensors")});
+  const RunResult r = run_cli({"train", "--data", data_, "--layers", "64,10", "--hidden", "5",
+                               "--epochs", "1", "-o", tmp.str("bad.safetensors")});
   EXPECT_NE(r.exit_code, 0) << r.describe();
   EXPECT_EQ(r.signal, 0) << r.describe();
   EXPECT_TRUE(contains(r.err, "--layers") && contains(r.err, "--hidden")) << r.err;
@@ -373,8 +382,8 @@ TEST_F(CliIdx, LayersTogetherWithHiddenIsRejected) {
 
 TEST_F(CliIdx, CsvOnlyOptionsAreRefusedForIdxData) {
   TempDir tmp;
-  const RunResult r = run_cli({"train", "--data", data_, "--layers", "64,32,10", "--normalize", "standard", "--epochs",
-                               "1", "-o", tmp.str("m.safetensors")});
+  const RunResult r = run_cli({"train", "--data", data_, "--layers", "64,32,10", "--normalize",
+                               "standard", "--epochs", "1", "-o", tmp.str("m.safetensors")});
   EXPECT_EQ(r.exit_code, 1) << r.describe();
   EXPECT_TRUE(contains(r.err, "--normalize") && contains(r.err, "CSV")) << r.err;
   EXPECT_FALSE(fs::exists(tmp / "m.safetensors"));
@@ -386,9 +395,11 @@ TEST_F(CliIdx, SameSeedAndThreadsGiveByteIdenticalModels) {
   TempDir tmp;
   // Dropout, momentum and a validation split: every source of randomness is exercised.
   auto train = [&](const std::string& name, const std::string& threads, const std::string& seed) {
-    const RunResult r = run_cli({"train", "--data", data_, "--layers", "64,128,10", "--epochs", "2", "--batch", "32",
-                                 "--optimizer", "momentum", "--dropout", "0.2", "--val-split", "0.1", "--seed", seed,
-                                 "--threads", threads, "-q", "-o", tmp.str(name)});
+    const RunResult r =
+        run_cli({"train", "--data",      data_, "--layers",    "64,128,10", "--epochs",
+                 "2",     "--batch",     "32",  "--optimizer", "momentum",  "--dropout",
+                 "0.2",   "--val-split", "0.1", "--seed",      seed,        "--threads",
+                 threads, "-q",          "-o",  tmp.str(name)});
     EXPECT_EQ(r.exit_code, 0) << r.describe();
     return read_file(tmp / name);
   };
@@ -436,8 +447,9 @@ INSTANTIATE_TEST_SUITE_P(
     ActivationsAndDepths, CliGradcheck,
     ::testing::Values(GradcheckCase{"sigmoid", "5,3"}, GradcheckCase{"sigmoid", "5,4,3"},
                       GradcheckCase{"sigmoid", "5,4,4,3"}, GradcheckCase{"sigmoid", "5,4,4,4,3"},
-                      GradcheckCase{"tanh", "5,3"}, GradcheckCase{"tanh", "5,4,3"}, GradcheckCase{"tanh", "5,4,4,3"},
-                      GradcheckCase{"tanh", "5,4,4,4,3"}, GradcheckCase{"relu", "5,3"}, GradcheckCase{"relu", "5,4,3"},
+                      GradcheckCase{"tanh", "5,3"}, GradcheckCase{"tanh", "5,4,3"},
+                      GradcheckCase{"tanh", "5,4,4,3"}, GradcheckCase{"tanh", "5,4,4,4,3"},
+                      GradcheckCase{"relu", "5,3"}, GradcheckCase{"relu", "5,4,3"},
                       GradcheckCase{"relu", "5,4,4,3"}, GradcheckCase{"relu", "5,4,4,4,3"}),
     [](const ::testing::TestParamInfo<GradcheckCase>& param_info) {
       std::string name = std::string(param_info.param.activation) + "_" + param_info.param.layers;
@@ -447,7 +459,8 @@ INSTANTIATE_TEST_SUITE_P(
 
 TEST(CliGradcheckTolerance, AnImpossibleToleranceFails) {
   BACKPROP_REQUIRE_CLI();
-  const RunResult r = run_cli({"gradcheck", "--layers", "5,4,3", "--activation", "sigmoid", "--tolerance", "1e-30"});
+  const RunResult r = run_cli(
+      {"gradcheck", "--layers", "5,4,3", "--activation", "sigmoid", "--tolerance", "1e-30"});
   EXPECT_EQ(r.exit_code, 1) << r.describe();
   EXPECT_TRUE(contains(r.err, "FAILED")) << r.describe();
   EXPECT_TRUE(contains(r.err, "tolerance")) << r.describe();
@@ -471,10 +484,31 @@ class CliCsv : public ::testing::Test {
     write_file(dir_->path() / "train.csv", make_animals_csv(kCsvTrain, 11, CsvRows{}.id()));
     write_file(dir_->path() / "test.csv", make_animals_csv(kCsvTest, 12, CsvRows{}.id()));
     model_ = dir_->str("animals.safetensors");
-    train_ = std::make_unique<RunResult>(
-        run_cli({"train", "--data", dir_->str("train.csv"), "--test", dir_->str("test.csv"), "--id", "id",
-                 "--normalize", "standard", "--hidden", "16", "--epochs", "30", "--optimizer", "adam", "--lr", "0.01",
-                 "--val-split", "0.2", "--threads", "1", "--metrics", dir_->str("m.jsonl"), "-o", model_}));
+    train_ = std::make_unique<RunResult>(run_cli({"train",
+                                                  "--data",
+                                                  dir_->str("train.csv"),
+                                                  "--test",
+                                                  dir_->str("test.csv"),
+                                                  "--id",
+                                                  "id",
+                                                  "--normalize",
+                                                  "standard",
+                                                  "--hidden",
+                                                  "16",
+                                                  "--epochs",
+                                                  "30",
+                                                  "--optimizer",
+                                                  "adam",
+                                                  "--lr",
+                                                  "0.01",
+                                                  "--val-split",
+                                                  "0.2",
+                                                  "--threads",
+                                                  "1",
+                                                  "--metrics",
+                                                  dir_->str("m.jsonl"),
+                                                  "-o",
+                                                  model_}));
   }
   static void TearDownTestSuite() {
     train_.reset();
@@ -524,7 +558,8 @@ TEST_F(CliCsv, PredictWithoutLabelKeepsTheIdColumnAndPrintsClassNames) {
   const int rows = 120;
   write_file(dir_->path() / "unlabelled.csv",
              make_animals_csv(rows, 13, CsvRows{}.id().no_label(), &truth));
-  const RunResult r = run_cli({"predict", model_, "--data", dir_->str("unlabelled.csv"), "--id", "id"});
+  const RunResult r =
+      run_cli({"predict", model_, "--data", dir_->str("unlabelled.csv"), "--id", "id"});
   ASSERT_EQ(r.exit_code, 0) << r.describe();
   const auto lines = split_lines(r.out);
   ASSERT_EQ(lines.size(), static_cast<std::size_t>(rows) + 1);
@@ -542,13 +577,15 @@ TEST_F(CliCsv, PredictWithoutLabelKeepsTheIdColumnAndPrintsClassNames) {
   EXPECT_GE(static_cast<double>(correct) / rows, kCsvAccuracyBar);
 
   // With --probabilities: one column per class, named after it.
-  const RunResult p = run_cli({"predict", model_, "--data", dir_->str("unlabelled.csv"), "--id", "id", "--probabilities"});
+  const RunResult p = run_cli(
+      {"predict", model_, "--data", dir_->str("unlabelled.csv"), "--id", "id", "--probabilities"});
   ASSERT_EQ(p.exit_code, 0) << p.describe();
   EXPECT_EQ(split_lines(p.out).front(), "id,prediction,p_bird,p_cat,p_dog");
 }
 
 TEST_F(CliCsv, EvalWithAnUnseenLabelNamesIt) {
-  write_file(dir_->path() / "fish.csv", make_animals_csv(40, 14, CsvRows{}.id().last_label("fish")));
+  write_file(dir_->path() / "fish.csv",
+             make_animals_csv(40, 14, CsvRows{}.id().last_label("fish")));
   const RunResult r = run_cli({"eval", model_, "--data", dir_->str("fish.csv")});
   EXPECT_EQ(r.exit_code, 1) << r.describe();
   EXPECT_TRUE(contains(r.err, "fish")) << r.err;
@@ -580,7 +617,8 @@ double r_squared(const std::vector<double>& y, const std::vector<double>& yhat) 
 std::vector<double> column(const std::string& csv, std::size_t index) {
   std::vector<double> out;
   const auto lines = split_lines(csv);
-  for (std::size_t i = 1; i < lines.size(); ++i) out.push_back(std::stod(split_fields(lines[i]).at(index)));
+  for (std::size_t i = 1; i < lines.size(); ++i)
+    out.push_back(std::stod(split_fields(lines[i]).at(index)));
   return out;
 }
 
@@ -591,20 +629,23 @@ TEST(CliRegression, ReachesTheR2BarAndEvalAgreesWithPredict) {
   const std::string test_csv = make_regression_csv(300, 22);
   write_file(tmp / "test.csv", test_csv);
   const std::string model = tmp.str("reg.safetensors");
-  const RunResult t = run_cli({"train", "--data", tmp.str("train.csv"), "--test", tmp.str("test.csv"), "--hidden", "16",
-                               "--epochs", "30", "--optimizer", "adam", "--lr", "0.01", "--threads", "1", "-o", model});
+  const RunResult t = run_cli(
+      {"train", "--data", tmp.str("train.csv"), "--test", tmp.str("test.csv"), "--hidden", "16",
+       "--epochs", "30", "--optimizer", "adam", "--lr", "0.01", "--threads", "1", "-o", model});
   ASSERT_EQ(t.exit_code, 0) << t.describe();
   EXPECT_TRUE(contains(t.out, "regression")) << t.out;
 
   const RunResult r = run_cli({"eval", model, "--data", tmp.str("test.csv"), "--json"});
   ASSERT_EQ(r.exit_code, 0) << r.describe();
   const json e = json::parse(r.out);
-  for (const char* key : {"mse", "mae", "r2"}) ASSERT_TRUE(e.contains(key) && e.at(key).is_number()) << r.out;
+  for (const char* key : {"mse", "mae", "r2"})
+    ASSERT_TRUE(e.contains(key) && e.at(key).is_number()) << r.out;
   EXPECT_FALSE(e.contains("accuracy")) << r.out;
   EXPECT_GE(e.at("r2").get<double>(), kR2Bar) << r.out;
   EXPECT_GT(e.at("mse").get<double>(), 0.0);
   EXPECT_GT(e.at("mae").get<double>(), 0.0);
-  EXPECT_LE(e.at("mae").get<double>() * e.at("mae").get<double>(), e.at("mse").get<double>() * (1 + 1e-9));
+  EXPECT_LE(e.at("mae").get<double>() * e.at("mae").get<double>(),
+            e.at("mse").get<double>() * (1 + 1e-9));
   // The training run's final line says the same.
   EXPECT_NEAR(number_after(t.out, "r2"), e.at("r2").get<double>(), 5.1e-5);
 
@@ -629,9 +670,10 @@ TEST(CliRegression, NormalizeNoneModelRoundTrips) {
   const std::string test_csv = make_regression_csv(200, 32);
   write_file(tmp / "test.csv", test_csv);
   const std::string model = tmp.str("none.safetensors");
-  const RunResult t = run_cli({"train", "--data", tmp.str("train.csv"), "--test", tmp.str("test.csv"), "--normalize",
-                               "none", "--hidden", "16", "--epochs", "30", "--optimizer", "adam", "--lr", "0.01",
-                               "--threads", "1", "-o", model});
+  const RunResult t =
+      run_cli({"train", "--data", tmp.str("train.csv"), "--test", tmp.str("test.csv"),
+               "--normalize", "none", "--hidden", "16", "--epochs", "30", "--optimizer", "adam",
+               "--lr", "0.01", "--threads", "1", "-o", model});
   ASSERT_EQ(t.exit_code, 0) << t.describe();
 
   const RunResult info = run_cli({"info", "--json", model});
@@ -661,7 +703,8 @@ TEST(CliRegression, NormalizeNoneModelRoundTrips) {
   const View<const float> out = m.network->forward(View<const float>(x.data(), n, 3), pool);
   for (std::int64_t i = 0; i < n; ++i)
     EXPECT_NEAR(printed[static_cast<std::size_t>(i)], static_cast<double>(out(i, 0)),
-                1e-6 * (1 + std::abs(static_cast<double>(out(i, 0))))) << "row " << i;
+                1e-6 * (1 + std::abs(static_cast<double>(out(i, 0)))))
+        << "row " << i;
 
   // eval of the saved model reproduces the training run's test numbers.
   const RunResult r = run_cli({"eval", model, "--data", tmp.str("test.csv"), "--json"});

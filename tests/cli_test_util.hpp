@@ -41,10 +41,11 @@ namespace fs = std::filesystem;
 inline std::string cli_path() { return BACKPROP_CLI_PATH; }
 
 // Tests that need the tool call this first: GTEST_SKIP when the CLI was not built.
-#define BACKPROP_REQUIRE_CLI()                                                                  \
-  do {                                                                                          \
-    if (::backprop::test::cli_path().empty() || !std::filesystem::exists(::backprop::test::cli_path())) \
-      GTEST_SKIP() << "the backprop executable was not built (BACKPROP_BUILD_CLI=OFF)";         \
+#define BACKPROP_REQUIRE_CLI()                                                          \
+  do {                                                                                  \
+    if (::backprop::test::cli_path().empty() ||                                         \
+        !std::filesystem::exists(::backprop::test::cli_path()))                         \
+      GTEST_SKIP() << "the backprop executable was not built (BACKPROP_BUILD_CLI=OFF)"; \
   } while (false)
 
 // ---- Files ------------------------------------------------------------------------------------
@@ -84,7 +85,9 @@ inline std::vector<std::string> split_fields(const std::string& line, char separ
   return fields;
 }
 
-inline bool contains(const std::string& text, const std::string& part) { return text.find(part) != std::string::npos; }
+inline bool contains(const std::string& text, const std::string& part) {
+  return text.find(part) != std::string::npos;
+}
 
 // A fresh directory under $TMPDIR (or /tmp), removed with everything in it when this dies.
 // Set BACKPROP_KEEP_TEST_DIRS=1 to keep it for a post-mortem.
@@ -92,8 +95,11 @@ class TempDir {
  public:
   TempDir() {
     const char* base = std::getenv("TMPDIR");
-    std::string pattern = (fs::path(base != nullptr && *base != '\0' ? base : "/tmp") / "backprop-test-XXXXXX").string();
-    if (::mkdtemp(pattern.data()) == nullptr) throw std::runtime_error("mkdtemp failed for " + pattern);
+    std::string pattern =
+        (fs::path(base != nullptr && *base != '\0' ? base : "/tmp") / "backprop-test-XXXXXX")
+            .string();
+    if (::mkdtemp(pattern.data()) == nullptr)
+      throw std::runtime_error("mkdtemp failed for " + pattern);
     path_ = pattern;
   }
   TempDir(const TempDir&) = delete;
@@ -124,8 +130,8 @@ struct RunResult {
   // For failure messages: everything needed to see what happened.
   std::string describe() const {
     std::ostringstream s;
-    s << "exit " << exit_code << ", signal " << signal << (timed_out ? ", TIMED OUT" : "") << ", " << seconds
-      << " s\n--- stdout ---\n"
+    s << "exit " << exit_code << ", signal " << signal << (timed_out ? ", TIMED OUT" : "") << ", "
+      << seconds << " s\n--- stdout ---\n"
       << out << "--- stderr ---\n"
       << err;
     return s.str();
@@ -136,7 +142,8 @@ struct RunResult {
 // kills (SIGKILL) and reaps it if it is still running.
 class Child {
  public:
-  explicit Child(const std::vector<std::string>& args) : started_(std::chrono::steady_clock::now()) {
+  explicit Child(const std::vector<std::string>& args)
+      : started_(std::chrono::steady_clock::now()) {
     int out_pipe[2];
     int err_pipe[2];
     if (::pipe2(out_pipe, O_CLOEXEC) != 0 || ::pipe2(err_pipe, O_CLOEXEC) != 0)
@@ -159,11 +166,13 @@ class Child {
     sigset_t empty;
     sigemptyset(&empty);
     posix_spawnattr_setsigmask(&attr, &empty);
-    posix_spawnattr_setflags(&attr, static_cast<short>(POSIX_SPAWN_SETSIGDEF | POSIX_SPAWN_SETSIGMASK));
+    posix_spawnattr_setflags(&attr,
+                             static_cast<short>(POSIX_SPAWN_SETSIGDEF | POSIX_SPAWN_SETSIGMASK));
     std::vector<char*> argv;
     for (const auto& a : args) argv.push_back(const_cast<char*>(a.c_str()));
     argv.push_back(nullptr);
-    const int rc = ::posix_spawn(&pid_, args.front().c_str(), &actions, &attr, argv.data(), environ);
+    const int rc =
+        ::posix_spawn(&pid_, args.front().c_str(), &actions, &attr, argv.data(), environ);
     posix_spawn_file_actions_destroy(&actions);
     posix_spawnattr_destroy(&attr);
     ::close(out_pipe[1]);
@@ -172,7 +181,8 @@ class Child {
     err_fd_ = err_pipe[0];
     if (rc != 0) {
       close_pipes();
-      throw std::runtime_error("posix_spawn " + args.front() + " failed: error " + std::to_string(rc));
+      throw std::runtime_error("posix_spawn " + args.front() + " failed: error " +
+                               std::to_string(rc));
     }
   }
   Child(const Child&) = delete;
@@ -319,7 +329,8 @@ inline void make_idx_images(int count, std::uint64_t seed, std::vector<std::uint
 }
 
 // An MNIST-layout directory: train-{images,labels} with `train` samples and t10k-* with `test`.
-inline void write_idx_dataset(const fs::path& dir, int train = 600, int test = 200, std::uint64_t seed = 1) {
+inline void write_idx_dataset(const fs::path& dir, int train = 600, int test = 200,
+                              std::uint64_t seed = 1) {
   fs::create_directories(dir);
   std::vector<std::uint8_t> pixels, labels;
   make_idx_images(train, seed, pixels, labels);
@@ -343,9 +354,18 @@ struct CsvRows {
   bool with_label = true;   // the "animal" column
   std::string extra_label;  // if set, the last row's label is this (an unseen class)
 
-  CsvRows& id() { with_id = true; return *this; }
-  CsvRows& no_label() { with_label = false; return *this; }
-  CsvRows& last_label(const std::string& label) { extra_label = label; return *this; }
+  CsvRows& id() {
+    with_id = true;
+    return *this;
+  }
+  CsvRows& no_label() {
+    with_label = false;
+    return *this;
+  }
+  CsvRows& last_label(const std::string& label) {
+    extra_label = label;
+    return *this;
+  }
 };
 
 // "id,small,big,animal": small in [0, 1], big in [0, 1e6]; the label is animal_for(small, big).
@@ -377,7 +397,9 @@ inline std::string make_animals_csv(int rows, std::uint64_t seed, const CsvRows&
 }
 
 // The target of the regression CSV: linear in three features plus a mild nonlinearity.
-inline double regression_target(double a, double b, double c) { return 2.0 * a - 3.0 * b + c + 0.5 * std::sin(3.0 * a); }
+inline double regression_target(double a, double b, double c) {
+  return 2.0 * a - 3.0 * b + c + 0.5 * std::sin(3.0 * a);
+}
 
 // "a,b,c,y" with a, b, c in [-1, 1] and y = regression_target + noise of standard deviation
 // about 0.05 (so R^2 close to 1 is reachable, but not exactly 1).

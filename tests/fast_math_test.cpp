@@ -11,7 +11,8 @@ namespace {
 
 std::vector<float> grid(float lo, float hi, int n) {
   std::vector<float> x;
-  for (int i = 0; i <= n; ++i) x.push_back(lo + (hi - lo) * static_cast<float>(i) / static_cast<float>(n));
+  for (int i = 0; i <= n; ++i)
+    x.push_back(lo + (hi - lo) * static_cast<float>(i) / static_cast<float>(n));
   x.push_back(0.0f);
   x.push_back(-0.0f);
   return x;

@@ -36,12 +36,18 @@ struct Padded {
   std::int64_t rows, cols, stride;
   std::vector<float> data;
   Padded(std::int64_t r, std::int64_t c, std::int64_t pad, float fill)
-      : rows(r), cols(c), stride(c + pad),
+      : rows(r),
+        cols(c),
+        stride(c + pad),
         data(static_cast<std::size_t>(std::max<std::int64_t>(r * (c + pad), 1)), fill) {}
   MatrixView view() { return {data.data(), rows, cols, stride}; }
   ConstMatrixView cview() const { return {data.data(), rows, cols, stride}; }
-  float& at(std::int64_t i, std::int64_t j) { return data[static_cast<std::size_t>(i * stride + j)]; }
-  float at(std::int64_t i, std::int64_t j) const { return data[static_cast<std::size_t>(i * stride + j)]; }
+  float& at(std::int64_t i, std::int64_t j) {
+    return data[static_cast<std::size_t>(i * stride + j)];
+  }
+  float at(std::int64_t i, std::int64_t j) const {
+    return data[static_cast<std::size_t>(i * stride + j)];
+  }
 };
 
 Padded random_matrix(std::int64_t r, std::int64_t c, std::int64_t pad, std::mt19937& rng,
@@ -92,8 +98,8 @@ struct Case {
 std::string describe(const Case& c) {
   return std::to_string(c.m) + "x" + std::to_string(c.n) + "x" + std::to_string(c.k) + " " +
          (c.ta == Transpose::yes ? "T" : "N") + (c.tb == Transpose::yes ? "T" : "N") +
-         " pad=" + std::to_string(c.pad) + (c.accumulate ? " accumulate" : "") + " path=" +
-         backprop::kernels::gemm_path_name();
+         " pad=" + std::to_string(c.pad) + (c.accumulate ? " accumulate" : "") +
+         " path=" + backprop::kernels::gemm_path_name();
 }
 
 // Runs one case through gemm() and gemm_reference() and compares them element by element.
@@ -149,7 +155,8 @@ std::vector<Case> small_cases() {
         for (const Transpose ta : {Transpose::no, Transpose::yes}) {
           for (const Transpose tb : {Transpose::no, Transpose::yes}) {
             ++variant;
-            cases.push_back({m, n, k, ta, tb, variant % 3 == 0 ? 0 : variant % 7, variant % 2 == 0});
+            cases.push_back(
+                {m, n, k, ta, tb, variant % 3 == 0 ? 0 : variant % 7, variant % 2 == 0});
           }
         }
       }
@@ -179,14 +186,18 @@ std::vector<Case> workload_cases() {
   constexpr Transpose N = Transpose::no;
   constexpr Transpose T = Transpose::yes;
   const Case base[] = {
-      {64, 128, 784, N, N, 0, false},  {64, 10, 128, N, N, 0, false},   {128, 10, 64, T, N, 0, false},
-      {64, 128, 10, N, T, 0, false},   {784, 128, 64, T, N, 0, false},  {128, 512, 784, N, N, 0, false},
-      {128, 256, 512, N, N, 0, false}, {128, 10, 256, N, N, 0, false},  {256, 10, 128, T, N, 0, false},
-      {128, 256, 10, N, T, 0, false},  {512, 256, 128, T, N, 0, false}, {128, 512, 256, N, T, 0, false},
-      {784, 512, 128, T, N, 0, false}, {1, 128, 784, N, N, 0, false},   {1, 10, 128, N, N, 0, false},
-      {2, 128, 784, N, N, 0, false},   {101, 103, 107, N, N, 0, false}, {101, 103, 107, T, T, 0, false},
-      {257, 131, 67, T, N, 0, false},  {67, 257, 131, N, T, 0, false},  {1, 1000, 300, N, T, 0, false},
-      {1000, 1, 300, T, N, 0, false},  {3, 700, 200, N, N, 0, false},
+      {64, 128, 784, N, N, 0, false},  {64, 10, 128, N, N, 0, false},
+      {128, 10, 64, T, N, 0, false},   {64, 128, 10, N, T, 0, false},
+      {784, 128, 64, T, N, 0, false},  {128, 512, 784, N, N, 0, false},
+      {128, 256, 512, N, N, 0, false}, {128, 10, 256, N, N, 0, false},
+      {256, 10, 128, T, N, 0, false},  {128, 256, 10, N, T, 0, false},
+      {512, 256, 128, T, N, 0, false}, {128, 512, 256, N, T, 0, false},
+      {784, 512, 128, T, N, 0, false}, {1, 128, 784, N, N, 0, false},
+      {1, 10, 128, N, N, 0, false},    {2, 128, 784, N, N, 0, false},
+      {101, 103, 107, N, N, 0, false}, {101, 103, 107, T, T, 0, false},
+      {257, 131, 67, T, N, 0, false},  {67, 257, 131, N, T, 0, false},
+      {1, 1000, 300, N, T, 0, false},  {1000, 1, 300, T, N, 0, false},
+      {3, 700, 200, N, N, 0, false},
   };
   std::vector<Case> cases;
   for (const Case& c : base) {
@@ -303,7 +314,8 @@ TEST(Gemm, Avx2AndAvx512PathsAgreeBitForBit) {
     gemm(x.view(), a.cview(), cs.ta, b.cview(), cs.tb, cs.accumulate, pool);
     backprop::kernels::set_gemm_path(GemmPath::avx512);
     gemm(y.view(), a.cview(), cs.ta, b.cview(), cs.tb, cs.accumulate, pool);
-    ASSERT_EQ(0, std::memcmp(x.data.data(), y.data.data(), x.data.size() * sizeof(float))) << describe(cs);
+    ASSERT_EQ(0, std::memcmp(x.data.data(), y.data.data(), x.data.size() * sizeof(float)))
+        << describe(cs);
   }
 }
 

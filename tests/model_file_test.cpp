@@ -74,11 +74,13 @@ void expect_same_parameters(const Network& a, const Network& b) {
     ASSERT_EQ(wa.rows, wb.rows);
     ASSERT_EQ(wa.cols, wb.cols);
     for (std::int64_t i = 0; i < wa.rows; ++i)
-      for (std::int64_t j = 0; j < wa.cols; ++j) EXPECT_EQ(wa(i, j), wb(i, j)) << "W" << l + 1 << "(" << i << "," << j << ")";
+      for (std::int64_t j = 0; j < wa.cols; ++j)
+        EXPECT_EQ(wa(i, j), wb(i, j)) << "W" << l + 1 << "(" << i << "," << j << ")";
     const auto ba = a.bias(l);
     const auto bb = b.bias(l);
     ASSERT_EQ(ba.size(), bb.size());
-    for (std::size_t j = 0; j < ba.size(); ++j) EXPECT_EQ(ba[j], bb[j]) << "b" << l + 1 << "(" << j << ")";
+    for (std::size_t j = 0; j < ba.size(); ++j)
+      EXPECT_EQ(ba[j], bb[j]) << "b" << l + 1 << "(" << j << ")";
   }
 }
 
@@ -162,14 +164,8 @@ TEST(ModelFile, RegressionModelRoundTrips) {
   EXPECT_EQ(outputs(*loaded.network, x, 4), outputs(net, x, 4));
 }
 
-// BUG (src/model.cpp, model_from_file, the `target.offset` / `target.scale` lookups): commit
-// 5c9f132 made these two tensors required for every regression model without changing
-// format_version ("1"), so every regression model written before it -- including the
-// documented example header in docs/model-format.md, which has no target tensors -- is now
-// refused with "tensor 'target.offset' is missing". Those models were trained on raw targets,
-// so the compatible reading is the identity map: when both tensors are absent, keep
-// target_offset 0 and target_scale 1 (and refuse only a file with one of the two). The
-// alternative is format_version "2" with a clear refusal of version 1 regression files.
+// A regression model without target.offset / target.scale (trained on raw targets, or written
+// by another tool) loads with the identity map; only one of the two without the other is refused.
 TEST(ModelFile, RegressionModelWithoutTargetTensorsStillLoads) {
   const ModelInfo info = regression_info();
   Network net(info.architecture, 1);
@@ -177,7 +173,8 @@ TEST(ModelFile, RegressionModelWithoutTargetTensorsStillLoads) {
   std::vector<TensorRef> tensors;
   for (const auto& t : model_tensors(net, info))
     if (t.name != "target.offset" && t.name != "target.scale") tensors.push_back(t);
-  ASSERT_EQ(tensors.size(), 6u);  // W1 b1 W2 b2 input.offset input.scale: the version-1 layout of the docs
+  ASSERT_EQ(tensors.size(),
+            6u);  // W1 b1 W2 b2 input.offset input.scale: the version-1 layout of the docs
   const std::string bytes = encode_safetensors(tensors, model_metadata(info));
   const std::vector<std::uint8_t> data(bytes.begin(), bytes.end());
   try {
@@ -216,7 +213,8 @@ Parts valid_parts() {
   Network net(info.architecture, 1);
   net.initialize(3);
   Parts p;
-  for (const auto& t : model_tensors(net, info)) p.tensors.push_back({t.name, t.shape, {t.data.begin(), t.data.end()}});
+  for (const auto& t : model_tensors(net, info))
+    p.tensors.push_back({t.name, t.shape, {t.data.begin(), t.data.end()}});
   p.metadata = model_metadata(info);
   return p;
 }
@@ -256,82 +254,112 @@ std::vector<HostileCase> hostile_cases() {
       return p.encode();
     };
   };
-  cases.push_back({"format_version_2", edited([](Parts& p) { p.metadata["format_version"] = "2"; }),
+  cases.push_back({"format_version_2",
+                   edited([](Parts& p) { p.metadata["format_version"] = "2"; }),
                    {"version", "'2'", "not supported"}});
   cases.push_back({"missing_W2", edited([](Parts& p) { p.erase("W2"); }), {"'W2'", "missing"}});
-  cases.push_back({"W1_transposed", edited([](Parts& p) { p.tensor("W1").shape = {5, 7}; }),
+  cases.push_back({"W1_transposed",
+                   edited([](Parts& p) {
+                     p.tensor("W1").shape = {5, 7};
+                   }),
                    {"'W1'", "shape [5, 7]", "[7, 5]"}});
-  cases.push_back({"W1_too_few_values", edited([](Parts& p) {
+  cases.push_back({"W1_too_few_values",
+                   edited([](Parts& p) {
                      auto& w = p.tensor("W1");
                      w.shape = {7, 4};
                      w.data.resize(28);
                    }),
                    {"'W1'", "shape [7, 4]", "[7, 5]"}});
-  cases.push_back({"absurd_width", edited([](Parts& p) {
-                     p.metadata["architecture"] =
-                         R"({"widths":[7,1000000000000,4,3],"activations":["tanh","relu"],"loss":"cross_entropy"})";
-                   }),
-                   {"1000000000000", "out of range"}});
+  cases.push_back(
+      {"absurd_width",
+       edited([](Parts& p) {
+         p.metadata["architecture"] =
+             R"({"widths":[7,1000000000000,4,3],"activations":["tanh","relu"],"loss":"cross_entropy"})";
+       }),
+       {"1000000000000", "out of range"}});
   // Every width allowed, but together ~10^12 parameters: refused before a byte is allocated.
-  cases.push_back({"absurd_parameter_count", edited([](Parts& p) {
-                     p.metadata["architecture"] =
-                         R"({"widths":[1048576,1048576,1048576,3],"activations":["tanh","relu"],"loss":"cross_entropy"})";
-                   }),
-                   {"parameters"}});
-  cases.push_back({"negative_width", edited([](Parts& p) {
-                     p.metadata["architecture"] =
-                         R"({"widths":[7,-5,4,3],"activations":["tanh","relu"],"loss":"cross_entropy"})";
-                   }),
-                   {"-5", "out of range"}});
-  cases.push_back({"too_many_layers", edited([](Parts& p) {
+  cases.push_back(
+      {"absurd_parameter_count",
+       edited([](Parts& p) {
+         p.metadata["architecture"] =
+             R"({"widths":[1048576,1048576,1048576,3],"activations":["tanh","relu"],"loss":"cross_entropy"})";
+       }),
+       {"parameters"}});
+  cases.push_back(
+      {"negative_width",
+       edited([](Parts& p) {
+         p.metadata["architecture"] =
+             R"({"widths":[7,-5,4,3],"activations":["tanh","relu"],"loss":"cross_entropy"})";
+       }),
+       {"-5", "out of range"}});
+  cases.push_back({"too_many_layers",
+                   edited([](Parts& p) {
                      std::string widths = "7", activations;
                      for (int l = 0; l < 1500; ++l) {
                        widths += ",2";
                        activations += std::string(l ? "," : "") + "\"tanh\"";
                      }
-                     p.metadata["architecture"] = R"({"widths":[)" + widths + R"(,3],"activations":[)" + activations +
+                     p.metadata["architecture"] = R"({"widths":[)" + widths +
+                                                  R"(,3],"activations":[)" + activations +
                                                   R"(],"loss":"cross_entropy"})";
                    }),
                    {"1000 layers"}});
   cases.push_back({"architecture_json_malformed",
                    edited([](Parts& p) { p.metadata["architecture"] = R"({"widths":[7,5,4,3)"; }),
                    {"'architecture'", "not valid JSON"}});
-  cases.push_back({"architecture_widths_not_a_list", edited([](Parts& p) {
-                     p.metadata["architecture"] = R"({"widths":"7,5,4,3","activations":["tanh","relu"],"loss":"cross_entropy"})";
-                   }),
-                   {"architecture"}});
-  cases.push_back({"classes_json_malformed", edited([](Parts& p) { p.metadata["classes"] = R"(["ant","bee",)"; }),
+  cases.push_back(
+      {"architecture_widths_not_a_list",
+       edited([](Parts& p) {
+         p.metadata["architecture"] =
+             R"({"widths":"7,5,4,3","activations":["tanh","relu"],"loss":"cross_entropy"})";
+       }),
+       {"architecture"}});
+  cases.push_back({"classes_json_malformed",
+                   edited([](Parts& p) { p.metadata["classes"] = R"(["ant","bee",)"; }),
                    {"'classes'", "not valid JSON"}});
-  cases.push_back({"class_names_count", edited([](Parts& p) { p.metadata["classes"] = R"(["ant","bee"])"; }),
+  cases.push_back({"class_names_count",
+                   edited([](Parts& p) { p.metadata["classes"] = R"(["ant","bee"])"; }),
                    {"2 class names", "3 outputs"}});
-  cases.push_back({"task_loss_mismatch", edited([](Parts& p) { p.metadata["task"] = "regression"; }),
+  cases.push_back({"task_loss_mismatch",
+                   edited([](Parts& p) { p.metadata["task"] = "regression"; }),
                    {"regression", "cross_entropy"}});
-  cases.push_back({"unknown_task", edited([](Parts& p) { p.metadata["task"] = "clustering"; }), {"'clustering'"}});
-  cases.push_back({"feature_names_count", edited([](Parts& p) { p.metadata["features"] = R"(["f0"])"; }),
+  cases.push_back({"unknown_task",
+                   edited([](Parts& p) { p.metadata["task"] = "clustering"; }),
+                   {"'clustering'"}});
+  cases.push_back({"feature_names_count",
+                   edited([](Parts& p) { p.metadata["features"] = R"(["f0"])"; }),
                    {"1 feature names", "7 inputs"}});
-  cases.push_back({"no_format_key", edited([](Parts& p) { p.metadata.erase("format"); }), {"not a backprop model"}});
-  cases.push_back({"no_metadata_at_all", edited([](Parts& p) { p.metadata.clear(); }), {"not a backprop model"}});
-  cases.push_back({"other_format", edited([](Parts& p) { p.metadata["format"] = "pt"; }), {"not a backprop model"}});
-  cases.push_back({"unexpected_tensor", edited([](Parts& p) { p.tensors.push_back({"extra", {1}, {0.0f}}); }),
+  cases.push_back({"no_format_key",
+                   edited([](Parts& p) { p.metadata.erase("format"); }),
+                   {"not a backprop model"}});
+  cases.push_back({"no_metadata_at_all",
+                   edited([](Parts& p) { p.metadata.clear(); }),
+                   {"not a backprop model"}});
+  cases.push_back({"other_format",
+                   edited([](Parts& p) { p.metadata["format"] = "pt"; }),
+                   {"not a backprop model"}});
+  cases.push_back({"unexpected_tensor",
+                   edited([](Parts& p) {
+                     p.tensors.push_back({"extra", {1}, {0.0f}});
+                   }),
                    {"'extra'"}});
-  // BUG (src/model.cpp, model_from_file, the check for other tensors): docs/model-format.md says
-  // "There are no other tensors", but the check now only refuses names it does not know and no
-  // longer compares the count, so a classification model carrying regression's target.offset /
-  // target.scale is accepted; and any file with a "checkpoint" metadata key skips the check
-  // altogether, so arbitrary tensors ride along. Fix: count the expected tensors (2 more for
-  // regression; for a checkpoint, also optimizer.state and trainer.best_parameters) and refuse
-  // any other name, as before 5c9f132.
-  cases.push_back({"target_tensors_in_a_classifier", edited([](Parts& p) {
+  // The reader accepts exactly the expected tensors (docs/model-format.md): a classifier carrying
+  // regression's target tensors, or a file claiming to be a checkpoint with other extras, is
+  // refused.
+  cases.push_back({"target_tensors_in_a_classifier",
+                   edited([](Parts& p) {
                      p.tensors.push_back({"target.offset", {1}, {0.0f}});
                      p.tensors.push_back({"target.scale", {1}, {1.0f}});
                    }),
                    {"target."}});
-  cases.push_back({"unexpected_tensor_with_a_checkpoint_key", edited([](Parts& p) {
+  cases.push_back({"unexpected_tensor_with_a_checkpoint_key",
+                   edited([](Parts& p) {
                      p.metadata["checkpoint"] = "{}";
                      p.tensors.push_back({"extra", {1}, {0.0f}});
                    }),
                    {"'extra'"}});
-  cases.push_back({"regression_without_target_scale", edited([](Parts& p) {
+  cases.push_back({"regression_without_target_scale",
+                   edited([](Parts& p) {
                      p.metadata["task"] = "regression";
                      p.metadata["architecture"] =
                          R"({"widths":[7,5,4,1],"activations":["tanh","relu"],"loss":"mse"})";
@@ -343,24 +371,32 @@ std::vector<HostileCase> hostile_cases() {
                      p.tensors.push_back({"target.offset", {1}, {0.0f}});
                    }),
                    {"'target.scale'"}});
-  cases.push_back({"header_longer_than_file", [] { return le64(4096) + "{}"; }, {"header length", "4096"}});
-  cases.push_back({"header_length_huge", [] { return le64(~std::uint64_t{0}) + "{}"; }, {"header length"}});
-  cases.push_back({"shorter_than_length_field", [] { return std::string("\x02\x00\x00", 3); }, {"8-byte"}});
+  cases.push_back(
+      {"header_longer_than_file", [] { return le64(4096) + "{}"; }, {"header length", "4096"}});
+  cases.push_back(
+      {"header_length_huge", [] { return le64(~std::uint64_t{0}) + "{}"; }, {"header length"}});
+  cases.push_back(
+      {"shorter_than_length_field", [] { return std::string("\x02\x00\x00", 3); }, {"8-byte"}});
   cases.push_back({"empty_file", [] { return std::string(); }, {"8-byte"}});
-  cases.push_back({"offsets_overlap", [] {
+  cases.push_back({"offsets_overlap",
+                   [] {
                      const std::string header =
                          R"({"W1":{"dtype":"F32","shape":[2],"data_offsets":[0,8]},)"
                          R"("b1":{"dtype":"F32","shape":[2],"data_offsets":[4,12]}})";
                      return le64(header.size()) + header + std::string(12, '\0');
                    },
                    {"overlap"}});
-  cases.push_back({"offsets_beyond_the_data", [] {
-                     const std::string header = R"({"W1":{"dtype":"F32","shape":[4],"data_offsets":[0,16]}})";
+  cases.push_back({"offsets_beyond_the_data",
+                   [] {
+                     const std::string header =
+                         R"({"W1":{"dtype":"F32","shape":[4],"data_offsets":[0,16]}})";
                      return le64(header.size()) + header + std::string(8, '\0');
                    },
                    {"'W1'", "past the end"}});
-  cases.push_back({"dtype_f16", [] {
-                     const std::string header = R"({"W1":{"dtype":"F16","shape":[2],"data_offsets":[0,4]}})";
+  cases.push_back({"dtype_f16",
+                   [] {
+                     const std::string header =
+                         R"({"W1":{"dtype":"F16","shape":[2],"data_offsets":[0,4]}})";
                      return le64(header.size()) + header + std::string(4, '\0');
                    },
                    {"F16"}});
@@ -397,7 +433,9 @@ TEST_P(HostileModelFile, MakesTheToolExitOneWithOneLine) {
 }
 
 INSTANTIATE_TEST_SUITE_P(Cases, HostileModelFile, ::testing::ValuesIn(hostile_cases()),
-                         [](const ::testing::TestParamInfo<HostileCase>& param_info) { return param_info.param.name; });
+                         [](const ::testing::TestParamInfo<HostileCase>& param_info) {
+                           return param_info.param.name;
+                         });
 
 // The valid file the hostile ones are made from is itself accepted (so each refusal above is
 // caused by its one edit).

@@ -49,8 +49,10 @@ std::vector<Case> all_cases() {
   const std::vector<std::vector<std::int64_t>> shapes = {
       {6, 3}, {6, 5, 3}, {7, 6, 5, 3}, {5, 6, 4, 5, 3}};  // depth 1 to 4 (dense layers)
   for (const auto& widths : shapes)
-    for (const auto a : {Activation::sigmoid, Activation::tanh, Activation::relu, Activation::leaky_relu}) {
-      if (widths.size() == 2 && a != Activation::sigmoid) continue;  // no hidden layer: one case is enough
+    for (const auto a :
+         {Activation::sigmoid, Activation::tanh, Activation::relu, Activation::leaky_relu}) {
+      if (widths.size() == 2 && a != Activation::sigmoid)
+        continue;  // no hidden layer: one case is enough
       cases.push_back({widths, a, Loss::cross_entropy, 0.0f});
       auto regression = widths;
       regression.back() = 1;  // one predicted value
@@ -64,7 +66,8 @@ std::vector<Case> all_cases() {
   return cases;
 }
 
-INSTANTIATE_TEST_SUITE_P(AllDepthsAndActivations, NetworkGradient, testing::ValuesIn(all_cases()), case_name);
+INSTANTIATE_TEST_SUITE_P(AllDepthsAndActivations, NetworkGradient, testing::ValuesIn(all_cases()),
+                         case_name);
 
 TEST(Gradcheck, DetectsAWrongGradient) {
   // The measure itself must respond: at a trained network's weights a fine step agrees, and a

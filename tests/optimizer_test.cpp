@@ -18,7 +18,8 @@ const std::vector<float> kStart = {0.5f, -1.25f, 2.0f, 0.0f, -0.75f};
 std::vector<float> gradient(int step) {
   std::vector<float> g;
   for (std::size_t i = 0; i < kStart.size(); ++i)
-    g.push_back(std::sin(static_cast<float>(i) + 0.7f * static_cast<float>(step)) * (1.0f + static_cast<float>(i)));
+    g.push_back(std::sin(static_cast<float>(i) + 0.7f * static_cast<float>(step)) *
+                (1.0f + static_cast<float>(i)));
   return g;
 }
 
@@ -39,7 +40,8 @@ std::vector<float> run(OptimizerConfig config, float lr, int steps) {
 
 void expect_near(const std::vector<float>& got, const std::vector<double>& want) {
   ASSERT_EQ(got.size(), want.size());
-  for (std::size_t i = 0; i < got.size(); ++i) EXPECT_NEAR(double(got[i]), want[i], 1e-5 * (1 + std::abs(want[i]))) << i;
+  for (std::size_t i = 0; i < got.size(); ++i)
+    EXPECT_NEAR(double(got[i]), want[i], 1e-5 * (1 + std::abs(want[i]))) << i;
   bool moved = false;
   for (std::size_t i = 0; i < got.size(); ++i) moved = moved || got[i] != kStart[i];
   EXPECT_TRUE(moved);
@@ -85,7 +87,8 @@ TEST(Optimizer, AdamAndAdamW) {
     c.kind = kind;
     c.weight_decay = static_cast<float>(kWd);
     const double b1 = 0.9, b2 = 0.999, eps = 1e-8;
-    std::vector<double> theta(kStart.begin(), kStart.end()), m(theta.size(), 0.0), v(theta.size(), 0.0);
+    std::vector<double> theta(kStart.begin(), kStart.end()), m(theta.size(), 0.0),
+        v(theta.size(), 0.0);
     for (int t = 1; t <= kSteps; ++t) {
       const auto g = gradient_d(t - 1);
       for (std::size_t i = 0; i < theta.size(); ++i) {

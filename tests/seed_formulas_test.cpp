@@ -1,7 +1,8 @@
 // The seed's net(p, q, r) on a tiny example: the library's gradients equal the post's formulas,
 // computed here independently with plain loops over row vectors, one sample at a time:
 //   z1 = x W1 + b1, h = sigmoid(z1), z2 = h W2 + b2, yhat = softmax(z2), CE = -sum y log yhat
-//   d1 = yhat - y, dW2 = h^T d1, db2 = d1, d2 = d1 W2^T, d3 = d2 * h (1 - h), dW1 = x^T d3, db1 = d3
+//   d1 = yhat - y, dW2 = h^T d1, db2 = d1, d2 = d1 W2^T, d3 = d2 * h (1 - h), dW1 = x^T d3, db1 =
+//   d3
 // and L = 1/N sum_j CE_j, so each sample's gradient is averaged over the N samples.
 #include <gtest/gtest.h>
 
@@ -19,10 +20,13 @@ TEST(SeedFormulas, ThreeLayerNetworkGradientsMatchThePost) {
   Architecture arch{{p, q, r}, {Activation::sigmoid}, Loss::cross_entropy};
   Network net(arch, N);
   net.initialize(42);
-  for (int j = 0; j < q; ++j) net.bias(0)[static_cast<std::size_t>(j)] = 0.1f * static_cast<float>(j) - 0.1f;
-  for (int k = 0; k < r; ++k) net.bias(1)[static_cast<std::size_t>(k)] = 0.05f * static_cast<float>(k + 1);
+  for (int j = 0; j < q; ++j)
+    net.bias(0)[static_cast<std::size_t>(j)] = 0.1f * static_cast<float>(j) - 0.1f;
+  for (int k = 0; k < r; ++k)
+    net.bias(1)[static_cast<std::size_t>(k)] = 0.05f * static_cast<float>(k + 1);
 
-  const float xs[N][p] = {{0.5f, -1.0f, 0.25f, 2.0f}, {-0.3f, 0.8f, 1.5f, -0.7f}, {1.0f, 0.0f, -0.5f, 0.3f}};
+  const float xs[N][p] = {
+      {0.5f, -1.0f, 0.25f, 2.0f}, {-0.3f, 0.8f, 1.5f, -0.7f}, {1.0f, 0.0f, -0.5f, 0.3f}};
   const std::int32_t labels[N] = {1, 0, 1};
   ThreadPool pool(1);
   Batch<float> batch{View<const float>(&xs[0][0], N, p), labels, {}};
@@ -56,7 +60,7 @@ TEST(SeedFormulas, ThreeLayerNetworkGradientsMatchThePost) {
     for (int j = 0; j < q; ++j) {
       d2[j] = 0;
       for (int k = 0; k < r; ++k) {
-        dW2[j][k] += h[j] * d1[k] / N;  // dW2 = h^T d1
+        dW2[j][k] += h[j] * d1[k] / N;      // dW2 = h^T d1
         d2[j] += d1[k] * double(W2(j, k));  // d2 = d1 W2^T
       }
       d3[j] = d2[j] * h[j] * (1 - h[j]);  // d3 = d2 * sigmoid(z1)(1 - sigmoid(z1))
@@ -77,10 +81,13 @@ TEST(SeedFormulas, ThreeLayerNetworkGradientsMatchThePost) {
       EXPECT_NEAR(gW1(i, j), dW1[i][j], 1e-6) << "dW1[" << i << "][" << j << "]";
       largest = std::max(largest, std::abs(dW1[i][j]));
     }
-  for (int j = 0; j < q; ++j) EXPECT_NEAR(gb1[static_cast<std::size_t>(j)], db1[j], 1e-6) << "db1[" << j << "]";
   for (int j = 0; j < q; ++j)
-    for (int k = 0; k < r; ++k) EXPECT_NEAR(gW2(j, k), dW2[j][k], 1e-6) << "dW2[" << j << "][" << k << "]";
-  for (int k = 0; k < r; ++k) EXPECT_NEAR(gb2[static_cast<std::size_t>(k)], db2[k], 1e-6) << "db2[" << k << "]";
+    EXPECT_NEAR(gb1[static_cast<std::size_t>(j)], db1[j], 1e-6) << "db1[" << j << "]";
+  for (int j = 0; j < q; ++j)
+    for (int k = 0; k < r; ++k)
+      EXPECT_NEAR(gW2(j, k), dW2[j][k], 1e-6) << "dW2[" << j << "][" << k << "]";
+  for (int k = 0; k < r; ++k)
+    EXPECT_NEAR(gb2[static_cast<std::size_t>(k)], db2[k], 1e-6) << "db2[" << k << "]";
   EXPECT_GT(largest, 1e-4) << "the example must exercise the first layer";
 }
 

@@ -3,8 +3,8 @@
 #include <gtest/gtest.h>
 
 #include <cmath>
-#include <numbers>
 #include <cstring>
+#include <numbers>
 #include <numeric>
 
 #include "backprop/evaluate.hpp"
@@ -14,7 +14,8 @@
 namespace backprop {
 namespace {
 
-Dataset make_classification(std::vector<float> values, std::vector<std::int32_t> labels, std::int64_t features) {
+Dataset make_classification(std::vector<float> values, std::vector<std::int32_t> labels,
+                            std::int64_t features) {
   Dataset d;
   d.features = features;
   d.rows = static_cast<std::int64_t>(labels.size());
@@ -25,9 +26,7 @@ Dataset make_classification(std::vector<float> values, std::vector<std::int32_t>
   return d;
 }
 
-Dataset xor_data() {
-  return make_classification({0, 0, 0, 1, 1, 0, 1, 1}, {0, 1, 1, 0}, 2);
-}
+Dataset xor_data() { return make_classification({0, 0, 0, 1, 1, 0, 1, 1}, {0, 1, 1, 0}, 2); }
 
 // Two spirals: class k's points at angle t, radius t, rotated by k * pi.
 Dataset spirals(std::int64_t per_class, std::uint64_t seed) {
@@ -36,10 +35,13 @@ Dataset spirals(std::int64_t per_class, std::uint64_t seed) {
   std::vector<std::int32_t> labels;
   for (std::int64_t i = 0; i < per_class; ++i)
     for (int k = 0; k < 2; ++k) {
-      const double t = 0.5 + 3.0 * std::numbers::pi * static_cast<double>(i) / static_cast<double>(per_class);
+      const double t =
+          0.5 + 3.0 * std::numbers::pi * static_cast<double>(i) / static_cast<double>(per_class);
       const double angle = t + k * std::numbers::pi;
-      values.push_back(static_cast<float>(t * std::cos(angle) / 10.0 + 0.02 * (rng.uniform() - 0.5)));
-      values.push_back(static_cast<float>(t * std::sin(angle) / 10.0 + 0.02 * (rng.uniform() - 0.5)));
+      values.push_back(
+          static_cast<float>(t * std::cos(angle) / 10.0 + 0.02 * (rng.uniform() - 0.5)));
+      values.push_back(
+          static_cast<float>(t * std::sin(angle) / 10.0 + 0.02 * (rng.uniform() - 0.5)));
       labels.push_back(k);
     }
   return make_classification(std::move(values), std::move(labels), 2);
@@ -191,7 +193,8 @@ TEST(Training, DivergenceIsReportedWithEpochStepAndCause) {
     EXPECT_NE(message.find("learning rate"), std::string::npos) << message;
     EXPECT_GE(e.step(), 1);
   }
-  for (const float v : net.parameters()) ASSERT_TRUE(std::isfinite(v)) << "weights from before the failing step";
+  for (const float v : net.parameters())
+    ASSERT_TRUE(std::isfinite(v)) << "weights from before the failing step";
 }
 
 }  // namespace

@@ -1,9 +1,9 @@
 // End-to-end benchmark of backprop on Fashion-MNIST, one workload per process so that the
 // driver (bench/run.py) can read each run's peak RSS. Prints one JSON object per run.
 //
-//   e2e_bench --workload W1|W2|W3 [--threads N] [--epochs E] [--limit N] [--data DIR] [--seed S] [--json]
-//   e2e_bench --fma-peak [--json]          measured FMA peak on 1 and 2 threads
-//   e2e_bench --bit-identical [--limit N]  trains W1 on 1 and 2 threads, compares parameters
+//   e2e_bench --workload W1|W2|W3 [--threads N] [--epochs E] [--limit N] [--data DIR] [--seed S]
+//   [--json] e2e_bench --fma-peak [--json]          measured FMA peak on 1 and 2 threads e2e_bench
+//   --bit-identical [--limit N]  trains W1 on 1 and 2 threads, compares parameters
 //
 // Workloads (docs/benchmarks.md):
 //   W1  784-128-10 sigmoid, softmax + cross-entropy, SGD lr 0.1, batch 64
@@ -63,13 +63,14 @@ struct Options {
 };
 
 [[noreturn]] void usage(const std::string& message) {
-  std::fprintf(stderr,
-               "e2e_bench: %s\n"
-               "usage: e2e_bench --workload W1|W2|W3 [--threads N] [--epochs E] [--limit N] [--data DIR] "
-               "[--seed S] [--json]\n"
-               "       e2e_bench --fma-peak [--json]\n"
-               "       e2e_bench --bit-identical [--limit N] [--data DIR] [--json]\n",
-               message.c_str());
+  std::fprintf(
+      stderr,
+      "e2e_bench: %s\n"
+      "usage: e2e_bench --workload W1|W2|W3 [--threads N] [--epochs E] [--limit N] [--data DIR] "
+      "[--seed S] [--json]\n"
+      "       e2e_bench --fma-peak [--json]\n"
+      "       e2e_bench --bit-identical [--limit N] [--data DIR] [--json]\n",
+      message.c_str());
   std::exit(2);
 }
 
@@ -81,7 +82,8 @@ std::int64_t parse_int(const std::string& flag, const std::string& text, std::in
   } catch (const std::exception&) {
     usage(flag + " needs an integer, got '" + text + "'");
   }
-  if (used != text.size() || v < min) usage(flag + " needs an integer >= " + std::to_string(min) + ", got '" + text + "'");
+  if (used != text.size() || v < min)
+    usage(flag + " needs an integer >= " + std::to_string(min) + ", got '" + text + "'");
   return static_cast<std::int64_t>(v);
 }
 
@@ -96,7 +98,8 @@ Options parse_args(int argc, char** argv) {
     };
     if (a == "--workload") {
       o.workload = value();
-      if (o.workload != "W1" && o.workload != "W2" && o.workload != "W3") usage("unknown workload '" + o.workload + "'");
+      if (o.workload != "W1" && o.workload != "W2" && o.workload != "W3")
+        usage("unknown workload '" + o.workload + "'");
     } else if (a == "--threads") {
       o.threads = static_cast<int>(parse_int(a, value(), 1));
     } else if (a == "--epochs") {
@@ -130,25 +133,26 @@ Options parse_args(int argc, char** argv) {
 // of latency 4 (Zen 4 and recent Intel cores), with headroom.
 constexpr int kChains = 12;
 
-#define E2E_FMA_CHAINS(FMADD, SET1, V)                                                              \
-  V a0 = SET1(0.00f), a1 = SET1(0.01f), a2 = SET1(0.02f), a3 = SET1(0.03f), a4 = SET1(0.04f);        \
-  V a5 = SET1(0.05f), a6 = SET1(0.06f), a7 = SET1(0.07f), a8 = SET1(0.08f), a9 = SET1(0.09f);        \
-  V a10 = SET1(0.10f), a11 = SET1(0.11f);                                                           \
-  const V mul = SET1(0.999999f), add = SET1(1e-7f);                                                  \
-  for (std::int64_t i = 0; i < iterations; ++i) {                                                   \
-    a0 = FMADD(a0, mul, add), a1 = FMADD(a1, mul, add), a2 = FMADD(a2, mul, add);                   \
-    a3 = FMADD(a3, mul, add), a4 = FMADD(a4, mul, add), a5 = FMADD(a5, mul, add);                   \
-    a6 = FMADD(a6, mul, add), a7 = FMADD(a7, mul, add), a8 = FMADD(a8, mul, add);                   \
-    a9 = FMADD(a9, mul, add), a10 = FMADD(a10, mul, add), a11 = FMADD(a11, mul, add);               \
+#define E2E_FMA_CHAINS(FMADD, SET1, V)                                                        \
+  V a0 = SET1(0.00f), a1 = SET1(0.01f), a2 = SET1(0.02f), a3 = SET1(0.03f), a4 = SET1(0.04f); \
+  V a5 = SET1(0.05f), a6 = SET1(0.06f), a7 = SET1(0.07f), a8 = SET1(0.08f), a9 = SET1(0.09f); \
+  V a10 = SET1(0.10f), a11 = SET1(0.11f);                                                     \
+  const V mul = SET1(0.999999f), add = SET1(1e-7f);                                           \
+  for (std::int64_t i = 0; i < iterations; ++i) {                                             \
+    a0 = FMADD(a0, mul, add), a1 = FMADD(a1, mul, add), a2 = FMADD(a2, mul, add);             \
+    a3 = FMADD(a3, mul, add), a4 = FMADD(a4, mul, add), a5 = FMADD(a5, mul, add);             \
+    a6 = FMADD(a6, mul, add), a7 = FMADD(a7, mul, add), a8 = FMADD(a8, mul, add);             \
+    a9 = FMADD(a9, mul, add), a10 = FMADD(a10, mul, add), a11 = FMADD(a11, mul, add);         \
   }
 
 __attribute__((target("avx512f,fma"))) double fma_chains_avx512(std::int64_t iterations) {
   E2E_FMA_CHAINS(_mm512_fmadd_ps, _mm512_set1_ps, __m512)
-  const __m512 sum = _mm512_add_ps(
-      _mm512_add_ps(_mm512_add_ps(_mm512_add_ps(a0, a1), _mm512_add_ps(a2, a3)),
-                    _mm512_add_ps(_mm512_add_ps(a4, a5), _mm512_add_ps(a6, a7))),
-      _mm512_add_ps(_mm512_add_ps(a8, a9), _mm512_add_ps(a10, a11)));
-  alignas(64) float lanes[16];  // not _mm512_reduce_add_ps: GCC 12 warns inside it (-Wuninitialized)
+  const __m512 sum =
+      _mm512_add_ps(_mm512_add_ps(_mm512_add_ps(_mm512_add_ps(a0, a1), _mm512_add_ps(a2, a3)),
+                                  _mm512_add_ps(_mm512_add_ps(a4, a5), _mm512_add_ps(a6, a7))),
+                    _mm512_add_ps(_mm512_add_ps(a8, a9), _mm512_add_ps(a10, a11)));
+  alignas(
+      64) float lanes[16];  // not _mm512_reduce_add_ps: GCC 12 warns inside it (-Wuninitialized)
   _mm512_store_ps(lanes, sum);
   double total = 0;
   for (const float v : lanes) total += static_cast<double>(v);
@@ -157,10 +161,10 @@ __attribute__((target("avx512f,fma"))) double fma_chains_avx512(std::int64_t ite
 
 __attribute__((target("avx2,fma"))) double fma_chains_avx2(std::int64_t iterations) {
   E2E_FMA_CHAINS(_mm256_fmadd_ps, _mm256_set1_ps, __m256)
-  const __m256 sum = _mm256_add_ps(
-      _mm256_add_ps(_mm256_add_ps(_mm256_add_ps(a0, a1), _mm256_add_ps(a2, a3)),
-                    _mm256_add_ps(_mm256_add_ps(a4, a5), _mm256_add_ps(a6, a7))),
-      _mm256_add_ps(_mm256_add_ps(a8, a9), _mm256_add_ps(a10, a11)));
+  const __m256 sum =
+      _mm256_add_ps(_mm256_add_ps(_mm256_add_ps(_mm256_add_ps(a0, a1), _mm256_add_ps(a2, a3)),
+                                  _mm256_add_ps(_mm256_add_ps(a4, a5), _mm256_add_ps(a6, a7))),
+                    _mm256_add_ps(_mm256_add_ps(a8, a9), _mm256_add_ps(a10, a11)));
   alignas(32) float lanes[8];
   _mm256_store_ps(lanes, sum);
   double total = 0;
@@ -186,12 +190,14 @@ double measure_fma(bool avx512, int threads) {
   for (int rep = 0; rep < 10; ++rep) {  // best of 10: a peak, so the least disturbed run
     const auto t0 = Clock::now();
     pool.run(threads, [&](std::int64_t t) {
-      sink[static_cast<std::size_t>(t)] = avx512 ? fma_chains_avx512(iterations) : fma_chains_avx2(iterations);
+      sink[static_cast<std::size_t>(t)] =
+          avx512 ? fma_chains_avx512(iterations) : fma_chains_avx2(iterations);
     });
     const double s = std::chrono::duration<double>(Clock::now() - t0).count();
     best = std::max(best, flop_per_thread * threads / s / 1e9);
   }
-  if (std::accumulate(sink.begin(), sink.end(), 0.0) == 42.0) std::puts("");  // keep results observable
+  if (std::accumulate(sink.begin(), sink.end(), 0.0) == 42.0)
+    std::puts("");  // keep results observable
   return best;
 }
 
@@ -240,7 +246,8 @@ Architecture w2_architecture() {
 
 double sum_in_out(const Architecture& a) {
   double s = 0;
-  for (std::size_t l = 0; l + 1 < a.widths.size(); ++l) s += static_cast<double>(a.widths[l] * a.widths[l + 1]);
+  for (std::size_t l = 0; l + 1 < a.widths.size(); ++l)
+    s += static_cast<double>(a.widths[l] * a.widths[l + 1]);
   return s;
 }
 
@@ -265,8 +272,8 @@ struct TrainResult {
   std::vector<float> parameters;
 };
 
-TrainResult train(const std::string& workload, const Data& data, int threads, std::int64_t epochs, std::int64_t limit,
-                  std::uint64_t seed) {
+TrainResult train(const std::string& workload, const Data& data, int threads, std::int64_t epochs,
+                  std::int64_t limit, std::uint64_t seed) {
   const bool w1 = workload == "W1";
   const Architecture arch = w1 ? w1_architecture() : w2_architecture();
   backprop::TrainOptions opt;
@@ -277,7 +284,8 @@ TrainResult train(const std::string& workload, const Data& data, int threads, st
   opt.schedule.base_lr = w1 ? 0.1f : 1e-3f;
   const std::int64_t n = limit > 0 ? std::min(limit, data.train.rows) : data.train.rows;
   const auto rows = first_rows(n);
-  const auto prep = backprop::Preprocessing::fit(backprop::Normalization::unit_range, data.train, rows);
+  const auto prep =
+      backprop::Preprocessing::fit(backprop::Normalization::unit_range, data.train, rows);
   backprop::ThreadPool pool(threads);
   backprop::Network net(arch, opt.batch);
   net.initialize(seed);
@@ -324,7 +332,8 @@ nlohmann::json run_inference(const Options& o, const Data& data) {
   const Architecture arch = w1_architecture();
   const std::int64_t n = o.limit > 0 ? std::min(o.limit, data.test.rows) : data.test.rows;
   const auto rows = first_rows(n);
-  const auto prep = backprop::Preprocessing::fit(backprop::Normalization::unit_range, data.train, first_rows(data.train.rows));
+  const auto prep = backprop::Preprocessing::fit(backprop::Normalization::unit_range, data.train,
+                                                 first_rows(data.train.rows));
   backprop::AlignedBuffer<float> x(static_cast<std::size_t>(n * arch.inputs()));
   backprop::gather_batch(backprop::MatrixView(x.data(), n, arch.inputs()), data.test, prep, rows);
   backprop::ThreadPool pool(o.threads);
@@ -374,7 +383,8 @@ nlohmann::json run_bit_identical(const Options& o, const Data& data) {
   const TrainResult one = train("W1", data, 1, o.epochs, o.limit, o.seed);
   const TrainResult two = train("W1", data, 2, o.epochs, o.limit, o.seed);
   const bool same = one.parameters.size() == two.parameters.size() &&
-                    std::memcmp(one.parameters.data(), two.parameters.data(), one.parameters.size() * sizeof(float)) == 0;
+                    std::memcmp(one.parameters.data(), two.parameters.data(),
+                                one.parameters.size() * sizeof(float)) == 0;
   std::size_t differing = 0;
   for (std::size_t i = 0; i < std::min(one.parameters.size(), two.parameters.size()); ++i)
     differing += std::memcmp(&one.parameters[i], &two.parameters[i], sizeof(float)) != 0 ? 1U : 0U;
@@ -402,26 +412,30 @@ int main(int argc, char** argv) {
       j["gflops_1_thread"] = p.gflops_1;
       j["gflops_2_threads"] = p.gflops_2;
       if (!o.json)
-        std::printf("FMA peak (%s): 1 thread %.1f GFLOP/s, 2 threads %.1f GFLOP/s\n", p.isa.c_str(), p.gflops_1,
-                    p.gflops_2);
+        std::printf("FMA peak (%s): 1 thread %.1f GFLOP/s, 2 threads %.1f GFLOP/s\n", p.isa.c_str(),
+                    p.gflops_1, p.gflops_2);
     } else {
       const Data data = load(o.data);
       if (o.bit_identical) {
         j = run_bit_identical(o, data);
         if (!o.json)
-          std::printf("bit-identical 1 vs 2 threads: %s\n", j["bit_identical"].get<bool>() ? "yes" : "no");
+          std::printf("bit-identical 1 vs 2 threads: %s\n",
+                      j["bit_identical"].get<bool>() ? "yes" : "no");
       } else if (o.workload == "W3") {
         j = run_inference(o, data);
         if (!o.json)
-          std::printf("W3 %d threads: batch 1 %.2f us/sample, batch %lld %.0f samples/s (%.1f GFLOP/s)\n", o.threads,
-                      j["latency_us"].get<double>(), static_cast<long long>(j["batch"].get<std::int64_t>()),
-                      j["samples_per_second"].get<double>(), j["gflops"].get<double>());
+          std::printf(
+              "W3 %d threads: batch 1 %.2f us/sample, batch %lld %.0f samples/s (%.1f GFLOP/s)\n",
+              o.threads, j["latency_us"].get<double>(),
+              static_cast<long long>(j["batch"].get<std::int64_t>()),
+              j["samples_per_second"].get<double>(), j["gflops"].get<double>());
       } else {
         j = run_training(o, data);
         if (!o.json)
-          std::printf("%s %d threads: %.3f s, %.0f samples/s, %.1f GFLOP/s, test accuracy %.4f\n", o.workload.c_str(),
-                      o.threads, j["seconds"].get<double>(), j["samples_per_second"].get<double>(),
-                      j["gflops"].get<double>(), j["test_accuracy"].get<double>());
+          std::printf("%s %d threads: %.3f s, %.0f samples/s, %.1f GFLOP/s, test accuracy %.4f\n",
+                      o.workload.c_str(), o.threads, j["seconds"].get<double>(),
+                      j["samples_per_second"].get<double>(), j["gflops"].get<double>(),
+                      j["test_accuracy"].get<double>());
       }
     }
     j["peak_rss_mb"] = peak_rss_mb();

@@ -18,15 +18,17 @@ Activation parse_activation(const std::string& name);  // throws Error listing t
 Loss parse_loss(const std::string& name);
 
 struct Architecture {
-  std::vector<std::int64_t> widths;      // p, hidden widths..., r: at least two entries
-  std::vector<Activation> activations;   // one per hidden layer (widths.size() - 2 entries)
+  std::vector<std::int64_t> widths;     // p, hidden widths..., r: at least two entries
+  std::vector<Activation> activations;  // one per hidden layer (widths.size() - 2 entries)
   Loss loss = Loss::cross_entropy;
   float dropout = 0.0f;       // probability of dropping a hidden unit while training, in [0, 1)
   float leaky_slope = 0.01f;  // f(z) = z for z > 0, slope * z otherwise (leaky ReLU only)
 
   std::int64_t inputs() const { return widths.front(); }
   std::int64_t outputs() const { return widths.back(); }
-  std::int64_t num_layers() const { return static_cast<std::int64_t>(widths.size()) - 1; }  // dense layers
+  std::int64_t num_layers() const {
+    return static_cast<std::int64_t>(widths.size()) - 1;
+  }                                      // dense layers
   std::int64_t parameter_count() const;  // sum over layers of in*out + out
 
   // Throws Error naming the first problem: too few layers, a width < 1 or absurdly large,

@@ -24,8 +24,8 @@ struct Checkpoint {
 };
 
 // Writes atomically: an interrupted save leaves the previous checkpoint intact.
-void save_checkpoint(const std::filesystem::path& path, const Network& network, const ModelInfo& info,
-                     const Trainer& trainer, const std::string& run);
+void save_checkpoint(const std::filesystem::path& path, const Network& network,
+                     const ModelInfo& info, const Trainer& trainer, const std::string& run);
 
 Checkpoint load_checkpoint(const std::filesystem::path& path, std::int64_t max_batch);
 

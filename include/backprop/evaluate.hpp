@@ -31,8 +31,10 @@ struct Evaluation {
 class BatchBuffers {
  public:
   BatchBuffers(std::int64_t max_batch, std::int64_t features, std::int64_t outputs);
-  // Fills X, labels and targets for `rows` of `data` (rows.size() <= max_batch) and returns the batch.
-  Batch<float> gather(const Dataset& data, const Preprocessing& prep, std::span<const std::int64_t> rows);
+  // Fills X, labels and targets for `rows` of `data` (rows.size() <= max_batch) and returns the
+  // batch.
+  Batch<float> gather(const Dataset& data, const Preprocessing& prep,
+                      std::span<const std::int64_t> rows);
 
  private:
   std::int64_t features_;
@@ -43,12 +45,13 @@ class BatchBuffers {
 };
 
 // Evaluates `network` on the samples `rows` of `data` (all samples when rows is empty).
-Evaluation evaluate(Network& network, const Dataset& data, const Preprocessing& prep, std::span<const std::int64_t> rows,
-                    ThreadPool& pool);
+Evaluation evaluate(Network& network, const Dataset& data, const Preprocessing& prep,
+                    std::span<const std::int64_t> rows, ThreadPool& pool);
 
 // The network's outputs (N x r: probabilities, or values in the data's units) for every
 // sample of `data`, in order.
-std::vector<float> predict(Network& network, const Dataset& data, const Preprocessing& prep, ThreadPool& pool);
+std::vector<float> predict(Network& network, const Dataset& data, const Preprocessing& prep,
+                           ThreadPool& pool);
 
 // The index of the largest of n values (the first on ties).
 std::int64_t argmax(const float* values, std::int64_t n);

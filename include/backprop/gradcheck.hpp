@@ -13,7 +13,7 @@ namespace backprop {
 
 struct GradcheckOptions {
   std::uint64_t seed = 1;
-  std::int64_t batch = 4;                // random samples in the check's minibatch
+  std::int64_t batch = 4;  // random samples in the check's minibatch
   // h: central differences err by about h^2 |L'''| (truncation) + eps |L| / h (rounding);
   // in double both are near 1e-10 at h = 1e-5.
   double step = 1e-5;
@@ -21,8 +21,8 @@ struct GradcheckOptions {
   // check demands absolute agreement to tolerance * floor instead of a relative one that
   // rounding alone would break. Multiplied by max(1, |L|), as rounding grows with the loss.
   double floor = 1e-4;
-  std::int64_t max_entries = 0;          // per tensor; 0 checks every entry
-  bool with_dropout = true;              // check through a fixed dropout mask when dropout > 0
+  std::int64_t max_entries = 0;  // per tensor; 0 checks every entry
+  bool with_dropout = true;      // check through a fixed dropout mask when dropout > 0
 };
 
 struct TensorCheck {

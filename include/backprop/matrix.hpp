@@ -21,11 +21,12 @@ struct View {
 
   View() = default;
   View(T* d, std::int64_t r, std::int64_t c) : data(d), rows(r), cols(c), stride(c) {}
-  View(T* d, std::int64_t r, std::int64_t c, std::int64_t s) : data(d), rows(r), cols(c), stride(s) {}
+  View(T* d, std::int64_t r, std::int64_t c, std::int64_t s)
+      : data(d), rows(r), cols(c), stride(s) {}
   // A mutable view narrows to a read-only one.
   template <class U>
-    requires(std::is_const_v<T> && std::is_same_v<std::remove_const_t<T>, U>)
-  View(const View<U>& m)  // NOLINT(google-explicit-constructor)
+  requires(std::is_const_v<T>&& std::is_same_v<std::remove_const_t<T>, U>)
+      View(const View<U>& m)  // NOLINT(google-explicit-constructor)
       : data(m.data), rows(m.rows), cols(m.cols), stride(m.stride) {}
 
   T& operator()(std::int64_t i, std::int64_t j) const { return data[i * stride + j]; }

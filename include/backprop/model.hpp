@@ -35,12 +35,12 @@ struct ModelInfo {
   Architecture architecture;
   Preprocessing preprocessing;
   Task task = Task::classification;
-  std::vector<std::string> class_names;    // index -> name (classification)
-  std::vector<std::string> feature_names;  // CSV column names of the inputs; empty for images
-  std::string label_name;                  // CSV label column
-  std::string input_format = "idx";        // "idx" or "csv": what the model was trained on
-  bool csv_header = true;                  // CSV: whether the training file had a header row
-  std::int64_t csv_columns = 0;            // CSV: fields per row of the training file
+  std::vector<std::string> class_names;         // index -> name (classification)
+  std::vector<std::string> feature_names;       // CSV column names of the inputs; empty for images
+  std::string label_name;                       // CSV label column
+  std::string input_format = "idx";             // "idx" or "csv": what the model was trained on
+  bool csv_header = true;                       // CSV: whether the training file had a header row
+  std::int64_t csv_columns = 0;                 // CSV: fields per row of the training file
   std::map<std::string, std::string> training;  // provenance: optimizer, epochs, accuracy, ...
 };
 
@@ -60,7 +60,8 @@ void save_model(const std::filesystem::path& path, const Network& network, const
 // allocation), every tensor's presence and shape, names that agree with the widths.
 // The network gets buffers for minibatches of up to max_batch rows.
 Model load_model(const std::filesystem::path& path, std::int64_t max_batch);
-Model parse_model(std::span<const std::uint8_t> bytes, std::string_view source, std::int64_t max_batch);
+Model parse_model(std::span<const std::uint8_t> bytes, std::string_view source,
+                  std::int64_t max_batch);
 // The same from an already parsed file. A checkpoint (metadata "checkpoint") is accepted as
 // the model it carries, with its training-state tensors.
 Model model_from_file(const SafetensorsFile& file, std::int64_t max_batch);

@@ -36,9 +36,9 @@ class BasicNetwork {
   std::int64_t num_layers() const { return arch_.num_layers(); }
   std::int64_t max_batch() const { return max_batch_; }
 
-  View<T> weight(std::int64_t layer) { return param_matrix(params_.data(), layer); }            // in x out
+  View<T> weight(std::int64_t layer) { return param_matrix(params_.data(), layer); }  // in x out
   View<const T> weight(std::int64_t layer) const { return param_matrix(mutable_params(), layer); }
-  std::span<T> bias(std::int64_t layer) { return param_row(params_.data(), layer); }            // 1 x out
+  std::span<T> bias(std::int64_t layer) { return param_row(params_.data(), layer); }  // 1 x out
   std::span<const T> bias(std::int64_t layer) const { return param_row(mutable_params(), layer); }
   View<T> weight_grad(std::int64_t layer) { return param_matrix(grads_.data(), layer); }
   std::span<T> bias_grad(std::int64_t layer) { return param_row(grads_.data(), layer); }
@@ -59,7 +59,8 @@ class BasicNetwork {
 
   // The mean loss of a minibatch: without dropout, or with the masks of dropout_key (the
   // exact function forward_backward differentiates, which gradient checks need).
-  double loss(const Batch<T>& batch, ThreadPool& pool, std::optional<std::uint64_t> dropout_key = std::nullopt);
+  double loss(const Batch<T>& batch, ThreadPool& pool,
+              std::optional<std::uint64_t> dropout_key = std::nullopt);
 
   // One forward and backward pass: returns the mean loss and leaves dL/dtheta in gradients().
   // dropout_key selects this step's dropout masks (ignored when dropout is 0).
@@ -81,7 +82,8 @@ class BasicNetwork {
   std::span<T> param_row(T* base, std::int64_t layer) const;
   // Read-only accessors share the helpers above and hand out const views only.
   T* mutable_params() const { return const_cast<T*>(params_.data()); }
-  View<const T> run_forward(View<const T> x, bool training, std::uint64_t dropout_key, ThreadPool& pool);
+  View<const T> run_forward(View<const T> x, bool training, std::uint64_t dropout_key,
+                            ThreadPool& pool);
   void check_batch(std::int64_t rows, std::int64_t cols) const;
 
   Architecture arch_;

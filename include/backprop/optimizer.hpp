@@ -17,12 +17,12 @@ OptimizerKind parse_optimizer(const std::string& name);  // throws Error listing
 
 struct OptimizerConfig {
   OptimizerKind kind = OptimizerKind::sgd;
-  float momentum = 0.9f;        // mu, for momentum
-  bool nesterov = false;        // Nesterov's look-ahead form of momentum
-  float beta1 = 0.9f;           // Adam's first-moment decay
-  float beta2 = 0.999f;         // Adam's second-moment decay
-  float epsilon = 1e-8f;        // Adam's denominator guard
-  float weight_decay = 0.0f;    // L2 (added to the gradient); decoupled for AdamW
+  float momentum = 0.9f;      // mu, for momentum
+  bool nesterov = false;      // Nesterov's look-ahead form of momentum
+  float beta1 = 0.9f;         // Adam's first-moment decay
+  float beta2 = 0.999f;       // Adam's second-moment decay
+  float epsilon = 1e-8f;      // Adam's denominator guard
+  float weight_decay = 0.0f;  // L2 (added to the gradient); decoupled for AdamW
 
   void validate() const;  // throws Error naming the bad value
 };
@@ -41,7 +41,8 @@ class Optimizer {
   // All optimiser state in one buffer (velocity, or Adam's m then v): saved in checkpoints.
   std::span<float> state() { return state_.span(); }
   std::span<const float> state() const { return state_.span(); }
-  void restore(std::uint64_t steps, std::span<const float> state);  // throws Error on a size mismatch
+  void restore(std::uint64_t steps,
+               std::span<const float> state);  // throws Error on a size mismatch
 
  private:
   OptimizerConfig config_;

@@ -33,7 +33,8 @@ struct Preprocessing {
   void fit_targets(const Dataset& data, std::span<const std::int64_t> rows);
 
   // Fits the map on the samples `rows` of `data` (the training split only).
-  static Preprocessing fit(Normalization kind, const Dataset& data, std::span<const std::int64_t> rows);
+  static Preprocessing fit(Normalization kind, const Dataset& data,
+                           std::span<const std::int64_t> rows);
   // The identity map for p features.
   static Preprocessing identity(std::int64_t features);
 };

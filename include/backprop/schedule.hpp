@@ -18,7 +18,8 @@ struct Schedule {
   float min_lr = 0.0f;            // cosine: the floor reached at the last epoch
   std::int64_t total_epochs = 1;  // cosine: the length of the half period
 
-  // constant: lr0;  step: lr0 gamma^floor(e / step);  cosine: min + (lr0 - min)(1 + cos(pi e / E)) / 2
+  // constant: lr0;  step: lr0 gamma^floor(e / step);  cosine: min + (lr0 - min)(1 + cos(pi e / E))
+  // / 2
   float learning_rate(std::int64_t epoch) const;
   void validate() const;
 };

@@ -85,8 +85,8 @@ enum class TrainOutcome { completed, early_stopped, interrupted };
 class Trainer {
  public:
   // `train_rows` index the samples of `train` to learn from. Data sets must outlive the trainer.
-  Trainer(Network& network, const Preprocessing& prep, const TrainOptions& options, const Dataset& train,
-          std::vector<std::int64_t> train_rows, ThreadPool& pool);
+  Trainer(Network& network, const Preprocessing& prep, const TrainOptions& options,
+          const Dataset& train, std::vector<std::int64_t> train_rows, ThreadPool& pool);
 
   void set_validation(const Dataset& data, std::vector<std::int64_t> rows);
   void set_test(const Dataset& data);
