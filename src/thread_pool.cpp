@@ -47,7 +47,7 @@ inline void cpu_relax() {
 
 // One call of run(): it lives on run()'s stack.
 struct ThreadPool::Job {
-  const std::function<void(std::int64_t)>* task = nullptr;
+  const TaskRef* task = nullptr;
   std::int64_t count = 0;
   alignas(64) std::atomic<std::int64_t> next{0};  // the next unclaimed task
   alignas(64) std::atomic<std::int64_t> done{0};  // tasks finished (or skipped after an error)
@@ -97,7 +97,7 @@ ThreadPool::~ThreadPool() {
   for (auto& w : workers_) w.join();
 }
 
-void ThreadPool::run(std::int64_t tasks, const std::function<void(std::int64_t)>& task) {
+void ThreadPool::run(std::int64_t tasks, TaskRef task) {
   if (tasks <= 0) return;
   if (workers_.empty() || tasks == 1 || t_inside == this) {
     for (std::int64_t i = 0; i < tasks; ++i) task(i);

@@ -5,12 +5,29 @@
 #include <atomic>
 #include <condition_variable>
 #include <cstdint>
-#include <functional>
 #include <mutex>
 #include <thread>
+#include <type_traits>
 #include <vector>
 
 namespace backprop {
+
+// A non-owning reference to a callable taking a task index. Unlike std::function it never
+// allocates, so a training step that hands work to the pool allocates nothing. It refers to
+// the callable, which must outlive the call it is passed to (a lambda argument does).
+class TaskRef {
+ public:
+  template <class F>
+  requires(!std::is_same_v<std::remove_cvref_t<F>, TaskRef>)
+      TaskRef(F&& f)  // NOLINT(google-explicit-constructor): lambdas convert at the call site
+      : callable_(const_cast<void*>(static_cast<const void*>(&f))),
+        call_([](void* c, std::int64_t i) { (*static_cast<std::remove_reference_t<F>*>(c))(i); }) {}
+  void operator()(std::int64_t i) const { call_(callable_, i); }
+
+ private:
+  void* callable_;
+  void (*call_)(void*, std::int64_t);
+};
 
 class ThreadPool {
  public:
@@ -28,7 +45,7 @@ class ThreadPool {
   // first exception is rethrown here once every task has run.
   // Calls from several threads at once take turns. A task that calls run() on the same pool
   // runs that inner loop itself, in order.
-  void run(std::int64_t tasks, const std::function<void(std::int64_t)>& task);
+  void run(std::int64_t tasks, TaskRef task);
 
   // The number of cores this process may use (at least 1).
   static int hardware_threads();
