@@ -14,7 +14,7 @@ fuzz_seconds=${FUZZ_SECONDS:-45}
 
 scripts/install-deps.sh
 
-echo "== clang-format"
+echo "== clang-format ($(date +%T))"
 unformatted=$(git ls-files '*.cpp' '*.hpp' | xargs clang-format --dry-run --Werror 2>&1 | grep -oE '^[^:]+\.(cpp|hpp)' | sort -u || true)
 if [ -n "$unformatted" ]; then
   echo "clang-format would change: $unformatted"
@@ -32,31 +32,31 @@ count_ctest() {  # adds CTest's "N tests failed out of M" to the totals
   failed=$((failed + bad))
 }
 
-echo "== release build"
+echo "== release build ($(date +%T))"
 cmake -S . -B build -G Ninja -DCMAKE_BUILD_TYPE=Release -DBACKPROP_WERROR=ON >/dev/null
 cmake --build build -j "$jobs"
-echo "== tests (release)"
+echo "== tests (release) ($(date +%T))"
 status=0
 (cd build && ctest -j "$jobs" --output-on-failure --timeout 600) 2>&1 | tee build/ctest.log || status=1
 count_ctest build/ctest.log
 
-echo "== ASan + UBSan build"
+echo "== ASan + UBSan build ($(date +%T))"
 cmake -S . -B build-asan -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo -DBACKPROP_SANITIZE=ON \
   -DBACKPROP_BUILD_BENCH=OFF -DBACKPROP_BUILD_EXAMPLES=OFF >/dev/null
 cmake --build build-asan -j "$jobs"
-echo "== tests (ASan + UBSan)"
+echo "== tests (ASan + UBSan) ($(date +%T))"
 (cd build-asan && ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 UBSAN_OPTIONS=print_stacktrace=1 \
   ctest -j "$jobs" --output-on-failure --timeout 900) 2>&1 | tee build-asan/ctest.log || status=1
 count_ctest build-asan/ctest.log
 
-echo "== fuzzing (${fuzz_seconds}s per target)"
+echo "== fuzzing (${fuzz_seconds}s per target) ($(date +%T))"
 if [ -x scripts/fuzz.sh ]; then
   scripts/fuzz.sh "$fuzz_seconds" || status=1
 else
   echo "fuzz: scripts/fuzz.sh missing" && status=1
 fi
 
-echo "== benchmark suite (quick mode)"
+echo "== benchmark suite (quick mode) ($(date +%T))"
 if [ -f bench/run.py ]; then
   /usr/bin/python3 bench/run.py --build "$root/build" --quick || status=1
 fi
