@@ -180,7 +180,8 @@ TEST(Gemm, MatchesReferenceOnSmallAndEdgeShapes) {
 }
 
 // The products of the training workloads (W1: 784-128-10 at batch 64; W2: 784-512-256-10 at
-// batch 128; inference at batch 1) plus large odd shapes, each with and without stride and
+// batch 128; inference at batch 1) plus large odd shapes (the 3001-row ones have an A beyond
+// 1 MB and few columns, where the kernels prefetch A), each with and without stride and
 // accumulate.
 std::vector<Case> workload_cases() {
   constexpr Transpose N = Transpose::no;
@@ -197,7 +198,8 @@ std::vector<Case> workload_cases() {
       {101, 103, 107, N, N, 0, false}, {101, 103, 107, T, T, 0, false},
       {257, 131, 67, T, N, 0, false},  {67, 257, 131, N, T, 0, false},
       {1, 1000, 300, N, T, 0, false},  {1000, 1, 300, T, N, 0, false},
-      {3, 700, 200, N, N, 0, false},
+      {3, 700, 200, N, N, 0, false},   {3001, 17, 101, N, N, 0, false},
+      {3001, 40, 101, N, N, 0, false},
   };
   std::vector<Case> cases;
   for (const Case& c : base) {
