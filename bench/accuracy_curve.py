@@ -10,7 +10,6 @@ uniform for backprop, PyTorch's default for torch), so the curves agree up to th
 Exits 1 when a final accuracy differs by more than --tolerance points.
 """
 import argparse
-import gzip
 import json
 import os
 import subprocess
@@ -18,34 +17,20 @@ import sys
 import tempfile
 import time
 
-import numpy as np
 import torch
 
-
-def read_idx(path):
-    opener = gzip.open if path.endswith(".gz") else open
-    with opener(path, "rb") as f:
-        data = f.read()
-    dims = data[3]
-    shape = [int.from_bytes(data[4 + 4 * i: 8 + 4 * i], "big") for i in range(dims)]
-    return np.frombuffer(data, dtype=np.uint8, offset=4 + 4 * dims).reshape(shape)
-
-
-def find(directory, stem):
-    for name in (stem, stem + ".gz"):
-        path = os.path.join(directory, name)
-        if os.path.exists(path):
-            return path
-    sys.exit(f"accuracy_curve: {stem}[.gz] not found in {directory}")
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "peers"))
+from numpy_mlp import load_fashion_mnist  # noqa: E402  (the suite's one IDX reader)
 
 
 def torch_curve(args):
     torch.manual_seed(args.seed)
     torch.set_num_threads(1)
-    x_train = torch.from_numpy(read_idx(find(args.data, "train-images-idx3-ubyte")).reshape(-1, 784).copy())
-    y_train = torch.from_numpy(read_idx(find(args.data, "train-labels-idx1-ubyte")).astype(np.int64))
-    x_test = torch.from_numpy(read_idx(find(args.data, "t10k-images-idx3-ubyte")).reshape(-1, 784).copy()).float() / 255
-    y_test = torch.from_numpy(read_idx(find(args.data, "t10k-labels-idx1-ubyte")).astype(np.int64))
+    train_x, train_y, test_x, test_y = load_fashion_mnist(args.data)
+    x_train = torch.from_numpy(train_x.copy())
+    y_train = torch.from_numpy(train_y)
+    x_test = torch.from_numpy(test_x.copy()).float() / 255
+    y_test = torch.from_numpy(test_y)
     widths = [int(w) for w in args.layers.split(",")]
     layers = []
     for i in range(len(widths) - 1):
