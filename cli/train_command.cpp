@@ -433,8 +433,9 @@ int run_train(TrainArgs args, const RunArgs& run, const std::vector<std::string>
     outcome = trainer.run();
   } catch (const DivergenceError&) {
     progress.clear();
-    // The network holds finite weights (from before the failing step, or from the start of the
-    // epoch when the update overflowed): keep them, never NaNs.
+    // The network holds finite weights (from before the failing step when the loss was not
+    // finite, or from the start of the epoch when a gradient or the update was not): keep
+    // them, never NaNs.
     save_model(run.output, net, info);
     fmt::print(stderr, "backprop: the last finite weights (see the error below) were saved to {}\n",
                run.output);

@@ -1,3 +1,5 @@
+#include <algorithm>
+
 #include "backprop/error.hpp"
 #include "gemm.hpp"
 #include "ops.hpp"
@@ -45,9 +47,10 @@ void dense_forward(View<T> z, View<const T> x, View<const T> w, std::span<const 
 template <class T>
 void dense_backward(View<T> dx, View<T> dw, std::span<T> db, View<const T> d, View<const T> x,
                     View<const T> w, ThreadPool& pool) {
-  // dW (in x out) += X^T (in x B) D (B x out)
-  matmul(dw, x, Transpose::yes, d, Transpose::no, true, pool);
-  // db (1 x out) += sum over rows of D; rows in order, so the sum is the same on any thread count
+  // dW (in x out) = X^T (in x B) D (B x out)
+  matmul(dw, x, Transpose::yes, d, Transpose::no, false, pool);
+  // db (1 x out) = sum over rows of D; rows in order, so the sum is the same on any thread count
+  std::fill(db.begin(), db.end(), T(0));
   for (std::int64_t i = 0; i < d.rows; ++i) {
     const T* di = d.row(i);
     for (std::int64_t j = 0; j < d.cols; ++j) db[static_cast<std::size_t>(j)] += di[j];

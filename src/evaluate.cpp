@@ -22,10 +22,14 @@ BatchBuffers::BatchBuffers(std::int64_t max_batch, std::int64_t features, std::i
       targets_(static_cast<std::size_t>(max_batch * outputs)) {}
 
 Batch<float> BatchBuffers::gather(const Dataset& data, const Preprocessing& prep,
-                                  std::span<const std::int64_t> rows) {
+                                  std::span<const std::int64_t> rows, ThreadPool* pool) {
   const auto b = static_cast<std::int64_t>(rows.size());
   MatrixView x(x_.data(), b, features_);
-  gather_batch(x, data, prep, rows);
+  if (pool != nullptr) {
+    gather_batch(x, data, prep, rows, *pool);
+  } else {
+    gather_batch(x, data, prep, rows);
+  }
   Batch<float> batch;
   batch.x = x;
   if (data.task == Task::classification) {
@@ -89,7 +93,7 @@ Evaluation evaluate(Network& network, const Dataset& data, const Preprocessing& 
        start += static_cast<std::size_t>(network.max_batch())) {
     const auto chunk = rows.subspan(
         start, std::min(rows.size() - start, static_cast<std::size_t>(network.max_batch())));
-    const Batch<float> batch = buffers.gather(data, prep, chunk);
+    const Batch<float> batch = buffers.gather(data, prep, chunk, &pool);
     loss_sum += network.loss(batch, pool) * static_cast<double>(chunk.size());
     const auto yhat = network.output();
     for (std::int64_t i = 0; i < yhat.rows; ++i) {
@@ -152,7 +156,7 @@ std::vector<float> predict(Network& network, const Dataset& data, const Preproce
     rows.resize(static_cast<std::size_t>(b));
     std::iota(rows.begin(), rows.end(), start);
     MatrixView xb(x.data(), b, arch.inputs());
-    gather_batch(xb, data, prep, rows);
+    gather_batch(xb, data, prep, rows, pool);
     const auto yhat = network.forward(xb, pool);
     for (std::int64_t i = 0; i < b; ++i)
       std::copy(yhat.row(i), yhat.row(i) + r, out.begin() + (start + i) * r);

@@ -191,7 +191,6 @@ double BasicNetwork<T>::forward_backward(const Batch<T>& batch, std::uint64_t dr
     ops::squared_error_backward<T>(d, yhat, batch.targets, static_cast<T>(1.0 / elements));
   }
 
-  grads_.fill_zero();  // parameter gradients are accumulated with += below
   int current = 0;
   for (std::int64_t l = layers - 1; l >= 0; --l) {
     const std::int64_t in = arch_.widths[as_size(l)];

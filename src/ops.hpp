@@ -1,7 +1,9 @@
 #pragma once
 // The network's operations as forward/backward pairs, llm.c style: outputs first, then inputs,
 // then options, then the pool. Shapes use B = rows of the minibatch. Each backward pass writes
-// (or, for parameter gradients, accumulates with +=) the gradient of the mean loss.
+// the gradient of the mean loss. Parameter gradients are written, not accumulated with += after
+// a zeroing pass: a minibatch is one product, and the zeroing pass cost a write of every
+// gradient per step (docs/performance.md).
 // Templated on the scalar so the same code runs in float (training) and double (gradcheck).
 #include <cstdint>
 #include <span>
@@ -18,8 +20,8 @@ void dense_forward(View<T> z, View<const T> x, View<const T> w, std::span<const 
                    ThreadPool& pool);
 
 // Given D = dL/dZ (B x out):
-//   dW += X^T D   (in x out)      the seed's dL/dW1 = x^T d3
-//   db += 1^T D   (1 x out)       the seed's dL/db1 = d3, summed over the minibatch's rows
+//   dW  = X^T D   (in x out)      the seed's dL/dW1 = x^T d3
+//   db  = 1^T D   (1 x out)       the seed's dL/db1 = d3, summed over the minibatch's rows
 //   dX  = D W^T   (B x in)        the seed's d2 = d1 W2^T; skipped when dx.data is null
 template <class T>
 void dense_backward(View<T> dx, View<T> dw, std::span<T> db, View<const T> d, View<const T> x,

@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <cmath>
+#include <cstdint>
 #include <limits>
 
 #include <fmt/format.h>
@@ -106,8 +107,9 @@ void fit_columns(Preprocessing& prep, const T* base, std::int64_t p,
 // inputs, so no overlap checks. Blocks of a fixed 16 are vectorised even at -O2, where GCC's
 // cheap cost model skips loops of unknown length that would need a scalar epilogue.
 template <class T>
-void transform_row(float* __restrict out, const T* __restrict x, const float* __restrict offset,
-                   const float* __restrict scale, std::int64_t p) {
+[[gnu::always_inline]] inline void transform_row(float* __restrict out, const T* __restrict x,
+                                                 const float* __restrict offset,
+                                                 const float* __restrict scale, std::int64_t p) {
   constexpr std::int64_t kBlock = 16;
   std::int64_t j = 0;
   for (; j + kBlock <= p; j += kBlock) {
@@ -121,12 +123,42 @@ void transform_row(float* __restrict out, const T* __restrict x, const float* __
 }
 
 template <class T>
-void gather_rows(MatrixView x, const T* base, std::int64_t p, const Preprocessing& prep,
-                 std::span<const std::int64_t> rows) {
+[[gnu::always_inline]] inline void gather_body(MatrixView x, const T* base, std::int64_t p,
+                                               const Preprocessing& prep,
+                                               std::span<const std::int64_t> rows) {
   const float* offset = prep.offset.data();
   const float* scale = prep.scale.data();
   for (std::size_t b = 0; b < rows.size(); ++b) {
     transform_row(x.row(static_cast<std::int64_t>(b)), base + rows[b] * p, offset, scale, p);
+  }
+}
+
+// The two storage types, each compiled for AVX-512, AVX2 and the baseline (byte-to-float
+// conversion is one instruction per 16 values with AVX-512, four shuffles with SSE2).
+#define BACKPROP_CLONES \
+  __attribute__((target_clones("arch=x86-64-v4", "arch=x86-64-v3", "default")))
+
+BACKPROP_CLONES void gather_rows(MatrixView x, const std::uint8_t* base, std::int64_t p,
+                                 const Preprocessing& prep, std::span<const std::int64_t> rows) {
+  gather_body(x, base, p, prep, rows);
+}
+
+BACKPROP_CLONES void gather_rows(MatrixView x, const float* base, std::int64_t p,
+                                 const Preprocessing& prep, std::span<const std::int64_t> rows) {
+  gather_body(x, base, p, prep, rows);
+}
+
+#undef BACKPROP_CLONES
+
+template <class T>
+void prefetch_rows(const T* base, std::int64_t p, std::span<const std::int64_t> rows) {
+  constexpr std::size_t kLine = 64;
+  const std::size_t bytes = static_cast<std::size_t>(p) * sizeof(T);
+  for (const std::int64_t r : rows) {
+    const char* row = reinterpret_cast<const char*>(base + r * p);
+    // Read, moderate locality (into L2): the rows are needed once, a step later.
+    for (std::size_t off = 0; off < bytes; off += kLine) __builtin_prefetch(row + off, 0, 2);
+    __builtin_prefetch(row + bytes - 1, 0, 2);
   }
 }
 
@@ -185,8 +217,19 @@ Preprocessing Preprocessing::fit(Normalization kind, const Dataset& data,
   return prep;
 }
 
+void prefetch_batch(const Dataset& data, std::span<const std::int64_t> rows) {
+  if (data.features <= 0) return;
+  for (const std::int64_t r : rows)
+    if (r < 0 || r >= data.rows) return;  // a hint only: gather_batch reports bad rows
+  if (data.is_bytes()) {
+    prefetch_rows(data.bytes.data(), data.features, rows);
+  } else {
+    prefetch_rows(data.values.data(), data.features, rows);
+  }
+}
+
 void gather_batch(MatrixView x, const Dataset& data, const Preprocessing& prep,
-                  std::span<const std::int64_t> rows) {
+                  std::span<const std::int64_t> rows, ThreadPool& pool) {
   const auto p = static_cast<std::size_t>(data.features);
   if (x.rows != static_cast<std::int64_t>(rows.size()) || x.cols != data.features ||
       prep.offset.size() != p || prep.scale.size() != p) {
@@ -196,12 +239,32 @@ void gather_batch(MatrixView x, const Dataset& data, const Preprocessing& prep,
                     x.rows, x.cols, rows.size(), data.features, prep.offset.size()));
   }
   check_rows(data, rows, "minibatch");
-  // The storage type is decided once per batch, so the inner loop has no branch on it.
-  if (data.is_bytes()) {
-    gather_rows(x, data.bytes.data(), data.features, prep, rows);
-  } else {
-    gather_rows(x, data.values.data(), data.features, prep, rows);
-  }
+  // Split by rows across the pool: X was last read by every thread's share of the previous
+  // step's products, so one thread rewriting all of it waits on the other cores' copies of
+  // its lines; two threads wait in parallel (W1: 25 us per step on one thread, 12 on two).
+  constexpr std::int64_t kMinRows = 16;
+  const auto b = static_cast<std::int64_t>(rows.size());
+  const std::int64_t tasks =
+      std::max<std::int64_t>(1, std::min<std::int64_t>(pool.size(), b / kMinRows));
+  pool.run(tasks, [&](std::int64_t t) {
+    const std::int64_t r0 = b * t / tasks;
+    const std::int64_t r1 = b * (t + 1) / tasks;
+    const MatrixView part(x.row(r0), r1 - r0, x.cols, x.stride);
+    const auto part_rows =
+        rows.subspan(static_cast<std::size_t>(r0), static_cast<std::size_t>(r1 - r0));
+    // The storage type is decided once per batch, so the inner loop has no branch on it.
+    if (data.is_bytes()) {
+      gather_rows(part, data.bytes.data(), data.features, prep, part_rows);
+    } else {
+      gather_rows(part, data.values.data(), data.features, prep, part_rows);
+    }
+  });
+}
+
+void gather_batch(MatrixView x, const Dataset& data, const Preprocessing& prep,
+                  std::span<const std::int64_t> rows) {
+  ThreadPool serial(1);
+  gather_batch(x, data, prep, rows, serial);
 }
 
 }  // namespace backprop

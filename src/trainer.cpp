@@ -66,15 +66,11 @@ void Trainer::report_divergence(double loss, std::int64_t step) const {
   const std::int64_t epoch = state_.epoch + 1;
   std::string where;
   const std::int64_t act = net_.first_non_finite_activation();
-  const std::int64_t grad = net_.first_non_finite_gradient();
   const auto& w = net_.architecture().widths;
   if (act >= 0) {
     where = fmt::format("the activations of layer {} ({} -> {}) are the first that are not finite",
                         act + 1, w[static_cast<std::size_t>(act)],
                         w[static_cast<std::size_t>(act + 1)]);
-  } else if (grad >= 0) {
-    where = fmt::format("the gradient of layer {} (W{}, b{}) is the first that is not finite",
-                        grad + 1, grad + 1, grad + 1);
   } else {
     where = "the loss is not finite";
   }
@@ -87,16 +83,24 @@ void Trainer::report_divergence(double loss, std::int64_t step) const {
 }
 
 void Trainer::report_update_divergence(std::int64_t step, float lr) {
+  // The gradients are still those of this step; the weights are not, so they are reset.
+  const std::int64_t grad = net_.first_non_finite_gradient();
   std::copy(epoch_start_.data(), epoch_start_.data() + epoch_start_.size(),
             net_.parameters().begin());
   const std::int64_t epoch = state_.epoch + 1;
-  throw DivergenceError(fmt::format("training diverged at epoch {}, step {}: the update made "
-                                    "weights infinite or NaN (the gradients "
-                                    "were finite). Likely causes: the learning rate ({}) is too "
-                                    "high, or the inputs are not scaled "
-                                    "(try --normalize standard). The weights were reset to those "
-                                    "epoch {} started (or resumed) with",
-                                    epoch, step + 1, lr, epoch),
+  const std::string cause =
+      grad >= 0 ? fmt::format(
+                      "the gradient of layer {} (W{}, b{}) is the first that is not "
+                      "finite",
+                      grad + 1, grad + 1, grad + 1)
+                : std::string(
+                      "the update made weights infinite or NaN (the gradients were "
+                      "finite)");
+  throw DivergenceError(fmt::format("training diverged at epoch {}, step {}: {}. Likely causes: "
+                                    "the learning rate ({}) is too high, or the inputs are not "
+                                    "scaled (try --normalize standard). The weights were reset "
+                                    "to those epoch {} started (or resumed) with",
+                                    epoch, step + 1, cause, lr, epoch),
                         epoch, step + 1);
 }
 
@@ -120,11 +124,16 @@ void Trainer::run_epoch_steps() {
     const std::int64_t rows = std::min(options_.batch, n - begin);
     const std::span<const std::int64_t> chunk(order_.data() + begin,
                                               static_cast<std::size_t>(rows));
-    const Batch<float> batch = buffers_.gather(train_, prep_, chunk);
+    const Batch<float> batch = buffers_.gather(train_, prep_, chunk, &pool_);
+    if (step + 1 < steps) {
+      const std::int64_t next = begin + options_.batch;
+      prefetch_batch(train_, std::span<const std::int64_t>(
+                                 order_.data() + next,
+                                 static_cast<std::size_t>(std::min(options_.batch, n - next))));
+    }
     const std::uint64_t dropout_key = hash_key(options_.seed, kDropoutStream, optimizer_.steps());
     const double loss = net_.forward_backward(batch, dropout_key, pool_);
-    if (!std::isfinite(loss) || net_.first_non_finite_gradient() >= 0)
-      report_divergence(loss, step);
+    if (!std::isfinite(loss)) report_divergence(loss, step);
     if (classify) {
       const auto yhat = net_.output();
       for (std::int64_t i = 0; i < rows; ++i)
@@ -133,9 +142,10 @@ void Trainer::run_epoch_steps() {
     }
     state_.running_loss += loss * static_cast<double>(rows);
     state_.running_seen += rows;
-    optimizer_.step(net_.parameters(), net_.gradients(), lr, pool_);
-    // Finite gradients can still take a weight to infinity when lr * g overflows.
-    if (!ops::all_finite<float>(net_.parameters())) report_update_divergence(step, lr);
+    // The optimiser checks the gradients and the updated weights in its own pass (finite
+    // gradients can still take a weight to infinity when lr * g overflows).
+    if (!optimizer_.step(net_.parameters(), net_.gradients(), lr, pool_))
+      report_update_divergence(step, lr);
     ++state_.step_in_epoch;
     if (on_step) on_step(state_.step_in_epoch, steps);
     if (stop_requested != nullptr && stop_requested->load() && state_.step_in_epoch < steps) break;

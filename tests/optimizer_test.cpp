@@ -2,6 +2,7 @@
 // and the schedules against theirs.
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <cmath>
 #include <numbers>
 #include <vector>
@@ -123,6 +124,81 @@ TEST(Optimizer, RestoreContinuesExactly) {
   for (int t = 2; t < 4; ++t) second.step(resumed, gradient(t), 0.1f, pool);
   EXPECT_EQ(straight, resumed);
   EXPECT_THROW(second.restore(1, std::vector<float>(3)), Error);
+}
+
+// Long buffers take the vectorised loops and several chunks on two threads; the 5-element runs
+// above take the scalar tail. Element i of a long run must match element i % 5 of a short one.
+std::vector<OptimizerConfig> every_kind() {
+  std::vector<OptimizerConfig> configs;
+  for (const auto kind :
+       {OptimizerKind::sgd, OptimizerKind::momentum, OptimizerKind::adam, OptimizerKind::adamw}) {
+    OptimizerConfig c;
+    c.kind = kind;
+    c.weight_decay = 0.01f;
+    configs.push_back(c);
+  }
+  OptimizerConfig nesterov;
+  nesterov.kind = OptimizerKind::momentum;
+  nesterov.nesterov = true;
+  configs.push_back(nesterov);
+  return configs;
+}
+
+std::vector<float> tiled(const std::vector<float>& pattern, std::size_t n) {
+  std::vector<float> out(n);
+  for (std::size_t i = 0; i < n; ++i) out[i] = pattern[i % pattern.size()];
+  return out;
+}
+
+constexpr std::size_t kLong = 40'003;  // three chunks and a ragged vector tail
+
+TEST(Optimizer, LongBuffersOnTwoThreadsMatchTheShortRun) {
+  for (const auto& c : every_kind()) {
+    SCOPED_TRACE(to_string(c.kind) + (c.nesterov ? " nesterov" : ""));
+    const std::vector<float> want = run(c, 0.1f, kSteps);
+    std::vector<float> theta = tiled(kStart, kLong);
+    Optimizer opt(c, kLong);
+    ThreadPool pool(2);
+    for (int t = 0; t < kSteps; ++t)
+      ASSERT_TRUE(opt.step(theta, tiled(gradient(t), kLong), 0.1f, pool));
+    for (std::size_t i = 0; i < kLong; ++i)
+      ASSERT_NEAR(theta[i], want[i % want.size()], 1e-6f * (1.0f + std::abs(want[i % 5]))) << i;
+  }
+}
+
+TEST(Optimizer, StepReportsANonFiniteGradientOrUpdate) {
+  for (const auto& c : every_kind()) {
+    SCOPED_TRACE(to_string(c.kind) + (c.nesterov ? " nesterov" : ""));
+    ThreadPool pool(2);
+    // A NaN or an infinity anywhere in the gradient: in a vector body and in the scalar tail.
+    for (const std::size_t at : {std::size_t{0}, std::size_t{20'001}, kLong - 1}) {
+      for (const float bad : {std::nanf(""), INFINITY, -INFINITY}) {
+        std::vector<float> theta = tiled(kStart, kLong);
+        std::vector<float> g = tiled(gradient(0), kLong);
+        g[at] = bad;
+        Optimizer opt(c, kLong);
+        EXPECT_FALSE(opt.step(theta, g, 0.1f, pool)) << "at " << at << " value " << bad;
+      }
+    }
+    // Finite gradients whose updates grow the weights until they leave the float range: each
+    // step's answer must be exactly "every updated weight is finite".
+    std::vector<float> theta = tiled(kStart, kLong);
+    Optimizer opt(c, kLong);
+    const std::vector<float> g = tiled(gradient(0), kLong);
+    int steps = 0;
+    for (bool finite = true; finite && steps < 40; ++steps) {
+      finite = opt.step(theta, g, 3e37f, pool);
+      const bool all =
+          std::all_of(theta.begin(), theta.end(), [](float x) { return std::isfinite(x); });
+      ASSERT_EQ(finite, all) << "step " << steps + 1;
+    }
+    EXPECT_LT(steps, 40) << "the weights never overflowed";
+    EXPECT_GT(steps, 1) << "the first steps stay finite";
+    // And a finite step says so.
+    Optimizer fine(c, kLong);
+    std::vector<float> ok = tiled(kStart, kLong);
+    EXPECT_TRUE(fine.step(ok, tiled(gradient(0), kLong), 0.1f, pool));
+  }
 }
 
 TEST(Optimizer, RejectsBadSettings) {

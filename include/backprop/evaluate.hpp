@@ -32,9 +32,9 @@ class BatchBuffers {
  public:
   BatchBuffers(std::int64_t max_batch, std::int64_t features, std::int64_t outputs);
   // Fills X, labels and targets for `rows` of `data` (rows.size() <= max_batch) and returns the
-  // batch.
+  // batch. With a pool, X is filled by all of its threads.
   Batch<float> gather(const Dataset& data, const Preprocessing& prep,
-                      std::span<const std::int64_t> rows);
+                      std::span<const std::int64_t> rows, ThreadPool* pool = nullptr);
 
  private:
   std::int64_t features_;

@@ -33,8 +33,10 @@ class Optimizer {
   Optimizer(OptimizerConfig config, std::size_t parameter_count);
 
   // theta <- update(theta, g) with learning rate lr; increments the step count t. The update is
-  // elementwise, so splitting it across the pool's threads cannot change a bit.
-  void step(std::span<float> params, std::span<const float> grads, float lr, ThreadPool& pool);
+  // elementwise, so splitting it across the pool's threads cannot change a bit. Returns false
+  // when a gradient or an updated parameter is not finite (checked in the same pass; the
+  // update is still applied everywhere, so the caller decides what to restore).
+  bool step(std::span<float> params, std::span<const float> grads, float lr, ThreadPool& pool);
 
   const OptimizerConfig& config() const { return config_; }
   std::uint64_t steps() const { return t_; }

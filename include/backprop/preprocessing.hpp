@@ -10,6 +10,7 @@
 
 #include "backprop/dataset.hpp"
 #include "backprop/matrix.hpp"
+#include "backprop/thread_pool.hpp"
 
 namespace backprop {
 
@@ -43,5 +44,13 @@ struct Preprocessing {
 // the minibatch X of the seed's formulas, one sample per row.
 void gather_batch(MatrixView x, const Dataset& data, const Preprocessing& prep,
                   std::span<const std::int64_t> rows);
+// The same, split by rows across the pool's threads.
+void gather_batch(MatrixView x, const Dataset& data, const Preprocessing& prep,
+                  std::span<const std::int64_t> rows, ThreadPool& pool);
+
+// Asks the CPU to start loading the samples `rows` of `data` into cache, without waiting: the
+// trainer names the next minibatch's rows before it computes the current one, so that their
+// gather (random rows of a 47 MB set) does not wait on memory. Changes no value.
+void prefetch_batch(const Dataset& data, std::span<const std::int64_t> rows);
 
 }  // namespace backprop
