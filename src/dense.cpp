@@ -38,10 +38,12 @@ void dense_forward(View<T> z, View<const T> x, View<const T> w, std::span<const 
                    ThreadPool& pool) {
   // z (B x out) = x (B x in) w (in x out) + b (1 x out)
   matmul(z, x, Transpose::no, w, Transpose::no, false, pool);
-  for (std::int64_t i = 0; i < z.rows; ++i) {
-    T* zi = z.row(i);
-    for (std::int64_t j = 0; j < z.cols; ++j) zi[j] += b[static_cast<std::size_t>(j)];
-  }
+  for_row_blocks(pool, z.rows, z.cols, [&](std::int64_t first, std::int64_t count) {
+    for (std::int64_t i = first; i < first + count; ++i) {
+      T* zi = z.row(i);
+      for (std::int64_t j = 0; j < z.cols; ++j) zi[j] += b[static_cast<std::size_t>(j)];
+    }
+  });
 }
 
 template <class T>

@@ -105,7 +105,10 @@ View<const T> BasicNetwork<T>::run_forward(View<const T> x, bool training,
     View<T> h(hidden_[as_size(l)].data(), rows, out);
     ops::dense_forward<T>(h, input, weight(l), bias(l), pool);  // Z_l = A_{l-1} W_l + b_l
     if (l + 1 == layers) break;
-    ops::activation_forward<T>(h, h, arch_.activations[as_size(l)], slope);  // H_l = f(Z_l)
+    ops::for_row_blocks(pool, rows, out, [&](std::int64_t first, std::int64_t count) {
+      const View<T> part(h.row(first), count, out, h.stride);
+      ops::activation_forward<T>(part, part, arch_.activations[as_size(l)], slope);  // H = f(Z)
+    });
     input = h;
     if (training && arch_.dropout > 0.0f) {
       View<T> a(dropped_[as_size(l)].data(), rows, out);
@@ -117,7 +120,11 @@ View<const T> BasicNetwork<T>::run_forward(View<const T> x, bool training,
   const View<const T> z(hidden_[as_size(layers - 1)].data(), rows, arch_.outputs());
   View<T> yhat(yhat_.data(), rows, arch_.outputs());
   if (arch_.loss == Loss::cross_entropy) {
-    ops::softmax_cross_entropy_forward<T>(yhat, z, {});  // Yhat = softmax(Z)
+    ops::for_row_blocks(pool, rows, arch_.outputs(), [&](std::int64_t first, std::int64_t count) {
+      const View<T> part(yhat.row(first), count, yhat.cols, yhat.stride);
+      ops::softmax_cross_entropy_forward<T>(
+          part, View<const T>(z.row(first), count, z.cols, z.stride), {});  // Yhat = softmax(Z)
+    });
   } else {
     std::copy(z.data, z.data + z.size(), yhat.data);  // Yhat = Z
   }

@@ -5,6 +5,7 @@
 // a zeroing pass: a minibatch is one product, and the zeroing pass cost a write of every
 // gradient per step (docs/performance.md).
 // Templated on the scalar so the same code runs in float (training) and double (gradcheck).
+#include <algorithm>
 #include <cstdint>
 #include <span>
 
@@ -13,6 +14,26 @@
 #include "backprop/thread_pool.hpp"
 
 namespace backprop::ops {
+
+// Runs fn(first_row, row_count) over blocks of the rows of a B x cols elementwise pass: split
+// across the pool when the pass is large (training's wider layers, inference on big batches),
+// on this thread otherwise, where a hand-off would cost more than it saves. Every row is
+// computed the same way either way, so the bits do not depend on the thread count.
+template <class F>
+void for_row_blocks(ThreadPool& pool, std::int64_t rows, std::int64_t cols, F&& fn) {
+  constexpr std::int64_t kParallelElements = std::int64_t{1} << 16;
+  constexpr std::int64_t kMinBlockRows = 16;
+  const std::int64_t blocks =
+      std::min<std::int64_t>(4 * pool.size(), rows / kMinBlockRows);  // a few per thread
+  if (pool.size() == 1 || rows * cols < kParallelElements || blocks < 2) {
+    fn(std::int64_t{0}, rows);
+    return;
+  }
+  pool.run(blocks, [&](std::int64_t t) {
+    const std::int64_t r0 = rows * t / blocks;
+    fn(r0, rows * (t + 1) / blocks - r0);
+  });
+}
 
 // Z = X W  (B x out) = (B x in)(in x out), then z += b row by row: the seed's z1 = x W1 + b1.
 template <class T>

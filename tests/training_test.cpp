@@ -98,9 +98,10 @@ TEST(Training, ALinearModelCannotLearnXor) {
 }
 
 TEST(Training, BitIdenticalForOneAndTwoThreads) {
-  // Widths and batch large enough that every product is split across the pool's threads.
+  // Widths and batch large enough that every product, and the 128 x 512 elementwise passes
+  // (ops::for_row_blocks), are split across the pool's threads.
   const Dataset data = spirals(256, 9);
-  Architecture arch{{2, 256, 192, 2}, {Activation::sigmoid, Activation::tanh}, Loss::cross_entropy};
+  Architecture arch{{2, 512, 192, 2}, {Activation::sigmoid, Activation::tanh}, Loss::cross_entropy};
   arch.dropout = 0.1f;
   TrainOptions options;
   options.epochs = 3;
@@ -118,6 +119,32 @@ TEST(Training, BitIdenticalForOneAndTwoThreads) {
   std::vector<float> other;
   train_and_measure(data, arch, options, 2, &other);
   EXPECT_NE(0, std::memcmp(one.data(), other.data(), one.size() * sizeof(float)));
+}
+
+TEST(Inference, BitIdenticalForAnyThreadCount) {
+  // 4096 x 64 hidden and 4096 x 16 output values: the bias, activation and softmax passes are
+  // split into row blocks on pools of 2 and 3 threads, and must give the bits of 1 thread.
+  const Dataset data = spirals(2048, 5);
+  for (const auto f : {Activation::sigmoid, Activation::tanh, Activation::relu}) {
+    SCOPED_TRACE(to_string(f));
+    Architecture arch{{2, 64, 16}, {f}, Loss::cross_entropy};
+    Network net(arch, data.rows);
+    net.initialize(3);
+    const Preprocessing prep = Preprocessing::identity(2);
+    std::vector<std::vector<float>> outputs;
+    for (const int threads : {1, 2, 3}) {
+      ThreadPool pool(threads);
+      outputs.push_back(predict(net, data, prep, pool));
+    }
+    ASSERT_EQ(outputs[0].size(), static_cast<std::size_t>(data.rows * 16));
+    EXPECT_EQ(outputs[0], outputs[1]);
+    EXPECT_EQ(outputs[0], outputs[2]);
+    // Rows are probability vectors (the softmax ran on every block).
+    for (std::int64_t i = 0; i < data.rows; i += 511) {
+      const float* p = outputs[0].data() + i * 16;
+      EXPECT_NEAR(std::accumulate(p, p + 16, 0.0), 1.0, 1e-5) << i;
+    }
+  }
 }
 
 TEST(Training, EarlyStoppingKeepsTheBestEpoch) {
