@@ -16,16 +16,17 @@
 namespace backprop::ops {
 
 // Runs fn(first_row, row_count) over blocks of the rows of a B x cols elementwise pass: split
-// across the pool when the pass is large (training's wider layers, inference on big batches),
-// on this thread otherwise, where a hand-off would cost more than it saves. Every row is
-// computed the same way either way, so the bits do not depend on the thread count.
+// across the pool when the pass has at least parallel_elements (by default: training's wider
+// layers, inference on big batches), on this thread otherwise, where a hand-off would cost more
+// than it saves. Every row is computed the same way either way, so the bits do not depend on
+// the thread count.
 template <class F>
-void for_row_blocks(ThreadPool& pool, std::int64_t rows, std::int64_t cols, F&& fn) {
-  constexpr std::int64_t kParallelElements = std::int64_t{1} << 16;
+void for_row_blocks(ThreadPool& pool, std::int64_t rows, std::int64_t cols, F&& fn,
+                    std::int64_t parallel_elements = std::int64_t{1} << 16) {
   constexpr std::int64_t kMinBlockRows = 16;
   const std::int64_t blocks =
       std::min<std::int64_t>(4 * pool.size(), rows / kMinBlockRows);  // a few per thread
-  if (pool.size() == 1 || rows * cols < kParallelElements || blocks < 2) {
+  if (pool.size() == 1 || rows * cols < parallel_elements || blocks < 2) {
     fn(std::int64_t{0}, rows);
     return;
   }
