@@ -7,6 +7,11 @@ Build first, then run with Debian's Python (the one with torch):
   /usr/bin/python3 bench/run.py --build build [--json out.json]
   /usr/bin/python3 bench/run.py --build build --quick      # CI: few samples, same code paths, < 60 s
 
+Every workload runs --repeat times per engine and thread count (default 3; 1 in quick mode), the
+repetitions interleaved across engines so that a busy spell on a shared machine falls on all of
+them, and the table reports each one's fastest run: noise only ever adds time. The "spread"
+column is slowest / fastest of those runs.
+
 Every (engine, workload, thread count) runs in its own process; its peak RSS is the child's
 ru_maxrss from os.wait4. Exit status: non-zero if any run crashed; in full mode also if the
 1- vs 2-thread parameters of backprop differ or backprop's W1/W2 test accuracy is more than
@@ -71,21 +76,24 @@ def fmt(value, spec, missing="-"):
     return format(value, spec)
 
 
-def write_markdown(path, rows, peak, bit_identical, accuracy):
+def write_markdown(path, rows, peak, bit_identical, accuracy, repeat):
     lines = []
     if peak:
         lines.append(f"Measured FMA peak ({peak['isa']}): 1 thread {peak['gflops_1_thread']:.1f} GFLOP/s, "
                      f"2 threads {peak['gflops_2_threads']:.1f} GFLOP/s. "
                      f"Bit-identical 1 vs 2 threads: {'yes' if bit_identical else 'no'}.")
         lines.append("")
+    lines.append(f"Each row is the fastest of {repeat} run(s), interleaved across engines; "
+                 "spread = slowest / fastest.")
+    lines.append("")
     lines.append("| workload | engine | seconds | samples/s | GFLOP/s | % of peak | peak RSS MB | test acc "
-                 "| us/sample | backprop speed-up |")
-    lines.append("|---|---|--:|--:|--:|--:|--:|--:|--:|--:|")
+                 "| us/sample | backprop speed-up | spread |")
+    lines.append("|---|---|--:|--:|--:|--:|--:|--:|--:|--:|--:|")
     for r in rows:
         lines.append(f"| {r['workload']} | {r['engine']} | {r['seconds']:.3f} | {r['samples_per_second']:.0f} "
                      f"| {r['gflops']:.1f} | {fmt(r['percent_of_peak'], '.1f')} | {r['peak_rss_mb']:.0f} "
                      f"| {fmt(r['test_accuracy'], '.4f')} | {fmt(r['latency_us'], '.1f')} "
-                     f"| {fmt(r['backprop_speedup'], '.2f')}x |")
+                     f"| {fmt(r['backprop_speedup'], '.2f')}x | {r['spread']:.2f} |")
     lines.append("")
     for workload, a in accuracy.items():
         peers = ", ".join(f"{k} {v:.4f}" for k, v in sorted(a["peers"].items()))
@@ -102,11 +110,16 @@ def main():
     ap.add_argument("--data", default=DEFAULT_DATA, help="directory of the Fashion-MNIST IDX files")
     ap.add_argument("--quick", action="store_true", help="CI mode: a few hundred samples per engine, no assertions")
     ap.add_argument("--epochs", type=int, default=1)
+    ap.add_argument("--repeat", type=int, default=None,
+                    help="runs per engine, workload and thread count; the fastest is reported (default 3, quick 1)")
     ap.add_argument("--seed", type=int, default=1)
     ap.add_argument("--json", metavar="OUT", help="write every number to this JSON file")
     ap.add_argument("--markdown", metavar="OUT", help="write the table as Markdown (for docs/benchmarks.md)")
     args = ap.parse_args()
 
+    repeat = args.repeat if args.repeat is not None else (1 if args.quick else 3)
+    if repeat < 1:
+        ap.error("--repeat must be at least 1")
     build = os.path.abspath(args.build)
     if args.make:
         subprocess.run(["cmake", "--build", build, "--target", "e2e_bench"], check=True)
@@ -169,38 +182,53 @@ def main():
         if not args.quick:
             flags.append("torch not importable: no PyTorch comparison")
 
-    # 3. The workloads, each engine and thread count in its own process.
-    results = {}  # (workload, engine, threads) -> result
+    # 3. The workloads, each engine and thread count in its own process, `repeat` rounds.
+    results = {}  # (workload, engine, threads) -> [result of each run]
+    engines = [("backprop", [exe])]
+    if torch_ok:
+        engines.append(("torch", [sys.executable, os.path.join(PEERS, "torch_mlp.py")]))
+    engines.append(("numpy", [sys.executable, os.path.join(PEERS, "numpy_mlp.py")]))
     for workload in ("W1", "W2", "W3"):
         limit = infer_limit if workload == "W3" else train_limit
         common = ["--workload", workload, "--epochs", str(args.epochs), "--data", args.data,
                   "--seed", str(args.seed), "--json"]
         if limit:
             common += ["--limit", str(limit)]
-        engines = [("backprop", [exe])]
-        if torch_ok:
-            engines.append(("torch", [sys.executable, os.path.join(PEERS, "torch_mlp.py")]))
-        engines.append(("numpy", [sys.executable, os.path.join(PEERS, "numpy_mlp.py")]))
-        for engine, base in engines:
-            for threads in (2, 1):
-                env = dict(os.environ)
-                for var in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS", "BLIS_NUM_THREADS"):
-                    env[var] = str(threads)
-                env["PYTHONPATH"] = PEERS + os.pathsep + env.get("PYTHONPATH", "")
-                entry = record(engine, workload, threads, base + common + ["--threads", str(threads)], env)
-                if entry["result"] is not None:
-                    r = dict(entry["result"])
-                    r["peak_rss_mb"] = entry["peak_rss_mb"]  # the child's, from wait4
-                    results[(workload, engine, threads)] = r
+        for round_ in range(repeat):
+            if repeat > 1:
+                print(f"{workload}, round {round_ + 1} of {repeat}")
+            for engine, base in engines:
+                for threads in (2, 1):
+                    env = dict(os.environ)
+                    for var in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS", "BLIS_NUM_THREADS"):
+                        env[var] = str(threads)
+                    env["PYTHONPATH"] = PEERS + os.pathsep + env.get("PYTHONPATH", "")
+                    entry = record(engine, workload, threads, base + common + ["--threads", str(threads)], env)
+                    if entry["result"] is not None:
+                        r = dict(entry["result"])
+                        r["peak_rss_mb"] = entry["peak_rss_mb"]  # the child's, from wait4
+                        results.setdefault((workload, engine, threads), []).append(r)
+
+    def fastest(key, metric_seconds):
+        """The run of `key` with the least `metric_seconds`, its peak RSS the largest of all its runs,
+        and the spread (slowest / fastest); None if no run of it succeeded."""
+        all_runs = results.get(key)
+        if not all_runs:
+            return None
+        best = dict(min(all_runs, key=lambda r: r[metric_seconds]))
+        best["peak_rss_mb"] = max(r["peak_rss_mb"] for r in all_runs)
+        best["runs"] = len(all_runs)
+        best["spread"] = max(r[metric_seconds] for r in all_runs) / best[metric_seconds]
+        return best
 
     # 4. The table: one row per (workload, engine); peers as best of 1 and 2 threads plus both.
     rows = []
 
     def add_rows(workload, label, metric_seconds, metric_sps, metric_gflops, latency=False):
-        ref = results.get((workload, "backprop", 2))
+        ref = fastest((workload, "backprop", 2), metric_seconds)
         ref_seconds = ref[metric_seconds] if ref else None
         for engine in ("backprop", "torch", "numpy"):
-            cands = {t: results.get((workload, engine, t)) for t in (1, 2)}
+            cands = {t: fastest((workload, engine, t), metric_seconds) for t in (1, 2)}
             cands = {t: r for t, r in cands.items() if r is not None}
             if not cands:
                 continue
@@ -226,6 +254,8 @@ def main():
                     "test_accuracy": r.get("test_accuracy"),
                     "latency_us": r.get("latency_us") if latency else None,
                     "backprop_speedup": seconds / ref_seconds if ref_seconds else None,
+                    "runs": r["runs"],
+                    "spread": r["spread"],
                     "display": name,
                 }
                 rows.append(row)
@@ -234,16 +264,17 @@ def main():
     add_rows("W2", "W2 train 784-512-256-10 ReLU Adam b128", "seconds", "samples_per_second", "gflops")
     add_rows("W3", "W3 infer batch 1 (latency)", "batch1_seconds", "batch1_samples_per_second", "batch1_gflops",
              latency=True)
-    n3 = (results.get(("W3", "backprop", 2)) or {}).get("batch", infer_limit or 10000)
+    n3 = (fastest(("W3", "backprop", 2), "seconds") or {}).get("batch", infer_limit or 10000)
     add_rows("W3", f"W3 infer batch {n3} (throughput)", "seconds", "samples_per_second", "gflops")
 
     header = (f"{'engine':34s} {'seconds':>9s} {'samples/s':>11s} {'GFLOP/s':>8s} {'% peak':>7s} "
-              f"{'RSS MB':>7s} {'test acc':>8s} {'us/sample':>9s} {'bp speed-up':>11s}")
+              f"{'RSS MB':>7s} {'test acc':>8s} {'us/sample':>9s} {'bp speed-up':>11s} {'spread':>6s}")
     current = None
     print()
     if peak2:
         print(f"% peak is of the measured 2-thread FMA peak, {peak2:.1f} GFLOP/s; "
               f"bp speed-up = this row's time / backprop 2 threads' time")
+    print(f"each row is the fastest of {repeat} run(s); spread = slowest / fastest")
     for row in rows:
         if row["workload"] != current:
             current = row["workload"]
@@ -252,14 +283,14 @@ def main():
         print(f"{row['display']:34s} {row['seconds']:9.3f} {row['samples_per_second']:11.0f} {row['gflops']:8.1f} "
               f"{fmt(row['percent_of_peak'], '6.1f'):>6s}% {row['peak_rss_mb']:7.0f} "
               f"{fmt(row['test_accuracy'], '.4f'):>8s} {fmt(row['latency_us'], '.1f'):>9s} "
-              f"{fmt(row['backprop_speedup'], '.2f'):>10s}x")
+              f"{fmt(row['backprop_speedup'], '.2f'):>10s}x {row['spread']:6.2f}")
 
     # 5. Did the engines learn the same thing? backprop (2 threads) against the best peer run.
     accuracy = {}
     print()
     for workload in ("W1", "W2"):
-        bp = results.get((workload, "backprop", 2))
-        peers = {f"{e} {t}t": r["test_accuracy"] for (w, e, t), r in results.items()
+        bp = fastest((workload, "backprop", 2), "seconds")
+        peers = {f"{e} {t}t": fastest((w, e, t), "seconds")["test_accuracy"] for (w, e, t) in results
                  if w == workload and e != "backprop"}
         if bp is None or not peers:
             continue
@@ -283,6 +314,7 @@ def main():
             "mode": "quick" if args.quick else "full",
             "machine": machine_info(),
             "epochs": args.epochs,
+            "repeat": repeat,
             "seed": args.seed,
             "flop_formula": "training: 2 * samples * (3 * sum_l in_l*out_l - in_0*out_0); "
                             "inference: 2 * samples * sum_l in_l*out_l",
@@ -298,7 +330,7 @@ def main():
             json.dump(out, f, indent=2)
         print(f"wrote {args.json}")
     if args.markdown:
-        write_markdown(args.markdown, rows, peak, bit_identical, accuracy)
+        write_markdown(args.markdown, rows, peak, bit_identical, accuracy, repeat)
         print(f"wrote {args.markdown}")
     for msg in failures:
         print(f"FAILED: {msg}")

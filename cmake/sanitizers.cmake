@@ -4,3 +4,12 @@ if(BACKPROP_SANITIZE)
   add_compile_options(-fsanitize=address,undefined -fno-sanitize-recover=all -fno-omit-frame-pointer)
   add_link_options(-fsanitize=address,undefined)
 endif()
+
+# A sanitized Debug build (scripts/test.sh) compiles at -O0, since the test and CLI sources are
+# heavy to compile (GoogleTest, CLI11, nlohmann-json) and light to run. The library is the
+# exception: every training test runs through its kernels, so it keeps -O1.
+function(backprop_sanitized_debug_optimization target)
+  if(BACKPROP_SANITIZE AND CMAKE_BUILD_TYPE STREQUAL "Debug")
+    target_compile_options(${target} PRIVATE -O1)
+  endif()
+endfunction()

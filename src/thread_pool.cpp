@@ -2,6 +2,7 @@
 
 #include <sched.h>
 
+#include <algorithm>
 #include <chrono>
 #include <exception>
 
@@ -48,25 +49,30 @@ inline void cpu_relax() {
 // One call of run(): it lives on run()'s stack.
 struct ThreadPool::Job {
   const TaskRef* task = nullptr;
-  std::int64_t count = 0;
-  alignas(64) std::atomic<std::int64_t> next{0};  // the next unclaimed task
+  Range* ranges = nullptr;  // the pool's, one per part
+  int parts = 0;
   alignas(64) std::atomic<std::int64_t> done{0};  // tasks finished (or skipped after an error)
   std::mutex error_mutex;
   std::exception_ptr error;
 
-  // Claims and runs tasks until none are left; returns how many this thread finished.
-  std::int64_t work() {
+  // Claims and runs tasks until none are left, its own range first; returns how many this
+  // thread finished. Every claim is a fetch_add on a range's counter checked against its end,
+  // so each task runs exactly once whoever claims it.
+  std::int64_t work(int self) {
     std::int64_t finished = 0;
-    for (;;) {
-      const std::int64_t i = next.fetch_add(1, std::memory_order_relaxed);
-      if (i >= count) break;
-      try {
-        (*task)(i);
-      } catch (...) {
-        std::lock_guard lock(error_mutex);
-        if (!error) error = std::current_exception();
+    for (int k = 0; k < parts; ++k) {
+      Range& r = ranges[static_cast<std::size_t>((self + k) % parts)];
+      for (;;) {
+        const std::int64_t i = r.next.fetch_add(1, std::memory_order_relaxed);
+        if (i >= r.end) break;
+        try {
+          (*task)(i);
+        } catch (...) {
+          std::lock_guard lock(error_mutex);
+          if (!error) error = std::current_exception();
+        }
+        ++finished;
       }
-      ++finished;
     }
     return finished;
   }
@@ -83,8 +89,9 @@ int ThreadPool::hardware_threads() {
   return n == 0 ? 1 : static_cast<int>(n);
 }
 
-ThreadPool::ThreadPool(int threads) {
-  for (int i = 1; i < threads; ++i) workers_.emplace_back([this] { worker_loop(); });
+ThreadPool::ThreadPool(int threads)
+    : ranges_(std::make_unique<Range[]>(static_cast<std::size_t>(std::max(threads, 1)))) {
+  for (int i = 1; i < threads; ++i) workers_.emplace_back([this, i] { worker_loop(i); });
 }
 
 ThreadPool::~ThreadPool() {
@@ -107,7 +114,13 @@ void ThreadPool::run(std::int64_t tasks, TaskRef task) {
   const InsideScope inside(this);
   Job job;
   job.task = &task;
-  job.count = tasks;
+  job.ranges = ranges_.get();
+  job.parts = static_cast<int>(std::min<std::int64_t>(size(), tasks));
+  for (int p = 0; p < job.parts; ++p) {  // part p: [p tasks / parts, (p + 1) tasks / parts)
+    Range& r = ranges_[static_cast<std::size_t>(p)];
+    r.next.store(p * tasks / job.parts, std::memory_order_relaxed);
+    r.end = (p + 1) * tasks / job.parts;
+  }
   // Publish, then wake sleepers. Both sides use sequentially consistent operations: a worker
   // bumps sleepers_ before it re-checks generation_, run() bumps generation_ before it reads
   // sleepers_, so at least one of them sees the other.
@@ -118,7 +131,7 @@ void ThreadPool::run(std::int64_t tasks, TaskRef task) {
     wake_.notify_all();
   }
 
-  const std::int64_t mine = job.work();
+  const std::int64_t mine = job.work(0);
   std::int64_t spins = 0;
   while (job.done.load(std::memory_order_acquire) + mine < tasks) {
     cpu_relax();
@@ -159,7 +172,7 @@ std::uint32_t ThreadPool::wait_for_work(std::uint32_t seen) {
   }
 }
 
-void ThreadPool::worker_loop() {
+void ThreadPool::worker_loop(int index) {
   const InsideScope inside(this);
   // Not generation_.load(): run() or the destructor may already have bumped it before this
   // thread got here, and that bump must not be missed.
@@ -171,7 +184,7 @@ void ThreadPool::worker_loop() {
     // away) between our load of the pointer and our use of it.
     active_.fetch_add(1);
     if (Job* job = job_.load(); job != nullptr) {
-      const std::int64_t finished = job->work();
+      const std::int64_t finished = job->work(index);
       if (finished != 0) job->done.fetch_add(finished, std::memory_order_release);
     }
     active_.fetch_sub(1);

@@ -1,6 +1,7 @@
 // The thread pool: every task runs exactly once, for any task count and pool size, over many
-// back-to-back runs; workers really run tasks concurrently, also after they went to sleep;
-// exceptions come back to the caller; pools can be torn down at any moment.
+// back-to-back runs; a thread held up on one task gets the rest of its range taken over; workers
+// really run tasks concurrently, also after they went to sleep; exceptions come back to the caller;
+// pools can be torn down at any moment.
 #include "backprop/thread_pool.hpp"
 
 #include <gtest/gtest.h>
@@ -45,6 +46,36 @@ TEST(ThreadPool, EveryTaskRunsExactlyOnce) {
     for (const std::int64_t tasks : {1, 2, 3, 4, 5, 7, 64, 1000, 10007}) {
       expect_each_once(pool, tasks);
       if (HasFatalFailure()) return;
+    }
+  }
+}
+
+// Each thread starts on its own contiguous range of the tasks, so a slow task must not hold up
+// the ones behind it in its range: the other threads take them over. Task 0 (the first of one
+// thread's range) waits until every other task has run; without that help, the tasks queued
+// behind it would never start and it would time out.
+TEST(ThreadPool, OtherThreadsTakeOverTheRangeOfABusyOne) {
+  for (const int threads : {2, 3}) {
+    ThreadPool pool(threads);
+    for (const std::int64_t tasks : {4, 9, 64}) {
+      std::atomic<std::int64_t> others_done{0};
+      std::atomic<bool> timed_out{false};
+      pool.run(tasks, [&](std::int64_t i) {
+        if (i != 0) {
+          others_done.fetch_add(1);
+          return;
+        }
+        const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(20);
+        while (others_done.load() < tasks - 1) {
+          if (std::chrono::steady_clock::now() > deadline) {
+            timed_out = true;
+            return;
+          }
+          std::this_thread::yield();
+        }
+      });
+      EXPECT_FALSE(timed_out.load()) << threads << " threads, " << tasks << " tasks";
+      EXPECT_EQ(others_done.load(), tasks - 1);
     }
   }
 }

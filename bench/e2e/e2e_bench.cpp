@@ -15,7 +15,6 @@
 // i.e. three GEMMs per layer (Z = XW, dW = X^T dZ, dX = dZ W^T), no dX for the first layer.
 // Inference: 2 * sum_l in_l * out_l per sample. Elementwise work (bias, activations, softmax,
 // optimiser) is not counted.
-#include <immintrin.h>
 #include <sys/resource.h>
 
 #include <algorithm>
@@ -42,6 +41,7 @@
 #include "backprop/preprocessing.hpp"
 #include "backprop/thread_pool.hpp"
 #include "backprop/trainer.hpp"
+#include "gemm.hpp"
 
 namespace {
 
@@ -126,90 +126,19 @@ Options parse_args(int argc, char** argv) {
 }
 
 // ---------------------------------------------------------------------------------------------
-// FMA peak: independent chains of fused multiply-adds, enough of them to cover the FMA latency
-// on every pipe, so the loop runs at the core's FMA throughput.
-
-// Twelve named accumulators (an array would be spilled to the stack): enough for two FMA pipes
-// of latency 4 (Zen 4 and recent Intel cores), with headroom.
-constexpr int kChains = 12;
-
-#define E2E_FMA_CHAINS(FMADD, SET1, V)                                                        \
-  V a0 = SET1(0.00f), a1 = SET1(0.01f), a2 = SET1(0.02f), a3 = SET1(0.03f), a4 = SET1(0.04f); \
-  V a5 = SET1(0.05f), a6 = SET1(0.06f), a7 = SET1(0.07f), a8 = SET1(0.08f), a9 = SET1(0.09f); \
-  V a10 = SET1(0.10f), a11 = SET1(0.11f);                                                     \
-  const V mul = SET1(0.999999f), add = SET1(1e-7f);                                           \
-  for (std::int64_t i = 0; i < iterations; ++i) {                                             \
-    a0 = FMADD(a0, mul, add), a1 = FMADD(a1, mul, add), a2 = FMADD(a2, mul, add);             \
-    a3 = FMADD(a3, mul, add), a4 = FMADD(a4, mul, add), a5 = FMADD(a5, mul, add);             \
-    a6 = FMADD(a6, mul, add), a7 = FMADD(a7, mul, add), a8 = FMADD(a8, mul, add);             \
-    a9 = FMADD(a9, mul, add), a10 = FMADD(a10, mul, add), a11 = FMADD(a11, mul, add);         \
-  }
-
-__attribute__((target("avx512f,fma"))) double fma_chains_avx512(std::int64_t iterations) {
-  E2E_FMA_CHAINS(_mm512_fmadd_ps, _mm512_set1_ps, __m512)
-  const __m512 sum =
-      _mm512_add_ps(_mm512_add_ps(_mm512_add_ps(_mm512_add_ps(a0, a1), _mm512_add_ps(a2, a3)),
-                                  _mm512_add_ps(_mm512_add_ps(a4, a5), _mm512_add_ps(a6, a7))),
-                    _mm512_add_ps(_mm512_add_ps(a8, a9), _mm512_add_ps(a10, a11)));
-  alignas(
-      64) float lanes[16];  // not _mm512_reduce_add_ps: GCC 12 warns inside it (-Wuninitialized)
-  _mm512_store_ps(lanes, sum);
-  double total = 0;
-  for (const float v : lanes) total += static_cast<double>(v);
-  return total;
-}
-
-__attribute__((target("avx2,fma"))) double fma_chains_avx2(std::int64_t iterations) {
-  E2E_FMA_CHAINS(_mm256_fmadd_ps, _mm256_set1_ps, __m256)
-  const __m256 sum =
-      _mm256_add_ps(_mm256_add_ps(_mm256_add_ps(_mm256_add_ps(a0, a1), _mm256_add_ps(a2, a3)),
-                                  _mm256_add_ps(_mm256_add_ps(a4, a5), _mm256_add_ps(a6, a7))),
-                    _mm256_add_ps(_mm256_add_ps(a8, a9), _mm256_add_ps(a10, a11)));
-  alignas(32) float lanes[8];
-  _mm256_store_ps(lanes, sum);
-  double total = 0;
-  for (const float v : lanes) total += static_cast<double>(v);
-  return total;
-}
-
-#undef E2E_FMA_CHAINS
+// FMA peak: the library's own measurement (independent FMA chains on every thread, on the
+// instruction set the GEMM kernels use), so the benchmark and the kernels share one yardstick.
 
 struct FmaPeak {
   std::string isa;
   double gflops_1 = 0, gflops_2 = 0;
 };
 
-// GFLOP/s of `threads` threads each running the chains, best of a few repetitions.
-double measure_fma(bool avx512, int threads) {
-  const int lanes = avx512 ? 16 : 8;
-  const std::int64_t iterations = 10'000'000;  // ~0.03 s per thread at a few GHz
-  const double flop_per_thread = 2.0 * lanes * kChains * static_cast<double>(iterations);
-  backprop::ThreadPool pool(threads);
-  std::vector<double> sink(static_cast<std::size_t>(threads));
-  double best = 0;
-  for (int rep = 0; rep < 10; ++rep) {  // best of 10: a peak, so the least disturbed run
-    const auto t0 = Clock::now();
-    pool.run(threads, [&](std::int64_t t) {
-      sink[static_cast<std::size_t>(t)] =
-          avx512 ? fma_chains_avx512(iterations) : fma_chains_avx2(iterations);
-    });
-    const double s = std::chrono::duration<double>(Clock::now() - t0).count();
-    best = std::max(best, flop_per_thread * threads / s / 1e9);
-  }
-  if (std::accumulate(sink.begin(), sink.end(), 0.0) == 42.0)
-    std::puts("");  // keep results observable
-  return best;
-}
-
 FmaPeak fma_peak() {
-  __builtin_cpu_init();
   FmaPeak p;
-  const bool avx512 = __builtin_cpu_supports("avx512f") != 0;
-  if (!avx512 && (__builtin_cpu_supports("avx2") == 0 || __builtin_cpu_supports("fma") == 0))
-    throw std::runtime_error("neither AVX-512F nor AVX2+FMA is available: no FMA peak to measure");
-  p.isa = avx512 ? "avx512f" : "avx2+fma";
-  p.gflops_1 = measure_fma(avx512, 1);
-  p.gflops_2 = measure_fma(avx512, 2);
+  p.isa = backprop::kernels::gemm_path_name();
+  p.gflops_1 = backprop::kernels::measure_fma_peak_gflops(1, 0.3);
+  p.gflops_2 = backprop::kernels::measure_fma_peak_gflops(2, 0.3);
   return p;
 }
 

@@ -5,6 +5,7 @@
 #include <atomic>
 #include <condition_variable>
 #include <cstdint>
+#include <memory>
 #include <mutex>
 #include <thread>
 #include <type_traits>
@@ -43,6 +44,10 @@ class ThreadPool {
   // thread takes tasks too; idle workers spin for a while (a couple of milliseconds) before
   // they sleep, so back-to-back calls hand off in well under a microsecond. If tasks throw, the
   // first exception is rethrown here once every task has run.
+  // Thread t of n (the caller is 0) first takes tasks from the t-th of n contiguous ranges of
+  // [0, tasks), then helps with the others'. So consecutive calls that index their data the same
+  // way (a product's row blocks, then the optimiser's chunks of the same rows) find it in the
+  // same core's cache, while a thread that falls behind is still helped.
   // Calls from several threads at once take turns. A task that calls run() on the same pool
   // runs that inner loop itself, in order.
   void run(std::int64_t tasks, TaskRef task);
@@ -52,11 +57,18 @@ class ThreadPool {
 
  private:
   struct Job;
-  void worker_loop();
+  // One thread's range of a job's tasks: the next unclaimed index and the end. On its own
+  // cache line, since its owner claims from it on every task.
+  struct alignas(64) Range {
+    std::atomic<std::int64_t> next{0};
+    std::int64_t end = 0;
+  };
+  void worker_loop(int index);
   // Blocks until generation_ differs from `seen` (or the pool stops); returns the new value.
   std::uint32_t wait_for_work(std::uint32_t seen);
 
   std::vector<std::thread> workers_;
+  std::unique_ptr<Range[]> ranges_;  // one per thread, reused by every run() (no allocation)
   // The job of the current run() (null between runs) and a counter bumped for every job; the
   // workers poll the counter. Both written by run() only, so they share a cache line.
   alignas(64) std::atomic<Job*> job_{nullptr};
