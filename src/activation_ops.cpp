@@ -1,6 +1,7 @@
 #include <cmath>
 #include <type_traits>
 
+#include "cpu_clones.hpp"
 #include "fast_math.hpp"
 #include "ops.hpp"
 
@@ -52,24 +53,22 @@ void activation_forward(View<T> h, View<const T> z, Activation f, T leaky_slope)
 
 namespace {
 
-// The float backward loops, compiled for AVX-512, AVX2 and the baseline: dz = dh * f'(h).
-#define BACKPROP_CLONES \
-  __attribute__((target_clones("arch=x86-64-v4", "arch=x86-64-v3", "default")))
-
-BACKPROP_CLONES void backward_row(float* dz, const float* dh, const float* h, std::int64_t n,
-                                  Activation f, float slope) {
+// One row of dz = dh * f'(h), with f' written from the output h as in ops.hpp.
+template <class T>
+[[gnu::always_inline]] inline void backward_row_body(T* dz, const T* dh, const T* h, std::int64_t n,
+                                                     Activation f, T slope) {
   switch (f) {
     case Activation::sigmoid:
-      for (std::int64_t j = 0; j < n; ++j) dz[j] = dh[j] * h[j] * (1.0f - h[j]);
+      for (std::int64_t j = 0; j < n; ++j) dz[j] = dh[j] * h[j] * (T(1) - h[j]);  // h (1 - h)
       break;
     case Activation::tanh:
-      for (std::int64_t j = 0; j < n; ++j) dz[j] = dh[j] * (1.0f - h[j] * h[j]);
+      for (std::int64_t j = 0; j < n; ++j) dz[j] = dh[j] * (T(1) - h[j] * h[j]);  // 1 - h^2
       break;
     case Activation::relu:
-      for (std::int64_t j = 0; j < n; ++j) dz[j] = h[j] > 0.0f ? dh[j] : 0.0f;
+      for (std::int64_t j = 0; j < n; ++j) dz[j] = h[j] > T(0) ? dh[j] : T(0);  // [z > 0]
       break;
     case Activation::leaky_relu:
-      for (std::int64_t j = 0; j < n; ++j) dz[j] = h[j] > 0.0f ? dh[j] : slope * dh[j];
+      for (std::int64_t j = 0; j < n; ++j) dz[j] = h[j] > T(0) ? dh[j] : slope * dh[j];
       break;
     case Activation::linear:
       for (std::int64_t j = 0; j < n; ++j) dz[j] = dh[j];
@@ -77,39 +76,25 @@ BACKPROP_CLONES void backward_row(float* dz, const float* dh, const float* h, st
   }
 }
 
+// The float rows, compiled for AVX-512, AVX2 and the baseline (target_clones does not apply
+// to the template itself); double (gradient checks) uses the template directly.
+BACKPROP_CLONES void backward_row(float* dz, const float* dh, const float* h, std::int64_t n,
+                                  Activation f, float slope) {
+  backward_row_body(dz, dh, h, n, f, slope);
+}
+
+void backward_row(double* dz, const double* dh, const double* h, std::int64_t n, Activation f,
+                  double slope) {
+  backward_row_body(dz, dh, h, n, f, slope);
+}
+
 }  // namespace
 
 template <class T>
 void activation_backward(View<T> dz, View<const T> dh, View<const T> h, Activation f,
                          T leaky_slope) {
-  if constexpr (std::is_same_v<T, float>) {
-    for (std::int64_t i = 0; i < h.rows; ++i)
-      backward_row(dz.row(i), dh.row(i), h.row(i), h.cols, f, leaky_slope);
-    return;
-  }
-  for (std::int64_t i = 0; i < h.rows; ++i) {
-    const T* hi = h.row(i);
-    const T* dhi = dh.row(i);
-    T* dzi = dz.row(i);
-    const std::int64_t n = h.cols;
-    switch (f) {
-      case Activation::sigmoid:
-        for (std::int64_t j = 0; j < n; ++j) dzi[j] = dhi[j] * hi[j] * (T(1) - hi[j]);  // h (1 - h)
-        break;
-      case Activation::tanh:
-        for (std::int64_t j = 0; j < n; ++j) dzi[j] = dhi[j] * (T(1) - hi[j] * hi[j]);  // 1 - h^2
-        break;
-      case Activation::relu:
-        for (std::int64_t j = 0; j < n; ++j) dzi[j] = hi[j] > T(0) ? dhi[j] : T(0);  // [z > 0]
-        break;
-      case Activation::leaky_relu:
-        for (std::int64_t j = 0; j < n; ++j) dzi[j] = hi[j] > T(0) ? dhi[j] : leaky_slope * dhi[j];
-        break;
-      case Activation::linear:
-        for (std::int64_t j = 0; j < n; ++j) dzi[j] = dhi[j];
-        break;
-    }
-  }
+  for (std::int64_t i = 0; i < h.rows; ++i)
+    backward_row(dz.row(i), dh.row(i), h.row(i), h.cols, f, leaky_slope);
 }
 
 template <class T>

@@ -2,6 +2,8 @@
 
 #include <bit>
 
+#include "cpu_clones.hpp"
+
 namespace backprop::fast {
 
 namespace {
@@ -33,9 +35,6 @@ inline float exp_one(float x) {
 }  // namespace
 
 // Each loop is compiled for AVX-512, AVX2 and the baseline; the loader picks one per machine.
-#define BACKPROP_CLONES \
-  __attribute__((target_clones("arch=x86-64-v4", "arch=x86-64-v3", "default")))
-
 BACKPROP_CLONES void exp(float* out, const float* x, std::int64_t n) {
   for (std::int64_t i = 0; i < n; ++i) out[i] = exp_one(x[i]);
 }

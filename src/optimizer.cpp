@@ -9,6 +9,7 @@
 #include <cstdint>
 
 #include "backprop/error.hpp"
+#include "cpu_clones.hpp"
 
 namespace backprop {
 
@@ -83,9 +84,6 @@ namespace {
 // the same pass: the exponent bits of a float are all ones exactly for +-inf and NaN, and an
 // OR of integer flags vectorises where a floating-point test would not. This saves the two
 // extra passes over every gradient and parameter that a separate check would cost per step.
-#define BACKPROP_CLONES \
-  __attribute__((target_clones("arch=x86-64-v4", "arch=x86-64-v3", "default")))
-
 inline std::uint32_t non_finite(float x) {
   return (std::bit_cast<std::uint32_t>(x) & 0x7f800000u) == 0x7f800000u ? 1u : 0u;
 }

@@ -8,6 +8,7 @@
 #include <fmt/format.h>
 
 #include "backprop/error.hpp"
+#include "cpu_clones.hpp"
 #include "ops.hpp"
 
 namespace backprop {
@@ -136,9 +137,6 @@ template <class T>
 
 // The two storage types, each compiled for AVX-512, AVX2 and the baseline (byte-to-float
 // conversion is one instruction per 16 values with AVX-512, four shuffles with SSE2).
-#define BACKPROP_CLONES \
-  __attribute__((target_clones("arch=x86-64-v4", "arch=x86-64-v3", "default")))
-
 BACKPROP_CLONES void gather_rows(MatrixView x, const std::uint8_t* base, std::int64_t p,
                                  const Preprocessing& prep, std::span<const std::int64_t> rows) {
   gather_body(x, base, p, prep, rows);
@@ -148,8 +146,6 @@ BACKPROP_CLONES void gather_rows(MatrixView x, const float* base, std::int64_t p
                                  const Preprocessing& prep, std::span<const std::int64_t> rows) {
   gather_body(x, base, p, prep, rows);
 }
-
-#undef BACKPROP_CLONES
 
 template <class T>
 void prefetch_rows(const T* base, std::int64_t p, std::span<const std::int64_t> rows) {

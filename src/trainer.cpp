@@ -7,7 +7,6 @@
 #include <cmath>
 
 #include "backprop/rng.hpp"
-#include "ops.hpp"
 
 namespace backprop {
 
@@ -17,6 +16,14 @@ constexpr std::uint64_t kShuffleStream = 0x73687566666c65;  // "shuffle"
 constexpr std::uint64_t kDropoutStream = 0x64726f706f7574;  // "dropout"
 
 double nan() { return std::numeric_limits<double>::quiet_NaN(); }
+
+// The advice that ends every divergence message.
+std::string likely_causes(float lr) {
+  return fmt::format(
+      "Likely causes: the learning rate ({}) is too high, or the inputs are not scaled (try "
+      "--normalize standard)",
+      lr);
+}
 
 }  // namespace
 
@@ -75,10 +82,8 @@ void Trainer::report_divergence(double loss, std::int64_t step) const {
     where = "the loss is not finite";
   }
   throw DivergenceError(
-      fmt::format("training diverged at epoch {}, step {}: loss {}; {}. Likely causes: the "
-                  "learning rate ({}) is "
-                  "too high, or the inputs are not scaled (try --normalize standard)",
-                  epoch, step + 1, loss, where, options_.schedule.learning_rate(state_.epoch)),
+      fmt::format("training diverged at epoch {}, step {}: loss {}; {}. {}", epoch, step + 1, loss,
+                  where, likely_causes(options_.schedule.learning_rate(state_.epoch))),
       epoch, step + 1);
 }
 
@@ -89,19 +94,15 @@ void Trainer::report_update_divergence(std::int64_t step, float lr) {
             net_.parameters().begin());
   const std::int64_t epoch = state_.epoch + 1;
   const std::string cause =
-      grad >= 0 ? fmt::format(
-                      "the gradient of layer {} (W{}, b{}) is the first that is not "
-                      "finite",
-                      grad + 1, grad + 1, grad + 1)
-                : std::string(
-                      "the update made weights infinite or NaN (the gradients were "
-                      "finite)");
-  throw DivergenceError(fmt::format("training diverged at epoch {}, step {}: {}. Likely causes: "
-                                    "the learning rate ({}) is too high, or the inputs are not "
-                                    "scaled (try --normalize standard). The weights were reset "
-                                    "to those epoch {} started (or resumed) with",
-                                    epoch, step + 1, cause, lr, epoch),
-                        epoch, step + 1);
+      grad >= 0
+          ? fmt::format("the gradient of layer {} (W{}, b{}) is the first that is not finite",
+                        grad + 1, grad + 1, grad + 1)
+          : std::string("the update made weights infinite or NaN (the gradients were finite)");
+  throw DivergenceError(
+      fmt::format("training diverged at epoch {}, step {}: {}. {}. The weights were reset to "
+                  "those epoch {} started (or resumed) with",
+                  epoch, step + 1, cause, likely_causes(lr), epoch),
+      epoch, step + 1);
 }
 
 void Trainer::run_epoch_steps() {
