@@ -39,7 +39,9 @@ struct Shape {
   const char* name;
   std::int64_t m, n, k;
   Transpose ta, tb;
-  bool accumulate = false;  // the weight gradients are summed into (dW += X^T D)
+  // C += -lr op(A) op(B) (gemm_update): W1 trains with plain SGD, which the network applies
+  // inside its weight-gradient products (W += -lr X^T D). W2's Adam needs dW itself, written.
+  bool update = false;
   double flops() const {
     return 2.0 * static_cast<double>(m) * static_cast<double>(n) * static_cast<double>(k);
   }
@@ -47,6 +49,7 @@ struct Shape {
 
 constexpr Transpose N = Transpose::no;
 constexpr Transpose T = Transpose::yes;
+constexpr float kLr = 0.1f;  // W1's learning rate, for the fused SGD updates
 
 struct Workload {
   const char* name;
@@ -59,19 +62,19 @@ const std::vector<Workload>& workloads() {
       {"W1",
        {{"Z1=XW1", 64, 128, 784, N, N},
         {"Z2=HW2", 64, 10, 128, N, N},
-        {"dW2=HtD2", 128, 10, 64, T, N, true},
+        {"W2-=lrHtD2", 128, 10, 64, T, N, true},
         {"dH=D2W2t", 64, 128, 10, N, T},
-        {"dW1=XtD1", 784, 128, 64, T, N, true}},
+        {"W1-=lrXtD1", 784, 128, 64, T, N, true}},
        true},
       {"W2",
        {{"Z1=XW1", 128, 512, 784, N, N},
         {"Z2=H1W2", 128, 256, 512, N, N},
         {"Z3=H2W3", 128, 10, 256, N, N},
-        {"dW3=H2tD3", 256, 10, 128, T, N, true},
+        {"dW3=H2tD3", 256, 10, 128, T, N},
         {"dH2=D3W3t", 128, 256, 10, N, T},
-        {"dW2=H1tD2", 512, 256, 128, T, N, true},
+        {"dW2=H1tD2", 512, 256, 128, T, N},
         {"dH1=D2W2t", 128, 512, 256, N, T},
-        {"dW1=XtD1", 784, 512, 128, T, N, true}},
+        {"dW1=XtD1", 784, 512, 128, T, N}},
        true},
       {"W3b1", {{"Z1=xW1", 1, 128, 784, N, N}, {"Z2=hW2", 1, 10, 128, N, N}}, true},
       {"W3b10000", {{"Z1=XW1", 10000, 128, 784, N, N}, {"Z2=HW2", 10000, 10, 128, N, N}}, true},
@@ -125,20 +128,29 @@ void run_one(Impl impl, Operands& o, ThreadPool& p) {
   switch (impl) {
     case Impl::fast:
     case Impl::avx2:
-      backprop::kernels::gemm(o.cv(), o.av(), o.shape.ta, o.bv(), o.shape.tb, o.shape.accumulate,
-                              p);
+      if (o.shape.update) {
+        benchmark::DoNotOptimize(backprop::kernels::gemm_update(o.cv(), -kLr, o.av(), o.shape.ta,
+                                                                o.bv(), o.shape.tb, p));
+      } else {
+        backprop::kernels::gemm(o.cv(), o.av(), o.shape.ta, o.bv(), o.shape.tb, false, p);
+      }
       break;
     case Impl::reference:
-      backprop::kernels::gemm_reference(o.cv(), o.av(), o.shape.ta, o.bv(), o.shape.tb,
-                                        o.shape.accumulate);
+      if (o.shape.update) {
+        backprop::kernels::gemm_update_reference(o.cv(), -kLr, o.av(), o.shape.ta, o.bv(),
+                                                 o.shape.tb);
+      } else {
+        backprop::kernels::gemm_reference(o.cv(), o.av(), o.shape.ta, o.bv(), o.shape.tb, false);
+      }
       break;
     case Impl::openblas:
 #ifdef BACKPROP_BENCH_OPENBLAS
       cblas_sgemm(CblasRowMajor, o.shape.ta == T ? CblasTrans : CblasNoTrans,
                   o.shape.tb == T ? CblasTrans : CblasNoTrans, static_cast<int>(o.shape.m),
-                  static_cast<int>(o.shape.n), static_cast<int>(o.shape.k), 1.0f, o.a.data(),
-                  static_cast<int>(o.a_cols), o.b.data(), static_cast<int>(o.b_cols),
-                  o.shape.accumulate ? 1.0f : 0.0f, o.c.data(), static_cast<int>(o.shape.n));
+                  static_cast<int>(o.shape.n), static_cast<int>(o.shape.k),
+                  o.shape.update ? -kLr : 1.0f, o.a.data(), static_cast<int>(o.a_cols), o.b.data(),
+                  static_cast<int>(o.b_cols), o.shape.update ? 1.0f : 0.0f, o.c.data(),
+                  static_cast<int>(o.shape.n));
 #endif
       break;
   }

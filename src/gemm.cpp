@@ -7,6 +7,7 @@
 #include <array>
 #include <atomic>
 #include <chrono>
+#include <cmath>
 #include <string>
 #include <thread>
 #include <utility>
@@ -251,18 +252,28 @@ Plan cached_plan(const Product& g, GemmPath path, int threads) {
 
 }  // namespace
 
-void gemm(MatrixView c, ConstMatrixView a, Transpose ta, ConstMatrixView b, Transpose tb,
-          bool accumulate, ThreadPool& pool) {
+namespace {
+
+bool all_finite(MatrixView c) {
+  for (std::int64_t i = 0; i < c.rows; ++i)
+    for (std::int64_t j = 0; j < c.cols; ++j)
+      if (!std::isfinite(c(i, j))) return false;
+  return true;
+}
+
+// The common body of gemm() and gemm_update(): C = alpha op(A) op(B) [+ C].
+bool run_product(MatrixView c, float alpha, ConstMatrixView a, Transpose ta, ConstMatrixView b,
+                 Transpose tb, bool accumulate, bool check_finite, ThreadPool& pool) {
   check_shapes(c, a, ta, b, tb);
   const std::int64_t m = c.rows;
   const std::int64_t n = c.cols;
   const std::int64_t k = ta == Transpose::yes ? a.rows : a.cols;
-  if (m == 0 || n == 0) return;
+  if (m == 0 || n == 0) return true;
   if (k == 0) {
     if (!accumulate) {
       for (std::int64_t i = 0; i < m; ++i) std::fill(c.row(i), c.row(i) + n, 0.0f);
     }
-    return;
+    return !check_finite || all_finite(c);
   }
 
   Product g;
@@ -278,19 +289,34 @@ void gemm(MatrixView c, ConstMatrixView a, Transpose ta, ConstMatrixView b, Tran
   g.n = n;
   g.k = k;
   g.accumulate = accumulate;
+  g.alpha = alpha;
+  g.check_finite = check_finite;
 
   const GemmPath path = active_path().load(std::memory_order_relaxed);
   const detail::BlockKernel kernel = block_kernel(path);
   const Plan plan = cached_plan(g, path, pool.size());
-  if (plan.tasks() == 1) {
-    kernel(g, 0, m, 0, n);
-    return;
-  }
-  pool.run(plan.tasks(), [&g, &plan, kernel](std::int64_t t) {
+  if (plan.tasks() == 1) return kernel(g, 0, m, 0, n);
+  std::atomic<bool> finite{true};  // stored to only by a block that found an inf or NaN
+  pool.run(plan.tasks(), [&g, &plan, &finite, kernel](std::int64_t t) {
     const std::int64_t i0 = t / plan.col_blocks * plan.block_rows;
     const std::int64_t j0 = t % plan.col_blocks * plan.block_cols;
-    kernel(g, i0, std::min(g.m, i0 + plan.block_rows), j0, std::min(g.n, j0 + plan.block_cols));
+    if (!kernel(g, i0, std::min(g.m, i0 + plan.block_rows), j0,
+                std::min(g.n, j0 + plan.block_cols)))
+      finite.store(false, std::memory_order_relaxed);
   });
+  return finite.load(std::memory_order_relaxed);
+}
+
+}  // namespace
+
+void gemm(MatrixView c, ConstMatrixView a, Transpose ta, ConstMatrixView b, Transpose tb,
+          bool accumulate, ThreadPool& pool) {
+  run_product(c, 1.0f, a, ta, b, tb, accumulate, false, pool);
+}
+
+bool gemm_update(MatrixView c, float alpha, ConstMatrixView a, Transpose ta, ConstMatrixView b,
+                 Transpose tb, ThreadPool& pool) {
+  return run_product(c, alpha, a, ta, b, tb, true, true, pool);
 }
 
 GemmPath gemm_path() { return active_path().load(std::memory_order_relaxed); }

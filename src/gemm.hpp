@@ -18,9 +18,18 @@ enum class Transpose : bool { no = false, yes = true };
 void gemm(MatrixView c, ConstMatrixView a, Transpose ta, ConstMatrixView b, Transpose tb,
           bool accumulate, ThreadPool& pool);
 
-// The plain triple loop the fast kernel is tested against.
+// C += alpha op(A) op(B), with each element's sum as in gemm() and then one rounding:
+// C = fma(alpha, acc, C). Returns whether every element of C is finite afterwards, checked as
+// it is stored. An optimiser step fused into the weight-gradient product (W += -lr X^T D) is
+// this call: no gradient buffer is written or read again, and no second pass looks for NaNs.
+bool gemm_update(MatrixView c, float alpha, ConstMatrixView a, Transpose ta, ConstMatrixView b,
+                 Transpose tb, ThreadPool& pool);
+
+// The plain triple loops the fast kernels are tested against (sums in double).
 void gemm_reference(MatrixView c, ConstMatrixView a, Transpose ta, ConstMatrixView b, Transpose tb,
                     bool accumulate);
+void gemm_update_reference(MatrixView c, float alpha, ConstMatrixView a, Transpose ta,
+                           ConstMatrixView b, Transpose tb);
 
 // The instruction-set paths gemm() can take. The best one the CPU (and OS) supports is chosen
 // once at run time; there is no compile-time configuration.

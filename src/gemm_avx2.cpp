@@ -28,13 +28,21 @@ constexpr std::int64_t kWideVectors = static_cast<std::int64_t>(
 // Lane masks for maskload/maskstore: kLaneMask + 8 - w selects the first w lanes.
 alignas(32) constexpr int kLaneMask[16] = {-1, -1, -1, -1, -1, -1, -1, -1, 0, 0, 0, 0, 0, 0, 0, 0};
 
+// All ones in the lanes of x that are inf or NaN: x - x is NaN exactly there.
+BACKPROP_AVX2 inline __m256 non_finite_lanes(__m256 x) {
+  const __m256 d = _mm256_sub_ps(x, x);
+  return _mm256_cmp_ps(d, d, _CMP_UNORD_Q);
+}
+
 // One register tile: C[0..MR) x [0..8 NV). With kMasked the last vector is restricted to its
 // first `last_width` lanes (lanes of B beyond them are never read, so B needs no padding);
 // full tiles avoid vmaskmovps, which is slow on some cores.
+// The store: C = fma(alpha, acc, C) when accumulating, else alpha acc; returns whether an
+// inf or NaN was stored when `check` is set (false otherwise).
 template <std::size_t MR, std::size_t NV, bool kRowA, bool kMasked>
-BACKPROP_AVX2 void tile(std::int64_t k, const float* a, std::int64_t as, const float* b,
+BACKPROP_AVX2 bool tile(std::int64_t k, const float* a, std::int64_t as, const float* b,
                         std::int64_t bks, float* c, std::int64_t ldc, std::int64_t last_width,
-                        bool accumulate) {
+                        bool accumulate, float alpha, bool check) {
   const __m256i last =
       _mm256_loadu_si256(reinterpret_cast<const __m256i*>(kLaneMask + 8 - last_width));
   __m256 acc[MR][NV];
@@ -73,29 +81,38 @@ BACKPROP_AVX2 void tile(std::int64_t k, const float* a, std::int64_t as, const f
     b += bks;
   }
 
+  const __m256 scale = _mm256_set1_ps(alpha);
+  __m256 bad = _mm256_setzero_ps();
 #pragma GCC unroll 8
   for (std::size_t r = 0; r < MR; ++r) {
     float* cr = c + static_cast<std::int64_t>(r) * ldc;
 #pragma GCC unroll 4
     for (std::size_t v = 0; v + 1 < NV; ++v) {
-      __m256 x = acc[r][v];
-      if (accumulate) x = _mm256_add_ps(_mm256_loadu_ps(cr + 8 * v), x);
+      const __m256 x = accumulate ? _mm256_fmadd_ps(scale, acc[r][v], _mm256_loadu_ps(cr + 8 * v))
+                                  : _mm256_mul_ps(scale, acc[r][v]);
+      if (check) bad = _mm256_or_ps(bad, non_finite_lanes(x));
       _mm256_storeu_ps(cr + 8 * v, x);
     }
-    __m256 x = acc[r][NV - 1];
     float* cl = cr + 8 * (NV - 1);
+    const __m256 old = !accumulate ? _mm256_setzero_ps()
+                       : kMasked   ? _mm256_maskload_ps(cl, last)
+                                   : _mm256_loadu_ps(cl);
+    __m256 x = accumulate ? _mm256_fmadd_ps(scale, acc[r][NV - 1], old)
+                          : _mm256_mul_ps(scale, acc[r][NV - 1]);
     if (kMasked) {
-      if (accumulate) x = _mm256_add_ps(_mm256_maskload_ps(cl, last), x);
       _mm256_maskstore_ps(cl, last, x);
+      // Lanes outside `last` are never stored, so they are not checked either.
+      x = _mm256_and_ps(x, _mm256_castsi256_ps(last));
     } else {
-      if (accumulate) x = _mm256_add_ps(_mm256_loadu_ps(cl), x);
       _mm256_storeu_ps(cl, x);
     }
+    if (check) bad = _mm256_or_ps(bad, non_finite_lanes(x));
   }
+  return _mm256_movemask_ps(bad) != 0;
 }
 
-using TileFn = void (*)(std::int64_t, const float*, std::int64_t, const float*, std::int64_t,
-                        float*, std::int64_t, std::int64_t, bool);
+using TileFn = bool (*)(std::int64_t, const float*, std::int64_t, const float*, std::int64_t,
+                        float*, std::int64_t, std::int64_t, bool, float, bool);
 
 template <std::size_t MR, std::size_t NV, bool kRowA, bool kMasked>
 constexpr TileFn tile_or_null() {
@@ -171,7 +188,7 @@ float* pack_buffer(std::size_t floats) {
 
 }  // namespace
 
-BACKPROP_AVX2 void block_avx2(const Product& g, std::int64_t i0, std::int64_t i1, std::int64_t j0,
+BACKPROP_AVX2 bool block_avx2(const Product& g, std::int64_t i0, std::int64_t i1, std::int64_t j0,
                               std::int64_t j1) {
   const bool pack = g.b_cs != 1;
   const bool row_a = g.a_ks == 1;
@@ -180,6 +197,7 @@ BACKPROP_AVX2 void block_avx2(const Product& g, std::int64_t i0, std::int64_t i1
   const std::int64_t tile_cols = 8 * vectors;
   float* packed = pack ? pack_buffer(static_cast<std::size_t>(g.k * tile_cols)) : nullptr;
   const auto& tiles = kTiles[row_a ? 1 : 0];
+  bool bad = false;
 
   // One microkernel call: rows [i, i + kRows) x columns [j, j + tile_cols) clipped to the block,
   // with B's k-rows at bp (stride bks).
@@ -191,7 +209,8 @@ BACKPROP_AVX2 void block_avx2(const Product& g, std::int64_t i0, std::int64_t i1
     const float* ap = row_a ? g.a + i * g.a_rs : g.a + i;
     const TileFn fn =
         tiles[last < 8 ? 1 : 0][static_cast<std::size_t>((mr - 1) * kWideVectors + (nv - 1))];
-    fn(g.k, ap, a_stride, bp, bks, g.c + i * g.ldc + j, g.ldc, last, g.accumulate);
+    bad |= fn(g.k, ap, a_stride, bp, bks, g.c + i * g.ldc + j, g.ldc, last, g.accumulate, g.alpha,
+              g.check_finite);
   };
 
   if (pack) {
@@ -222,6 +241,7 @@ BACKPROP_AVX2 void block_avx2(const Product& g, std::int64_t i0, std::int64_t i1
       for (std::int64_t j = j0; j < j1; j += tile_cols) run_tile(i, j, g.b + j, g.b_ks);
     }
   }
+  return !bad;
 }
 
 BACKPROP_AVX2 double fma_loop_avx2(std::int64_t iterations, float seed, float* sink) {

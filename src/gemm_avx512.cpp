@@ -30,10 +30,12 @@ constexpr std::int64_t kWideVectors = static_cast<std::int64_t>(kMaxVectors);
 //   A(r, p) = kRowA ? a[r * as + p] : a[p * as + r]   and   B(p, 16 v + l) = b[p * bks + 16 v + l].
 // With kMasked the last vector is restricted to the lanes of `last`; lanes of B outside it are
 // never read, so B needs no padding. (Full tiles use plain loads: measurably faster on Zen 4.)
+// The store: C = fma(alpha, acc, C) when accumulating, else alpha acc; returns a mask of the
+// lanes that stored inf or NaN when `check` is set (0 otherwise).
 template <std::size_t MR, std::size_t NV, bool kRowA, bool kMasked>
-BACKPROP_AVX512 void tile(std::int64_t k, const float* a, std::int64_t as, const float* b,
-                          std::int64_t bks, float* c, std::int64_t ldc, __mmask16 last,
-                          bool accumulate) {
+BACKPROP_AVX512 __mmask16 tile(std::int64_t k, const float* a, std::int64_t as, const float* b,
+                               std::int64_t bks, float* c, std::int64_t ldc, __mmask16 last,
+                               bool accumulate, float alpha, bool check) {
   __m512 acc[MR][NV];
 #pragma GCC unroll 8
   for (std::size_t r = 0; r < MR; ++r) {
@@ -71,29 +73,39 @@ BACKPROP_AVX512 void tile(std::int64_t k, const float* a, std::int64_t as, const
     b += bks;
   }
 
+  const __m512 scale = _mm512_set1_ps(alpha);
+  // fpclass categories: quiet NaN (0x01), +inf (0x08), -inf (0x10), signalling NaN (0x80).
+  constexpr int kNonFinite = 0x99;
+  __mmask16 bad = 0;
 #pragma GCC unroll 8
   for (std::size_t r = 0; r < MR; ++r) {
     float* cr = c + static_cast<std::int64_t>(r) * ldc;
 #pragma GCC unroll 4
     for (std::size_t v = 0; v + 1 < NV; ++v) {
-      __m512 x = acc[r][v];
-      if (accumulate) x = _mm512_add_ps(_mm512_loadu_ps(cr + 16 * v), x);
+      const __m512 x = accumulate ? _mm512_fmadd_ps(scale, acc[r][v], _mm512_loadu_ps(cr + 16 * v))
+                                  : _mm512_mul_ps(scale, acc[r][v]);
+      if (check) bad |= _mm512_fpclass_ps_mask(x, kNonFinite);
       _mm512_storeu_ps(cr + 16 * v, x);
     }
-    __m512 x = acc[r][NV - 1];
     float* cl = cr + 16 * (NV - 1);
+    const __m512 old = !accumulate ? _mm512_setzero_ps()
+                       : kMasked   ? _mm512_maskz_loadu_ps(last, cl)
+                                   : _mm512_loadu_ps(cl);
+    const __m512 x = accumulate ? _mm512_fmadd_ps(scale, acc[r][NV - 1], old)
+                                : _mm512_mul_ps(scale, acc[r][NV - 1]);
+    // Lanes outside `last` are never stored, so they are not checked either.
+    if (check) bad |= _mm512_mask_fpclass_ps_mask(kMasked ? last : 0xFFFF, x, kNonFinite);
     if (kMasked) {
-      if (accumulate) x = _mm512_add_ps(_mm512_maskz_loadu_ps(last, cl), x);
       _mm512_mask_storeu_ps(cl, last, x);
     } else {
-      if (accumulate) x = _mm512_add_ps(_mm512_loadu_ps(cl), x);
       _mm512_storeu_ps(cl, x);
     }
   }
+  return bad;
 }
 
-using TileFn = void (*)(std::int64_t, const float*, std::int64_t, const float*, std::int64_t,
-                        float*, std::int64_t, __mmask16, bool);
+using TileFn = __mmask16 (*)(std::int64_t, const float*, std::int64_t, const float*, std::int64_t,
+                             float*, std::int64_t, __mmask16, bool, float, bool);
 
 // Tiles wider than 2 vectors are only used for blocks of 1 or 2 rows.
 template <std::size_t MR, std::size_t NV, bool kRowA, bool kMasked>
@@ -189,7 +201,7 @@ float* pack_buffer(std::size_t floats) {
 
 }  // namespace
 
-BACKPROP_AVX512 void block_avx512(const Product& g, std::int64_t i0, std::int64_t i1,
+BACKPROP_AVX512 bool block_avx512(const Product& g, std::int64_t i0, std::int64_t i1,
                                   std::int64_t j0, std::int64_t j1) {
   const bool pack = g.b_cs != 1;
   const bool row_a = g.a_ks == 1;
@@ -200,6 +212,7 @@ BACKPROP_AVX512 void block_avx512(const Product& g, std::int64_t i0, std::int64_
   const std::int64_t tile_cols = 16 * vectors;
   float* packed = pack ? pack_buffer(static_cast<std::size_t>(g.k * tile_cols)) : nullptr;
   const auto& tiles = kTiles[row_a ? 1 : 0];
+  __mmask16 bad = 0;
 
   // One microkernel call: rows [i, i + kRows) x columns [j, j + tile_cols) clipped to the block,
   // with B's k-rows at bp (stride bks).
@@ -211,7 +224,8 @@ BACKPROP_AVX512 void block_avx512(const Product& g, std::int64_t i0, std::int64_
     const float* ap = row_a ? g.a + i * g.a_rs : g.a + i;
     const TileFn fn =
         tiles[last != 0xFFFF ? 1 : 0][static_cast<std::size_t>((mr - 1) * kWideVectors + (nv - 1))];
-    fn(g.k, ap, a_stride, bp, bks, g.c + i * g.ldc + j, g.ldc, last, g.accumulate);
+    bad |= fn(g.k, ap, a_stride, bp, bks, g.c + i * g.ldc + j, g.ldc, last, g.accumulate, g.alpha,
+              g.check_finite);
   };
 
   if (pack) {
@@ -242,6 +256,7 @@ BACKPROP_AVX512 void block_avx512(const Product& g, std::int64_t i0, std::int64_
       for (std::int64_t j = j0; j < j1; j += tile_cols) run_tile(i, j, g.b + j, g.b_ks);
     }
   }
+  return bad == 0;
 }
 
 BACKPROP_AVX512 double fma_loop_avx512(std::int64_t iterations, float seed, float* sink) {

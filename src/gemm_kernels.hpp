@@ -25,13 +25,18 @@ struct Product {
   std::int64_t n = 0;
   std::int64_t k = 0;  // >= 1 (gemm() handles k == 0 itself)
   bool accumulate = false;
+  float alpha = 1.0f;         // C = alpha acc [+ C]
+  bool check_finite = false;  // whether the kernel reports an inf or NaN it stores into C
 };
 
 // Computes the block rows [i0, i1) x columns [j0, j1) of C. Each element is
-//   acc = 0; for p = 0 .. k-1: acc = fma(A(i,p), B(p,j), acc);  C = accumulate ? C + acc : acc
-// (the portable path rounds the product and the sum separately), in that order, whatever the
-// block, so the result never depends on how C is split into blocks.
-using BlockKernel = void (*)(const Product& g, std::int64_t i0, std::int64_t i1, std::int64_t j0,
+//   acc = 0; for p = 0 .. k-1: acc = fma(A(i,p), B(p,j), acc);
+//   C = accumulate ? fma(alpha, acc, C) : alpha acc
+// (the portable path rounds the product and the sum of the k loop separately), in that order,
+// whatever the block, so the result never depends on how C is split into blocks. With
+// alpha = 1 the last step is C + acc or acc exactly. Returns false when check_finite is set
+// and an element stored into the block is inf or NaN (true otherwise).
+using BlockKernel = bool (*)(const Product& g, std::int64_t i0, std::int64_t i1, std::int64_t j0,
                              std::int64_t j1);
 
 // The register tile of each path's microkernel and what the task planner needs to know about
@@ -49,11 +54,11 @@ inline constexpr TileShape kTilePortable{4, 64, 4, 1, 1.0};
 inline constexpr TileShape kTileAvx2{6, 16, 8, 2, 2.0};
 inline constexpr TileShape kTileAvx512{8, 32, 16, 2, 1.0};
 
-void block_portable(const Product& g, std::int64_t i0, std::int64_t i1, std::int64_t j0,
+bool block_portable(const Product& g, std::int64_t i0, std::int64_t i1, std::int64_t j0,
                     std::int64_t j1);
-void block_avx2(const Product& g, std::int64_t i0, std::int64_t i1, std::int64_t j0,
+bool block_avx2(const Product& g, std::int64_t i0, std::int64_t i1, std::int64_t j0,
                 std::int64_t j1);
-void block_avx512(const Product& g, std::int64_t i0, std::int64_t i1, std::int64_t j0,
+bool block_avx512(const Product& g, std::int64_t i0, std::int64_t i1, std::int64_t j0,
                   std::int64_t j1);
 
 // FMA throughput loops for measure_fma_peak_gflops: run `iterations` rounds of independent

@@ -2,6 +2,7 @@
 // set. B is packed into 64-column panels so that the inner loop is a contiguous axpy over a
 // row of accumulators. Used only on CPUs without AVX2 + FMA.
 #include <algorithm>
+#include <cmath>
 #include <cstddef>
 
 #include "backprop/matrix.hpp"
@@ -22,9 +23,10 @@ float* pack_buffer(std::size_t floats) {
 
 }  // namespace
 
-void block_portable(const Product& g, std::int64_t i0, std::int64_t i1, std::int64_t j0,
+bool block_portable(const Product& g, std::int64_t i0, std::int64_t i1, std::int64_t j0,
                     std::int64_t j1) {
   float* packed = pack_buffer(static_cast<std::size_t>(g.k * kCols));
+  bool finite = true;
   for (std::int64_t j = j0; j < j1; j += kCols) {
     const std::int64_t w = std::min(kCols, j1 - j);
     for (std::int64_t p = 0; p < g.k; ++p) {
@@ -46,14 +48,20 @@ void block_portable(const Product& g, std::int64_t i0, std::int64_t i1, std::int
       }
       for (std::int64_t r = 0; r < mr; ++r) {
         float* cr = g.c + (i + r) * g.ldc + j;
-        if (g.accumulate) {
-          for (std::int64_t jj = 0; jj < w; ++jj) cr[jj] += acc[r][jj];
-        } else {
-          std::copy(acc[r], acc[r] + w, cr);
+        for (std::int64_t jj = 0; jj < w; ++jj) {
+          // One rounding, as the vector paths' fma (which is exactly C + acc when alpha is 1;
+          // std::fma is a library call on the baseline instruction set, so it is kept out of
+          // plain products).
+          const float x = !g.accumulate     ? g.alpha * acc[r][jj]
+                          : g.alpha == 1.0f ? cr[jj] + acc[r][jj]
+                                            : std::fma(g.alpha, acc[r][jj], cr[jj]);
+          if (g.check_finite && !std::isfinite(x)) finite = false;
+          cr[jj] = x;
         }
       }
     }
   }
+  return finite;
 }
 
 double fma_loop_portable(std::int64_t iterations, float seed, float* sink) {

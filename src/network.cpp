@@ -173,31 +173,38 @@ double BasicNetwork<T>::loss(const Batch<T>& batch, ThreadPool& pool,
 }
 
 template <class T>
-double BasicNetwork<T>::forward_backward(const Batch<T>& batch, std::uint64_t dropout_key,
-                                         ThreadPool& pool) {
+double BasicNetwork<T>::forward_loss(const Batch<T>& batch, std::uint64_t dropout_key,
+                                     ThreadPool& pool) {
   check_targets(batch, arch_);
   const std::int64_t rows = batch.x.rows;
   const std::int64_t layers = num_layers();
-  const bool dropout = arch_.dropout > 0.0f;
-  const T slope = static_cast<T>(arch_.leaky_slope);
   run_forward(batch.x, true, dropout_key, pool);
   const View<const T> yhat(yhat_.data(), rows, arch_.outputs());
 
   // D = dL/dZ_last (B x r), the seed's d1 = yhat - y, with the 1/B of the mean loss.
-  double loss_value = 0.0;
   View<T> d(delta_[0].data(), rows, arch_.outputs());
   if (arch_.loss == Loss::cross_entropy) {
     const View<const T> z(hidden_[as_size(layers - 1)].data(), rows, arch_.outputs());
     // CE from the logits (finite even where a probability underflowed); D overwritten next.
-    loss_value =
+    const double loss =
         ops::softmax_cross_entropy_forward<T>(d, z, batch.labels) / static_cast<double>(rows);
     ops::softmax_cross_entropy_backward<T>(d, yhat, batch.labels, T(1) / static_cast<T>(rows));
-  } else {
-    const auto elements = static_cast<double>(rows * arch_.outputs());
-    loss_value = ops::squared_error_forward<T>(yhat, batch.targets) / elements;
-    ops::squared_error_backward<T>(d, yhat, batch.targets, static_cast<T>(1.0 / elements));
+    return loss;
   }
+  const auto elements = static_cast<double>(rows * arch_.outputs());
+  const double loss = ops::squared_error_forward<T>(yhat, batch.targets) / elements;
+  ops::squared_error_backward<T>(d, yhat, batch.targets, static_cast<T>(1.0 / elements));
+  return loss;
+}
 
+template <class T>
+std::int64_t BasicNetwork<T>::backward(const Batch<T>& batch, std::uint64_t dropout_key,
+                                       const T* sgd_lr, ThreadPool& pool) {
+  const std::int64_t rows = batch.x.rows;
+  const std::int64_t layers = num_layers();
+  const bool dropout = arch_.dropout > 0.0f;
+  const T slope = static_cast<T>(arch_.leaky_slope);
+  std::int64_t first_non_finite = -1;
   int current = 0;
   for (std::int64_t l = layers - 1; l >= 0; --l) {
     const std::int64_t in = arch_.widths[as_size(l)];
@@ -210,7 +217,12 @@ double BasicNetwork<T>::forward_backward(const Batch<T>& batch, std::uint64_t dr
     }
     View<T> dx;  // dL/dA_{l-1} (B x in); not needed for the first layer
     if (l > 0) dx = View<T>(delta_[1 - current].data(), rows, in);
-    ops::dense_backward<T>(dx, weight_grad(l), bias_grad(l), d_l, input, weight(l), pool);
+    if (sgd_lr == nullptr) {
+      ops::dense_backward<T>(dx, weight_grad(l), bias_grad(l), d_l, input, weight(l), pool);
+    } else if (!ops::dense_backward_sgd<T>(dx, weight(l), bias(l), bias_grad(l), d_l, input,
+                                           *sgd_lr, pool)) {
+      first_non_finite = l;  // layers go backwards: the last one found is the first
+    }
     if (l == 0) break;
     if (dropout)
       ops::dropout_backward<T>(dx, dx, arch_.dropout,
@@ -220,7 +232,26 @@ double BasicNetwork<T>::forward_backward(const Batch<T>& batch, std::uint64_t dr
                                 slope);  // dZ = dH * f'(Z)
     current = 1 - current;
   }
-  return loss_value;
+  return first_non_finite;
+}
+
+template <class T>
+double BasicNetwork<T>::forward_backward(const Batch<T>& batch, std::uint64_t dropout_key,
+                                         ThreadPool& pool) {
+  const double loss = forward_loss(batch, dropout_key, pool);
+  backward(batch, dropout_key, nullptr, pool);
+  return loss;
+}
+
+template <class T>
+SgdStepOutcome BasicNetwork<T>::forward_backward_sgd(const Batch<T>& batch,
+                                                     std::uint64_t dropout_key, T lr,
+                                                     ThreadPool& pool) {
+  SgdStepOutcome outcome;
+  outcome.loss = forward_loss(batch, dropout_key, pool);
+  if (std::isfinite(outcome.loss))
+    outcome.first_non_finite_layer = backward(batch, dropout_key, &lr, pool);
+  return outcome;
 }
 
 template <class T>

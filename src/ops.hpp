@@ -49,6 +49,18 @@ template <class T>
 void dense_backward(View<T> dx, View<T> dw, std::span<T> db, View<const T> d, View<const T> x,
                     View<const T> w, ThreadPool& pool);
 
+// The same backward pass with a plain SGD step (theta -= lr g) applied as the gradients are
+// computed, for an optimiser that needs nothing but g:
+//   dX  = D W^T                  first, while W is still this step's
+//   W  += -lr X^T D              fused into the product: dW is never stored
+//   db  = 1^T D, then b += -lr db
+// Each update is one rounding, fma(-lr, g, theta), as the optimiser's own SGD loop does, so
+// the result is bit for bit the same as dense_backward followed by that loop. db is left in
+// `db`. Returns whether every updated weight and bias is finite.
+template <class T>
+bool dense_backward_sgd(View<T> dx, View<T> w, std::span<T> b, std::span<T> db, View<const T> d,
+                        View<const T> x, T lr, ThreadPool& pool);
+
 // H = f(Z) elementwise (h may alias z).
 template <class T>
 void activation_forward(View<T> h, View<const T> z, Activation f, T leaky_slope);

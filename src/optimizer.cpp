@@ -92,7 +92,9 @@ BACKPROP_CLONES bool sgd_update(float* __restrict theta, const float* __restrict
                                 float lr, float wd) {
   std::uint32_t bad = 0;
   for (std::size_t i = 0; i < n; ++i) {
-    const float t = theta[i] - lr * (g[i] + wd * theta[i]);  // theta -= lr (g + wd theta)
+    // theta -= lr (g + wd theta), one rounding: the same bits as the update fused into the
+    // backward pass (ops::dense_backward_sgd) when wd is 0.
+    const float t = std::fma(-lr, g[i] + wd * theta[i], theta[i]);
     bad |= non_finite(g[i]) | non_finite(t);
     theta[i] = t;
   }

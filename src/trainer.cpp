@@ -88,16 +88,30 @@ void Trainer::report_divergence(double loss, std::int64_t step) const {
 }
 
 void Trainer::report_update_divergence(std::int64_t step, float lr) {
-  // The gradients are still those of this step; the weights are not, so they are reset.
+  // The gradients are still those of this step.
   const std::int64_t grad = net_.first_non_finite_gradient();
-  std::copy(epoch_start_.data(), epoch_start_.data() + epoch_start_.size(),
-            net_.parameters().begin());
-  const std::int64_t epoch = state_.epoch + 1;
-  const std::string cause =
+  throw_update_divergence(
+      step, lr,
       grad >= 0
           ? fmt::format("the gradient of layer {} (W{}, b{}) is the first that is not finite",
                         grad + 1, grad + 1, grad + 1)
-          : std::string("the update made weights infinite or NaN (the gradients were finite)");
+          : std::string("the update made weights infinite or NaN (the gradients were finite)"));
+}
+
+void Trainer::report_fused_update_divergence(std::int64_t step, float lr, std::int64_t layer) {
+  // The update was applied as the gradients were computed, so only its result was seen.
+  throw_update_divergence(
+      step, lr,
+      fmt::format("the update made the parameters of layer {} (W{}, b{}) the first that are not "
+                  "finite (its gradient, or lr times it, was infinite or NaN)",
+                  layer + 1, layer + 1, layer + 1));
+}
+
+void Trainer::throw_update_divergence(std::int64_t step, float lr, const std::string& cause) {
+  // The weights are no longer those of any finite step, so they are reset.
+  std::copy(epoch_start_.data(), epoch_start_.data() + epoch_start_.size(),
+            net_.parameters().begin());
+  const std::int64_t epoch = state_.epoch + 1;
   throw DivergenceError(
       fmt::format("training diverged at epoch {}, step {}: {}. {}. The weights were reset to "
                   "those epoch {} started (or resumed) with",
@@ -133,7 +147,12 @@ void Trainer::run_epoch_steps() {
                                  static_cast<std::size_t>(std::min(options_.batch, n - next))));
     }
     const std::uint64_t dropout_key = hash_key(options_.seed, kDropoutStream, optimizer_.steps());
-    const double loss = net_.forward_backward(batch, dropout_key, pool_);
+    // Plain SGD is applied inside the backward pass (no gradient buffer to write and read
+    // back); every other optimiser takes the gradients after it.
+    const bool fused = optimizer_.is_plain_sgd();
+    SgdStepOutcome fused_step;
+    if (fused) fused_step = net_.forward_backward_sgd(batch, dropout_key, lr, pool_);
+    const double loss = fused ? fused_step.loss : net_.forward_backward(batch, dropout_key, pool_);
     if (!std::isfinite(loss)) report_divergence(loss, step);
     if (classify) {
       const auto yhat = net_.output();
@@ -143,10 +162,15 @@ void Trainer::run_epoch_steps() {
     }
     state_.running_loss += loss * static_cast<double>(rows);
     state_.running_seen += rows;
-    // The optimiser checks the gradients and the updated weights in its own pass (finite
-    // gradients can still take a weight to infinity when lr * g overflows).
-    if (!optimizer_.step(net_.parameters(), net_.gradients(), lr, pool_))
+    // The update is checked as it is made (finite gradients can still take a weight to
+    // infinity when lr * g overflows).
+    if (fused) {
+      optimizer_.count_step();
+      if (fused_step.first_non_finite_layer >= 0)
+        report_fused_update_divergence(step, lr, fused_step.first_non_finite_layer);
+    } else if (!optimizer_.step(net_.parameters(), net_.gradients(), lr, pool_)) {
       report_update_divergence(step, lr);
+    }
     ++state_.step_in_epoch;
     if (on_step) on_step(state_.step_in_epoch, steps);
     if (stop_requested != nullptr && stop_requested->load() && state_.step_in_epoch < steps) break;

@@ -1,6 +1,8 @@
 // The fast gemm() against the plain reference on a table of shapes, for every instruction-set
 // path this CPU can run; NaN-safety of accumulate=false; views with strides; and bit-identical
-// results whatever the number of threads.
+// results whatever the number of threads. Then gemm_update() (C += alpha A B, the fused
+// optimiser step): against its reference, as one fma of the plain product, and its report of
+// non-finite results.
 #include "gemm.hpp"
 
 #include <gtest/gtest.h>
@@ -12,6 +14,7 @@
 #include <limits>
 #include <random>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "backprop/error.hpp"
@@ -24,6 +27,8 @@ using backprop::MatrixView;
 using backprop::ThreadPool;
 using backprop::kernels::gemm;
 using backprop::kernels::gemm_reference;
+using backprop::kernels::gemm_update;
+using backprop::kernels::gemm_update_reference;
 using backprop::kernels::GemmPath;
 using backprop::kernels::Transpose;
 
@@ -95,6 +100,20 @@ struct Case {
   bool accumulate;
 };
 
+// Random operands for a case: A and B with NaN in their padding, C with `c_pad` in its.
+struct Operands {
+  Padded a, b, c0;
+};
+
+Operands random_operands(const Case& cs, std::mt19937& rng, float c_pad = kSentinel) {
+  const bool ta = cs.ta == Transpose::yes;
+  const bool tb = cs.tb == Transpose::yes;
+  Padded a = random_matrix(ta ? cs.k : cs.m, ta ? cs.m : cs.k, cs.pad, rng);
+  Padded b = random_matrix(tb ? cs.n : cs.k, tb ? cs.k : cs.n, cs.pad, rng);
+  Padded c0 = random_matrix(cs.m, cs.n, cs.pad, rng, c_pad);
+  return {std::move(a), std::move(b), std::move(c0)};
+}
+
 std::string describe(const Case& c) {
   return std::to_string(c.m) + "x" + std::to_string(c.n) + "x" + std::to_string(c.k) + " " +
          (c.ta == Transpose::yes ? "T" : "N") + (c.tb == Transpose::yes ? "T" : "N") +
@@ -104,11 +123,7 @@ std::string describe(const Case& c) {
 
 // Runs one case through gemm() and gemm_reference() and compares them element by element.
 void check_case(const Case& cs, ThreadPool& pool, std::mt19937& rng) {
-  const bool ta = cs.ta == Transpose::yes;
-  const bool tb = cs.tb == Transpose::yes;
-  const Padded a = random_matrix(ta ? cs.k : cs.m, ta ? cs.m : cs.k, cs.pad, rng);
-  const Padded b = random_matrix(tb ? cs.n : cs.k, tb ? cs.k : cs.n, cs.pad, rng);
-  Padded c0 = random_matrix(cs.m, cs.n, cs.pad, rng, kSentinel);
+  auto [a, b, c0] = random_operands(cs, rng);
   if (!cs.accumulate) {
     for (std::int64_t i = 0; i < cs.m; ++i) {
       for (std::int64_t j = 0; j < cs.n; ++j) c0.at(i, j) = kNaN;
@@ -276,11 +291,7 @@ TEST(Gemm, BitIdenticalForAnyThreadCount) {
   for (const GemmPath path : supported_paths()) {
     backprop::kernels::set_gemm_path(path);
     for (const Case& cs : workload_cases()) {
-      const bool ta = cs.ta == Transpose::yes;
-      const bool tb = cs.tb == Transpose::yes;
-      const Padded a = random_matrix(ta ? cs.k : cs.m, ta ? cs.m : cs.k, cs.pad, rng);
-      const Padded b = random_matrix(tb ? cs.n : cs.k, tb ? cs.k : cs.n, cs.pad, rng);
-      const Padded c0 = random_matrix(cs.m, cs.n, cs.pad, rng, kSentinel);
+      const auto [a, b, c0] = random_operands(cs, rng);
       Padded c1 = c0, c2 = c0, c3 = c0;
       gemm(c1.view(), a.cview(), cs.ta, b.cview(), cs.tb, cs.accumulate, pool1);
       for (int rep = 0; rep < 3; ++rep) {
@@ -306,11 +317,7 @@ TEST(Gemm, Avx2AndAvx512PathsAgreeBitForBit) {
   ThreadPool pool(2);
   std::mt19937 rng(4);
   for (const Case& cs : workload_cases()) {
-    const bool ta = cs.ta == Transpose::yes;
-    const bool tb = cs.tb == Transpose::yes;
-    const Padded a = random_matrix(ta ? cs.k : cs.m, ta ? cs.m : cs.k, cs.pad, rng);
-    const Padded b = random_matrix(tb ? cs.n : cs.k, tb ? cs.k : cs.n, cs.pad, rng);
-    const Padded c0 = random_matrix(cs.m, cs.n, cs.pad, rng, kSentinel);
+    const auto [a, b, c0] = random_operands(cs, rng);
     Padded x = c0, y = c0;
     backprop::kernels::set_gemm_path(GemmPath::avx2);
     gemm(x.view(), a.cview(), cs.ta, b.cview(), cs.tb, cs.accumulate, pool);
@@ -335,6 +342,146 @@ TEST(Gemm, ReportsAndSelectsPaths) {
       EXPECT_THROW(backprop::kernels::set_gemm_path(p), backprop::Error);
     }
   }
+}
+
+// ---- gemm_update: C += alpha op(A) op(B) --------------------------------------------------------
+
+constexpr float kAlpha = -0.37f;  // an optimiser's -lr: not 1, so the scaling is exercised
+
+// Every case of both tables, with C holding random values (it is always read).
+std::vector<Case> update_cases() {
+  std::vector<Case> cases = small_cases();
+  const std::vector<Case> workload = workload_cases();
+  cases.insert(cases.end(), workload.begin(), workload.end());
+  return cases;
+}
+
+// The fast update against the double-precision reference, padding of C untouched.
+TEST(GemmUpdate, MatchesReferenceOnEveryShape) {
+  PathGuard guard;
+  ThreadPool pool(2);
+  std::mt19937 rng(5);
+  for (const GemmPath path : supported_paths()) {
+    backprop::kernels::set_gemm_path(path);
+    for (const Case& cs : update_cases()) {
+      const auto [a, b, c0] = random_operands(cs, rng);
+      Padded fast = c0, ref = c0;
+      ASSERT_TRUE(gemm_update(fast.view(), kAlpha, a.cview(), cs.ta, b.cview(), cs.tb, pool))
+          << describe(cs) << ": finite result reported as not finite";
+      gemm_update_reference(ref.view(), kAlpha, a.cview(), cs.ta, b.cview(), cs.tb);
+      const double tol =
+          1e-5 * (std::fabs(static_cast<double>(kAlpha)) * std::sqrt(static_cast<double>(cs.k)) *
+                      static_cast<double>(max_abs(a) * max_abs(b)) +
+                  static_cast<double>(max_abs(c0)));
+      for (std::int64_t i = 0; i < cs.m; ++i) {
+        for (std::int64_t j = 0; j < cs.n; ++j)
+          ASSERT_LE(std::fabs(static_cast<double>(fast.at(i, j) - ref.at(i, j))), tol)
+              << describe(cs) << " at (" << i << "," << j << ")";
+        for (std::int64_t j = cs.n; j < cs.n + cs.pad; ++j)
+          ASSERT_EQ(fast.at(i, j), kSentinel) << describe(cs) << ": padding of C written";
+      }
+      // The update moved C (a product of random operands is not all zero).
+      ASSERT_NE(0, std::memcmp(fast.data.data(), c0.data.data(), c0.data.size() * sizeof(float)))
+          << describe(cs);
+    }
+  }
+}
+
+// Each element is fma(alpha, acc, C) with acc exactly what gemm() stores for the plain product:
+// what makes the SGD step fused into the backward pass give the optimiser loop's bits.
+TEST(GemmUpdate, IsOneFmaOfThePlainProductOnAnyThreadCount) {
+  PathGuard guard;
+  ThreadPool pool1(1), pool2(2), pool3(3);
+  std::mt19937 rng(6);
+  for (const GemmPath path : supported_paths()) {
+    backprop::kernels::set_gemm_path(path);
+    for (const Case& cs : workload_cases()) {
+      const auto [a, b, c0] = random_operands(cs, rng);
+      Padded product = c0;
+      gemm(product.view(), a.cview(), cs.ta, b.cview(), cs.tb, false, pool1);
+      Padded want = c0;
+      for (std::int64_t i = 0; i < cs.m; ++i)
+        for (std::int64_t j = 0; j < cs.n; ++j)
+          want.at(i, j) = std::fma(kAlpha, product.at(i, j), c0.at(i, j));
+      for (ThreadPool* pool : {&pool1, &pool2, &pool3}) {
+        Padded got = c0;
+        ASSERT_TRUE(gemm_update(got.view(), kAlpha, a.cview(), cs.ta, b.cview(), cs.tb, *pool));
+        ASSERT_EQ(0,
+                  std::memcmp(want.data.data(), got.data.data(), want.data.size() * sizeof(float)))
+            << describe(cs) << " on " << pool->size() << " threads";
+      }
+    }
+  }
+}
+
+// An inf or NaN anywhere in the updated block (first or last row, a full vector or the partial
+// last one) is reported, whatever its cause; NaN in the padding around the operands is not.
+TEST(GemmUpdate, ReportsANonFiniteResultWhereverItIs) {
+  PathGuard guard;
+  ThreadPool pool1(1), pool2(2);
+  std::mt19937 rng(7);
+  const float inf = std::numeric_limits<float>::infinity();
+  const Case shapes[] = {{784, 128, 64, Transpose::yes, Transpose::no, 3, true},
+                         {37, 21, 5, Transpose::yes, Transpose::no, 2, true},
+                         {9, 50, 7, Transpose::no, Transpose::yes, 1, true},
+                         {1, 70, 3, Transpose::no, Transpose::no, 0, true}};
+  for (const GemmPath path : supported_paths()) {
+    backprop::kernels::set_gemm_path(path);
+    for (ThreadPool* pool : {&pool1, &pool2}) {
+      for (const Case& cs : shapes) {
+        // NaN in C's padding: never read, so never reported.
+        const auto [a, b, c0] = random_operands(cs, rng, kNaN);
+        const bool ta = cs.ta == Transpose::yes;
+        {
+          Padded c = c0;
+          EXPECT_TRUE(gemm_update(c.view(), kAlpha, a.cview(), cs.ta, b.cview(), cs.tb, *pool))
+              << describe(cs);
+        }
+        const std::pair<std::int64_t, std::int64_t> spots[] = {
+            {0, 0}, {cs.m - 1, cs.n - 1}, {cs.m / 2, cs.n / 3}, {cs.m - 1, 0}};
+        for (const auto& [i, j] : spots) {
+          for (const float bad : {inf, -inf, kNaN}) {
+            Padded c = c0;
+            c.at(i, j) = bad;  // a weight that already was not finite
+            EXPECT_FALSE(gemm_update(c.view(), kAlpha, a.cview(), cs.ta, b.cview(), cs.tb, *pool))
+                << describe(cs) << " C(" << i << "," << j << ") = " << bad;
+          }
+          Padded bad_a = a;  // a NaN in the operands (a gradient that was not finite)
+          bad_a.at(ta ? 0 : i, ta ? i : 0) = kNaN;
+          Padded c = c0;
+          EXPECT_FALSE(gemm_update(c.view(), kAlpha, bad_a.cview(), cs.ta, b.cview(), cs.tb, *pool))
+              << describe(cs) << " NaN in row " << i << " of op(A)";
+        }
+        // Finite operands whose scaled product overflows: 1e30 * b * 1e30 for b of order 1.
+        Padded big_a = a;
+        big_a.at(0, 0) = 1e30f;
+        Padded c = c0;
+        EXPECT_FALSE(gemm_update(c.view(), -1e30f, big_a.cview(), cs.ta, b.cview(), cs.tb, *pool))
+            << describe(cs) << " overflow";
+      }
+    }
+  }
+}
+
+TEST(GemmUpdate, KZeroLeavesCAndChecksIt) {
+  ThreadPool pool(2);
+  std::vector<float> a(1), b(1);
+  std::vector<float> c(12, 2.5f);
+  const MatrixView cv(c.data(), 3, 4);
+  EXPECT_TRUE(gemm_update(cv, kAlpha, ConstMatrixView(a.data(), 3, 0), Transpose::no,
+                          ConstMatrixView(b.data(), 0, 4), Transpose::no, pool));
+  for (const float v : c) EXPECT_EQ(v, 2.5f);
+  c[5] = kNaN;
+  EXPECT_FALSE(gemm_update(cv, kAlpha, ConstMatrixView(a.data(), 3, 0), Transpose::no,
+                           ConstMatrixView(b.data(), 0, 4), Transpose::no, pool));
+}
+
+TEST(GemmUpdate, MismatchedShapesThrow) {
+  ThreadPool pool(1);
+  std::vector<float> a(64), b(64), c(64);
+  EXPECT_THROW(gemm_update(MatrixView(c.data(), 2, 3), kAlpha, ConstMatrixView(a.data(), 2, 4),
+                           Transpose::no, ConstMatrixView(b.data(), 5, 3), Transpose::no, pool),
+               backprop::Error);
 }
 
 TEST(Gemm, MeasuresAPositiveFmaPeak) {

@@ -4,6 +4,7 @@
 #include <gtest/gtest.h>
 
 #include "backprop/gradcheck.hpp"
+#include "test_support.hpp"
 
 namespace backprop {
 namespace {
@@ -27,11 +28,8 @@ class NetworkGradient : public testing::TestWithParam<Case> {};
 
 TEST_P(NetworkGradient, MatchesCentralDifferences) {
   const Case& c = GetParam();
-  Architecture arch;
-  arch.widths = c.widths;
-  arch.activations.assign(c.widths.size() - 2, c.activation);
-  arch.loss = c.loss;
-  arch.dropout = c.dropout;
+  const Architecture arch =
+      testing_support::uniform_architecture(c.widths, c.activation, c.loss, c.dropout);
   GradcheckOptions options;
   options.seed = 7;
   options.batch = 5;

@@ -2,8 +2,11 @@
 // Helpers shared by the test suites.
 #include <gtest/gtest.h>
 
+#include <cstdint>
 #include <string>
+#include <vector>
 
+#include "backprop/architecture.hpp"
 #include "backprop/error.hpp"
 
 namespace backprop::testing_support {
@@ -18,6 +21,17 @@ std::string error_of(F&& f) {
   }
   ADD_FAILURE() << "no backprop::Error was thrown";
   return {};
+}
+
+// A network of the given widths with one activation for every hidden layer.
+inline Architecture uniform_architecture(std::vector<std::int64_t> widths, Activation activation,
+                                         Loss loss, float dropout = 0.0f) {
+  Architecture arch;
+  arch.activations.assign(widths.size() - 2, activation);
+  arch.widths = std::move(widths);
+  arch.loss = loss;
+  arch.dropout = dropout;
+  return arch;
 }
 
 }  // namespace backprop::testing_support

@@ -99,26 +99,30 @@ TEST(Training, ALinearModelCannotLearnXor) {
 
 TEST(Training, BitIdenticalForOneAndTwoThreads) {
   // Widths and batch large enough that every product, and the 128 x 512 elementwise passes
-  // (ops::for_row_blocks), are split across the pool's threads.
+  // (ops::for_row_blocks), are split across the pool's threads. Adam takes the gradients after
+  // the backward pass; plain SGD is applied inside it.
   const Dataset data = spirals(256, 9);
   Architecture arch{{2, 512, 192, 2}, {Activation::sigmoid, Activation::tanh}, Loss::cross_entropy};
   arch.dropout = 0.1f;
-  TrainOptions options;
-  options.epochs = 3;
-  options.batch = 128;
-  options.optimizer.kind = OptimizerKind::adam;
-  options.schedule.base_lr = 0.01f;
-  std::vector<float> one, two, again;
-  train_and_measure(data, arch, options, 1, &one);
-  train_and_measure(data, arch, options, 2, &two);
-  train_and_measure(data, arch, options, 2, &again);
-  ASSERT_EQ(one.size(), two.size());
-  EXPECT_EQ(0, std::memcmp(one.data(), two.data(), one.size() * sizeof(float)));
-  EXPECT_EQ(0, std::memcmp(two.data(), again.data(), two.size() * sizeof(float)));
-  options.seed = 2;  // and the seed matters
-  std::vector<float> other;
-  train_and_measure(data, arch, options, 2, &other);
-  EXPECT_NE(0, std::memcmp(one.data(), other.data(), one.size() * sizeof(float)));
+  for (const OptimizerKind kind : {OptimizerKind::adam, OptimizerKind::sgd}) {
+    SCOPED_TRACE(to_string(kind));
+    TrainOptions options;
+    options.epochs = 3;
+    options.batch = 128;
+    options.optimizer.kind = kind;
+    options.schedule.base_lr = kind == OptimizerKind::adam ? 0.01f : 0.5f;
+    std::vector<float> one, two, again;
+    train_and_measure(data, arch, options, 1, &one);
+    train_and_measure(data, arch, options, 2, &two);
+    train_and_measure(data, arch, options, 2, &again);
+    ASSERT_EQ(one.size(), two.size());
+    EXPECT_EQ(0, std::memcmp(one.data(), two.data(), one.size() * sizeof(float)));
+    EXPECT_EQ(0, std::memcmp(two.data(), again.data(), two.size() * sizeof(float)));
+    options.seed = 2;  // and the seed matters
+    std::vector<float> other;
+    train_and_measure(data, arch, options, 2, &other);
+    EXPECT_NE(0, std::memcmp(one.data(), other.data(), one.size() * sizeof(float)));
+  }
 }
 
 TEST(Inference, BitIdenticalForAnyThreadCount) {
@@ -199,29 +203,64 @@ TEST(Training, StopRequestInterruptsAfterTheCurrentStep) {
   EXPECT_EQ(trainer.optimizer().steps(), 7u);
 }
 
-TEST(Training, DivergenceIsReportedWithEpochStepAndCause) {
-  const Dataset data = spirals(50, 6);
-  Architecture arch{{2, 8, 2}, {Activation::relu}, Loss::cross_entropy};
+// Trains a 2-8-2 ReLU network (initialised with seed 1) with lr 1e30 on `data` and returns the
+// DivergenceError that must end the run.
+DivergenceError diverge(const Dataset& data, Network& net, int threads) {
   TrainOptions options;
   options.epochs = 5;
   options.batch = 10;
   options.schedule.base_lr = 1e30f;
-  Network net(arch, options.batch);
   net.initialize(1);
   const Preprocessing prep = Preprocessing::identity(2);
-  ThreadPool pool(1);
+  ThreadPool pool(threads);
   Trainer trainer(net, prep, options, data, all_rows(data), pool);
   try {
     trainer.run();
-    FAIL() << "expected a DivergenceError";
   } catch (const DivergenceError& e) {
-    const std::string message = e.what();
-    EXPECT_NE(message.find("diverged at epoch"), std::string::npos) << message;
-    EXPECT_NE(message.find("learning rate"), std::string::npos) << message;
-    EXPECT_GE(e.step(), 1);
+    return e;
   }
+  ADD_FAILURE() << "expected a DivergenceError";
+  return DivergenceError("none", 0, 0);
+}
+
+const Architecture kDivergingArch{{2, 8, 2}, {Activation::relu}, Loss::cross_entropy};
+
+TEST(Training, DivergenceIsReportedWithEpochStepAndCause) {
+  Network net(kDivergingArch, 10);
+  const DivergenceError e = diverge(spirals(50, 6), net, 1);
+  const std::string message = e.what();
+  EXPECT_NE(message.find("diverged at epoch"), std::string::npos) << message;
+  EXPECT_NE(message.find("learning rate"), std::string::npos) << message;
+  EXPECT_GE(e.step(), 1);
   for (const float v : net.parameters())
     ASSERT_TRUE(std::isfinite(v)) << "weights from before the failing step";
+}
+
+// Plain SGD is applied inside the backward pass, so an overflowing update is seen only in its
+// result: positive features of order 1e30 through a ReLU layer with lr 1e30 overflow both
+// layers on the first step. The error names the first layer, and the weights go back to those
+// the epoch started with (here: the initial ones).
+TEST(Training, AnOverflowingSgdUpdateNamesItsLayerAndResetsTheWeights) {
+  std::vector<float> values;
+  std::vector<std::int32_t> labels;
+  for (int i = 0; i < 20; ++i) {
+    values.push_back(1e30f * static_cast<float>(1 + i % 3));
+    values.push_back(1e30f * static_cast<float>(1 + i % 5));
+    labels.push_back(i % 2);
+  }
+  const Dataset data = make_classification(std::move(values), std::move(labels), 2);
+  Network net(kDivergingArch, 10), initial(kDivergingArch, 10);
+  initial.initialize(1);
+  const DivergenceError e = diverge(data, net, 2);
+  const std::string message = e.what();
+  EXPECT_NE(message.find("epoch 1, step 1: the update made the parameters of layer 1 (W1, b1)"),
+            std::string::npos)
+      << message;
+  EXPECT_NE(message.find("reset"), std::string::npos) << message;
+  EXPECT_EQ(e.epoch(), 1);
+  EXPECT_EQ(e.step(), 1);
+  EXPECT_EQ(0, std::memcmp(net.parameters().data(), initial.parameters().data(),
+                           net.parameters().size() * sizeof(float)));
 }
 
 }  // namespace

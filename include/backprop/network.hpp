@@ -26,6 +26,14 @@ struct Batch {
   View<const T> targets;                 // B x r target values (mean squared error)
 };
 
+// What BasicNetwork::forward_backward_sgd did. A loss that is not finite means nothing was
+// updated; otherwise first_non_finite_layer is the first layer whose weights or biases are not
+// all finite after the update (-1 when every parameter is finite).
+struct SgdStepOutcome {
+  double loss = 0.0;
+  std::int64_t first_non_finite_layer = -1;
+};
+
 template <class T>
 class BasicNetwork {
  public:
@@ -66,6 +74,15 @@ class BasicNetwork {
   // dropout_key selects this step's dropout masks (ignored when dropout is 0).
   double forward_backward(const Batch<T>& batch, std::uint64_t dropout_key, ThreadPool& pool);
 
+  // One step of plain SGD, theta -= lr dL/dtheta, fused into the backward pass: each weight
+  // gradient is added into its weights as it is computed (W += -lr X^T D) rather than stored
+  // for an optimiser's pass over it. The new parameters are bit for bit those of
+  // forward_backward followed by Optimizer::step with plain SGD; the weight parts of
+  // gradients() are not written (the bias parts are). When the loss is not finite, the
+  // parameters are left as they were.
+  SgdStepOutcome forward_backward_sgd(const Batch<T>& batch, std::uint64_t dropout_key, T lr,
+                                      ThreadPool& pool);
+
   // After a forward pass: the outputs, and the first layer whose activations are not all
   // finite (-1 if none); used to say where a divergence started.
   View<const T> output() const { return last_output_; }
@@ -84,6 +101,13 @@ class BasicNetwork {
   T* mutable_params() const { return const_cast<T*>(params_.data()); }
   View<const T> run_forward(View<const T> x, bool training, std::uint64_t dropout_key,
                             ThreadPool& pool);
+  // The training forward pass and the mean loss, leaving D = dL/dZ_last in delta_[0].
+  double forward_loss(const Batch<T>& batch, std::uint64_t dropout_key, ThreadPool& pool);
+  // Back from D to every layer: gradients into grads_, or with `sgd_lr` set, the fused SGD
+  // update. Returns the first layer left with a non-finite parameter (-1 if none, and always
+  // -1 without `sgd_lr`).
+  std::int64_t backward(const Batch<T>& batch, std::uint64_t dropout_key, const T* sgd_lr,
+                        ThreadPool& pool);
   void check_batch(std::int64_t rows, std::int64_t cols) const;
 
   Architecture arch_;

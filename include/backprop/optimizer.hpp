@@ -38,6 +38,14 @@ class Optimizer {
   // update is still applied everywhere, so the caller decides what to restore).
   bool step(std::span<float> params, std::span<const float> grads, float lr, ThreadPool& pool);
 
+  // Plain SGD without weight decay needs nothing but g, so a caller may apply it itself during
+  // the backward pass (BasicNetwork::forward_backward_sgd, the same bits as step()) and then
+  // only count the step here.
+  bool is_plain_sgd() const {
+    return config_.kind == OptimizerKind::sgd && config_.weight_decay == 0.0f;
+  }
+  void count_step() { ++t_; }
+
   const OptimizerConfig& config() const { return config_; }
   std::uint64_t steps() const { return t_; }
   // All optimiser state in one buffer (velocity, or Adam's m then v): saved in checkpoints.

@@ -114,6 +114,8 @@ class Trainer {
   void finish_epoch();
   [[noreturn]] void report_divergence(double loss, std::int64_t step) const;
   [[noreturn]] void report_update_divergence(std::int64_t step, float lr);
+  [[noreturn]] void report_fused_update_divergence(std::int64_t step, float lr, std::int64_t layer);
+  [[noreturn]] void throw_update_divergence(std::int64_t step, float lr, const std::string& cause);
 
   Network& net_;
   const Preprocessing& prep_;
