@@ -56,14 +56,18 @@ bool matmul_update(View<double> c, double alpha, View<const double> a, Transpose
   return finite;
 }
 
-// db (1 x out) = sum over rows of D; rows in order, so the sum is the same on any thread count.
+// db (1 x out) = sum over rows of D; each column summed over the rows in order, so the sum is
+// the same on any thread count.
 template <class T>
-void bias_gradient(std::span<T> db, View<const T> d) {
-  std::fill(db.begin(), db.end(), T(0));
-  for (std::int64_t i = 0; i < d.rows; ++i) {
-    const T* di = d.row(i);
-    for (std::int64_t j = 0; j < d.cols; ++j) db[static_cast<std::size_t>(j)] += di[j];
-  }
+void bias_gradient(std::span<T> db, View<const T> d, ThreadPool& pool) {
+  for_column_blocks(pool, d.rows, d.cols, [&](std::int64_t first, std::int64_t count) {
+    T* out = db.data() + first;
+    std::fill(out, out + count, T(0));
+    for (std::int64_t i = 0; i < d.rows; ++i) {
+      const T* di = d.row(i) + first;
+      for (std::int64_t j = 0; j < count; ++j) out[j] += di[j];
+    }
+  });
 }
 
 }  // namespace
@@ -86,7 +90,7 @@ void dense_backward(View<T> dx, View<T> dw, std::span<T> db, View<const T> d, Vi
                     View<const T> w, ThreadPool& pool) {
   // dW (in x out) = X^T (in x B) D (B x out)
   matmul(dw, x, Transpose::yes, d, Transpose::no, false, pool);
-  bias_gradient(db, d);  // db (1 x out) = 1^T D
+  bias_gradient(db, d, pool);  // db (1 x out) = 1^T D
   // dX (B x in) = D (B x out) W^T (out x in)
   if (dx.data != nullptr) matmul(dx, d, Transpose::no, w, Transpose::yes, false, pool);
 }
@@ -98,7 +102,7 @@ bool dense_backward_sgd(View<T> dx, View<T> w, std::span<T> b, std::span<T> db, 
   if (dx.data != nullptr) matmul(dx, d, Transpose::no, w, Transpose::yes, false, pool);
   // W (in x out) += -lr X^T (in x B) D (B x out)
   bool finite = matmul_update(w, -lr, x, Transpose::yes, d, Transpose::no, pool);
-  bias_gradient(db, d);  // db (1 x out) = 1^T D
+  bias_gradient(db, d, pool);  // db (1 x out) = 1^T D
   for (std::size_t j = 0; j < b.size(); ++j) {
     b[j] = std::fma(-lr, db[j], b[j]);  // b -= lr db
     finite = finite && std::isfinite(b[j]);

@@ -94,7 +94,8 @@ void BasicNetwork<T>::check_batch(std::int64_t rows, std::int64_t cols) const {
 
 template <class T>
 View<const T> BasicNetwork<T>::run_forward(View<const T> x, bool training,
-                                           std::uint64_t dropout_key, ThreadPool& pool) {
+                                           std::uint64_t dropout_key, ThreadPool& pool,
+                                           bool softmax) {
   check_batch(x.rows, x.cols);
   const std::int64_t rows = x.rows;
   const std::int64_t layers = num_layers();
@@ -120,11 +121,12 @@ View<const T> BasicNetwork<T>::run_forward(View<const T> x, bool training,
   const View<const T> z(hidden_[as_size(layers - 1)].data(), rows, arch_.outputs());
   View<T> yhat(yhat_.data(), rows, arch_.outputs());
   if (arch_.loss == Loss::cross_entropy) {
-    ops::for_row_blocks(pool, rows, arch_.outputs(), [&](std::int64_t first, std::int64_t count) {
-      const View<T> part(yhat.row(first), count, yhat.cols, yhat.stride);
-      ops::softmax_cross_entropy_forward<T>(
-          part, View<const T>(z.row(first), count, z.cols, z.stride), {});  // Yhat = softmax(Z)
-    });
+    if (softmax)
+      ops::for_row_blocks(pool, rows, arch_.outputs(), [&](std::int64_t first, std::int64_t count) {
+        const View<T> part(yhat.row(first), count, yhat.cols, yhat.stride);
+        ops::softmax_cross_entropy_forward<T>(
+            part, View<const T>(z.row(first), count, z.cols, z.stride), {});  // Yhat = softmax(Z)
+      });
   } else {
     std::copy(z.data, z.data + z.size(), yhat.data);  // Yhat = Z
   }
@@ -178,16 +180,19 @@ double BasicNetwork<T>::forward_loss(const Batch<T>& batch, std::uint64_t dropou
   check_targets(batch, arch_);
   const std::int64_t rows = batch.x.rows;
   const std::int64_t layers = num_layers();
-  run_forward(batch.x, true, dropout_key, pool);
+  // The softmax is left to the loss below, which computes Yhat with it.
+  run_forward(batch.x, true, dropout_key, pool, arch_.loss != Loss::cross_entropy);
   const View<const T> yhat(yhat_.data(), rows, arch_.outputs());
 
   // D = dL/dZ_last (B x r), the seed's d1 = yhat - y, with the 1/B of the mean loss.
   View<T> d(delta_[0].data(), rows, arch_.outputs());
   if (arch_.loss == Loss::cross_entropy) {
     const View<const T> z(hidden_[as_size(layers - 1)].data(), rows, arch_.outputs());
-    // CE from the logits (finite even where a probability underflowed); D overwritten next.
-    const double loss =
-        ops::softmax_cross_entropy_forward<T>(d, z, batch.labels) / static_cast<double>(rows);
+    // Yhat = softmax(Z) and CE from the logits (finite even where a probability underflowed)
+    // in one pass, in row order (the sum does not depend on the thread count).
+    const double loss = ops::softmax_cross_entropy_forward<T>(
+                            View<T>(yhat_.data(), rows, arch_.outputs()), z, batch.labels) /
+                        static_cast<double>(rows);
     ops::softmax_cross_entropy_backward<T>(d, yhat, batch.labels, T(1) / static_cast<T>(rows));
     return loss;
   }
@@ -228,8 +233,11 @@ std::int64_t BasicNetwork<T>::backward(const Batch<T>& batch, std::uint64_t drop
       ops::dropout_backward<T>(dx, dx, arch_.dropout,
                                hash_key(dropout_key, static_cast<std::uint64_t>(l - 1)));
     const View<const T> h(hidden_[as_size(l - 1)].data(), rows, in);
-    ops::activation_backward<T>(dx, dx, h, arch_.activations[as_size(l - 1)],
-                                slope);  // dZ = dH * f'(Z)
+    ops::for_row_blocks(pool, rows, in, [&](std::int64_t first, std::int64_t count) {
+      const View<T> part(dx.row(first), count, in, dx.stride);
+      ops::activation_backward<T>(part, part, View<const T>(h.row(first), count, in, h.stride),
+                                  arch_.activations[as_size(l - 1)], slope);  // dZ = dH * f'(Z)
+    });
     current = 1 - current;
   }
   return first_non_finite;

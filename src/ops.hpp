@@ -36,6 +36,27 @@ void for_row_blocks(ThreadPool& pool, std::int64_t rows, std::int64_t cols, F&& 
   });
 }
 
+// Runs fn(first_column, column_count) over blocks of the columns of a B x cols pass whose
+// columns are independent (a sum down each column, say): split across the pool under the same
+// rule as for_row_blocks, in blocks of whole cache lines (16 floats) so that no two threads
+// write the same line. Each column is computed the same way either way.
+template <class F>
+void for_column_blocks(ThreadPool& pool, std::int64_t rows, std::int64_t cols, F&& fn,
+                       std::int64_t parallel_elements = std::int64_t{1} << 16) {
+  constexpr std::int64_t kLine = 16;
+  const std::int64_t lines = (cols + kLine - 1) / kLine;
+  const std::int64_t blocks = std::min<std::int64_t>(4 * pool.size(), lines);
+  if (pool.size() == 1 || rows * cols < parallel_elements || blocks < 2) {
+    fn(std::int64_t{0}, cols);
+    return;
+  }
+  pool.run(blocks, [&](std::int64_t t) {
+    const std::int64_t c0 = std::min(cols, lines * t / blocks * kLine);
+    const std::int64_t c1 = std::min(cols, lines * (t + 1) / blocks * kLine);
+    fn(c0, c1 - c0);
+  });
+}
+
 // Z = X W  (B x out) = (B x in)(in x out), then z += b row by row: the seed's z1 = x W1 + b1.
 template <class T>
 void dense_forward(View<T> z, View<const T> x, View<const T> w, std::span<const T> b,

@@ -99,8 +99,9 @@ class BasicNetwork {
   std::span<T> param_row(T* base, std::int64_t layer) const;
   // Read-only accessors share the helpers above and hand out const views only.
   T* mutable_params() const { return const_cast<T*>(params_.data()); }
+  // The forward pass; without `softmax` a classifier's Yhat is left for the caller to fill.
   View<const T> run_forward(View<const T> x, bool training, std::uint64_t dropout_key,
-                            ThreadPool& pool);
+                            ThreadPool& pool, bool softmax = true);
   // The training forward pass and the mean loss, leaving D = dL/dZ_last in delta_[0].
   double forward_loss(const Batch<T>& batch, std::uint64_t dropout_key, ThreadPool& pool);
   // Back from D to every layer: gradients into grads_, or with `sgd_lr` set, the fused SGD
