@@ -263,7 +263,8 @@ bool all_finite(MatrixView c) {
 
 // The common body of gemm() and gemm_update(): C = alpha op(A) op(B) [+ C].
 bool run_product(MatrixView c, float alpha, ConstMatrixView a, Transpose ta, ConstMatrixView b,
-                 Transpose tb, bool accumulate, bool check_finite, ThreadPool& pool) {
+                 Transpose tb, bool accumulate, bool check_finite, ThreadPool& pool,
+                 const BlockEpilogue* epilogue) {
   check_shapes(c, a, ta, b, tb);
   const std::int64_t m = c.rows;
   const std::int64_t n = c.cols;
@@ -273,7 +274,9 @@ bool run_product(MatrixView c, float alpha, ConstMatrixView a, Transpose ta, Con
     if (!accumulate) {
       for (std::int64_t i = 0; i < m; ++i) std::fill(c.row(i), c.row(i) + n, 0.0f);
     }
-    return !check_finite || all_finite(c);
+    const bool finite = !check_finite || all_finite(c);
+    if (epilogue != nullptr) (*epilogue)(c, 0, 0);
+    return finite;
   }
 
   Product g;
@@ -295,14 +298,23 @@ bool run_product(MatrixView c, float alpha, ConstMatrixView a, Transpose ta, Con
   const GemmPath path = active_path().load(std::memory_order_relaxed);
   const detail::BlockKernel kernel = block_kernel(path);
   const Plan plan = cached_plan(g, path, pool.size());
-  if (plan.tasks() == 1) return kernel(g, 0, m, 0, n);
+  // The epilogue on rows [i, i + rows) x columns [j, j + cols) of C.
+  const auto finish = [&](std::int64_t i, std::int64_t rows, std::int64_t j, std::int64_t cols) {
+    if (epilogue != nullptr) (*epilogue)(MatrixView(c.row(i) + j, rows, cols, c.stride), i, j);
+  };
+  if (plan.tasks() == 1) {
+    const bool finite = kernel(g, 0, m, 0, n);
+    finish(0, m, 0, n);
+    return finite;
+  }
   std::atomic<bool> finite{true};  // stored to only by a block that found an inf or NaN
-  pool.run(plan.tasks(), [&g, &plan, &finite, kernel](std::int64_t t) {
+  pool.run(plan.tasks(), [&g, &plan, &finite, &finish, kernel](std::int64_t t) {
     const std::int64_t i0 = t / plan.col_blocks * plan.block_rows;
     const std::int64_t j0 = t % plan.col_blocks * plan.block_cols;
-    if (!kernel(g, i0, std::min(g.m, i0 + plan.block_rows), j0,
-                std::min(g.n, j0 + plan.block_cols)))
-      finite.store(false, std::memory_order_relaxed);
+    const std::int64_t i1 = std::min(g.m, i0 + plan.block_rows);
+    const std::int64_t j1 = std::min(g.n, j0 + plan.block_cols);
+    if (!kernel(g, i0, i1, j0, j1)) finite.store(false, std::memory_order_relaxed);
+    finish(i0, i1 - i0, j0, j1 - j0);
   });
   return finite.load(std::memory_order_relaxed);
 }
@@ -310,13 +322,13 @@ bool run_product(MatrixView c, float alpha, ConstMatrixView a, Transpose ta, Con
 }  // namespace
 
 void gemm(MatrixView c, ConstMatrixView a, Transpose ta, ConstMatrixView b, Transpose tb,
-          bool accumulate, ThreadPool& pool) {
-  run_product(c, 1.0f, a, ta, b, tb, accumulate, false, pool);
+          bool accumulate, ThreadPool& pool, const BlockEpilogue* epilogue) {
+  run_product(c, 1.0f, a, ta, b, tb, accumulate, false, pool, epilogue);
 }
 
 bool gemm_update(MatrixView c, float alpha, ConstMatrixView a, Transpose ta, ConstMatrixView b,
                  Transpose tb, ThreadPool& pool) {
-  return run_product(c, alpha, a, ta, b, tb, true, true, pool);
+  return run_product(c, alpha, a, ta, b, tb, true, true, pool, nullptr);
 }
 
 GemmPath gemm_path() { return active_path().load(std::memory_order_relaxed); }

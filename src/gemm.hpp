@@ -11,12 +11,32 @@ namespace backprop::kernels {
 
 enum class Transpose : bool { no = false, yes = true };
 
-// C (M x N) = op(A) (M x K) * op(B) (K x N), or C += ... when accumulate is true.
+// An elementwise pass fused into a product: called once for every block of C that a task
+// computed, on the thread that computed it, right after the block is finished (while it is in
+// that core's cache), instead of as a pass of its own over all of C after the product. `block`
+// is rows [row, row + block.rows) x columns [col, col + block.cols) of C; the pass may read and
+// write that block only. A dense layer's bias + activation, or the activation derivative
+// applied to dX, are such passes. How C is cut into blocks depends on the shape and the thread
+// count, so the pass must give each element a result that depends only on the element and
+// its position.
+class BlockEpilogue {
+ public:
+  virtual void operator()(MatrixView block, std::int64_t row, std::int64_t col) const = 0;
+
+ protected:
+  BlockEpilogue() = default;
+  BlockEpilogue(const BlockEpilogue&) = default;
+  BlockEpilogue& operator=(const BlockEpilogue&) = default;
+  ~BlockEpilogue() = default;
+};
+
+// C (M x N) = op(A) (M x K) * op(B) (K x N), or C += ... when accumulate is true, then the
+// epilogue (if any) over every element of C.
 // Without accumulate C's previous contents are never read (NaN there does not leak in).
 // Every element of C is produced by one task, summing over k in one fixed order, so the
 // result is the same for every thread count.
 void gemm(MatrixView c, ConstMatrixView a, Transpose ta, ConstMatrixView b, Transpose tb,
-          bool accumulate, ThreadPool& pool);
+          bool accumulate, ThreadPool& pool, const BlockEpilogue* epilogue = nullptr);
 
 // C += alpha op(A) op(B), with each element's sum as in gemm() and then one rounding:
 // C = fma(alpha, acc, C). Returns whether every element of C is finite afterwards, checked as

@@ -104,12 +104,12 @@ View<const T> BasicNetwork<T>::run_forward(View<const T> x, bool training,
   for (std::int64_t l = 0; l < layers; ++l) {
     const std::int64_t out = arch_.widths[as_size(l + 1)];
     View<T> h(hidden_[as_size(l)].data(), rows, out);
-    ops::dense_forward<T>(h, input, weight(l), bias(l), pool);  // Z_l = A_{l-1} W_l + b_l
-    if (l + 1 == layers) break;
-    ops::for_row_blocks(pool, rows, out, [&](std::int64_t first, std::int64_t count) {
-      const View<T> part(h.row(first), count, out, h.stride);
-      ops::activation_forward<T>(part, part, arch_.activations[as_size(l)], slope);  // H = f(Z)
-    });
+    const bool hidden_layer = l + 1 < layers;
+    // H_l = f_l(A_{l-1} W_l + b_l); the output layer keeps Z_l
+    ops::dense_forward<T>(h, input, weight(l), bias(l),
+                          hidden_layer ? arch_.activations[as_size(l)] : Activation::linear, slope,
+                          pool);
+    if (!hidden_layer) break;
     input = h;
     if (training && arch_.dropout > 0.0f) {
       View<T> a(dropped_[as_size(l)].data(), rows, out);
@@ -220,24 +220,30 @@ std::int64_t BasicNetwork<T>::backward(const Batch<T>& batch, std::uint64_t drop
       const auto& source = dropout ? dropped_[as_size(l - 1)] : hidden_[as_size(l - 1)];
       input = View<const T>(source.data(), rows, in);
     }
-    View<T> dx;  // dL/dA_{l-1} (B x in); not needed for the first layer
+    View<T> dx;  // dL/dA_{l-1}, then dL/dZ_{l-1} (B x in); not needed for the first layer
     if (l > 0) dx = View<T>(delta_[1 - current].data(), rows, in);
+    // Without dropout the input is H_{l-1} = f(Z_{l-1}) itself, so the product dX = D W^T
+    // applies f' on the way (dZ = dH * f'(Z)); with dropout the mask comes first, below.
+    const Activation fused =
+        l > 0 && !dropout ? arch_.activations[as_size(l - 1)] : Activation::linear;
     if (sgd_lr == nullptr) {
-      ops::dense_backward<T>(dx, weight_grad(l), bias_grad(l), d_l, input, weight(l), pool);
-    } else if (!ops::dense_backward_sgd<T>(dx, weight(l), bias(l), bias_grad(l), d_l, input,
-                                           *sgd_lr, pool)) {
+      ops::dense_backward<T>(dx, weight_grad(l), bias_grad(l), d_l, input, weight(l), fused, slope,
+                             pool);
+    } else if (!ops::dense_backward_sgd<T>(dx, weight(l), bias(l), bias_grad(l), d_l, input, fused,
+                                           slope, *sgd_lr, pool)) {
       first_non_finite = l;  // layers go backwards: the last one found is the first
     }
     if (l == 0) break;
-    if (dropout)
+    if (dropout) {
       ops::dropout_backward<T>(dx, dx, arch_.dropout,
                                hash_key(dropout_key, static_cast<std::uint64_t>(l - 1)));
-    const View<const T> h(hidden_[as_size(l - 1)].data(), rows, in);
-    ops::for_row_blocks(pool, rows, in, [&](std::int64_t first, std::int64_t count) {
-      const View<T> part(dx.row(first), count, in, dx.stride);
-      ops::activation_backward<T>(part, part, View<const T>(h.row(first), count, in, h.stride),
-                                  arch_.activations[as_size(l - 1)], slope);  // dZ = dH * f'(Z)
-    });
+      const View<const T> h(hidden_[as_size(l - 1)].data(), rows, in);
+      ops::for_row_blocks(pool, rows, in, [&](std::int64_t first, std::int64_t count) {
+        const View<T> part(dx.row(first), count, in, dx.stride);
+        ops::activation_backward<T>(part, part, View<const T>(h.row(first), count, in, h.stride),
+                                    arch_.activations[as_size(l - 1)], slope);  // dZ = dH * f'(Z)
+      });
+    }
     current = 1 - current;
   }
   return first_non_finite;

@@ -57,18 +57,26 @@ void for_column_blocks(ThreadPool& pool, std::int64_t rows, std::int64_t cols, F
   });
 }
 
-// Z = X W  (B x out) = (B x in)(in x out), then z += b row by row: the seed's z1 = x W1 + b1.
+// Z = X W  (B x out) = (B x in)(in x out), z += b row by row, then H = f(Z) into z: the seed's
+// z1 = x W1 + b1, h = sigmoid(z1). In float the bias and the activation are applied to each
+// block of the product by the thread that computed it, as soon as it is finished
+// (kernels::BlockEpilogue), not in passes of their own.
+// f = linear leaves Z (the output layer).
 template <class T>
-void dense_forward(View<T> z, View<const T> x, View<const T> w, std::span<const T> b,
-                   ThreadPool& pool);
+void dense_forward(View<T> z, View<const T> x, View<const T> w, std::span<const T> b, Activation f,
+                   T leaky_slope, ThreadPool& pool);
 
 // Given D = dL/dZ (B x out):
 //   dW  = X^T D   (in x out)      the seed's dL/dW1 = x^T d3
 //   db  = 1^T D   (1 x out)       the seed's dL/db1 = d3, summed over the minibatch's rows
 //   dX  = D W^T   (B x in)        the seed's d2 = d1 W2^T; skipped when dx.data is null
+// When X is the output of an activation f of the previous layer (X = f(Z_prev), no dropout in
+// between), pass that f: dX then comes back already multiplied by f'(Z_prev), written from X
+// as in activation_backward, i.e. as dL/dZ_prev (the seed's d3 = d2 * sigmoid'(z1)); in float
+// this is done on each block of the product as it is finished. f = linear returns dX itself.
 template <class T>
 void dense_backward(View<T> dx, View<T> dw, std::span<T> db, View<const T> d, View<const T> x,
-                    View<const T> w, ThreadPool& pool);
+                    View<const T> w, Activation input_activation, T leaky_slope, ThreadPool& pool);
 
 // The same backward pass with a plain SGD step (theta -= lr g) applied as the gradients are
 // computed, for an optimiser that needs nothing but g:
@@ -78,9 +86,11 @@ void dense_backward(View<T> dx, View<T> dw, std::span<T> db, View<const T> d, Vi
 // Each update is one rounding, fma(-lr, g, theta), as the optimiser's own SGD loop does, so
 // the result is bit for bit the same as dense_backward followed by that loop. db is left in
 // `db`. Returns whether every updated weight and bias is finite.
+// dX is returned as in dense_backward (with input_activation's derivative applied).
 template <class T>
 bool dense_backward_sgd(View<T> dx, View<T> w, std::span<T> b, std::span<T> db, View<const T> d,
-                        View<const T> x, T lr, ThreadPool& pool);
+                        View<const T> x, Activation input_activation, T leaky_slope, T lr,
+                        ThreadPool& pool);
 
 // H = f(Z) elementwise (h may alias z).
 template <class T>

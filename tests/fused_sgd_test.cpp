@@ -20,6 +20,8 @@ namespace backprop {
 namespace {
 
 using kernels::GemmPath;
+using testing_support::GemmPathGuard;
+using testing_support::supported_gemm_paths;
 
 // A random minibatch that owns its storage.
 template <class T>
@@ -68,24 +70,6 @@ std::vector<Case> cases() {
   };
 }
 
-std::vector<GemmPath> supported_paths() {
-  std::vector<GemmPath> paths;
-  for (const GemmPath p : {GemmPath::portable, GemmPath::avx2, GemmPath::avx512})
-    if (kernels::gemm_path_supported(p)) paths.push_back(p);
-  return paths;
-}
-
-class PathGuard {
- public:
-  PathGuard() : saved_(kernels::gemm_path()) {}
-  ~PathGuard() { kernels::set_gemm_path(saved_); }
-  PathGuard(const PathGuard&) = delete;
-  PathGuard& operator=(const PathGuard&) = delete;
-
- private:
-  GemmPath saved_;
-};
-
 bool all_finite(View<const float> w) {
   for (std::int64_t i = 0; i < w.rows; ++i)
     for (std::int64_t j = 0; j < w.cols; ++j)
@@ -98,9 +82,9 @@ bool same_bits(std::span<const float> a, std::span<const float> b) {
 }
 
 TEST(FusedSgd, GivesTheBitsOfBackwardThenTheOptimiser) {
-  PathGuard guard;
+  GemmPathGuard guard;
   constexpr float kLr = 0.3f;
-  for (const GemmPath path : supported_paths()) {
+  for (const GemmPath path : supported_gemm_paths()) {
     kernels::set_gemm_path(path);
     for (const int threads : {1, 2}) {
       ThreadPool pool(threads);
@@ -179,7 +163,7 @@ TEST(FusedSgd, ANonFiniteLossLeavesTheParametersAlone) {
 //   second layer's update H^T D overflows while the first layer's (inputs of order 1) does not;
 // - every feature is huge: both layers overflow, and the first is the one named.
 TEST(FusedSgd, AnUpdateThatOverflowsNamesTheFirstSuchLayer) {
-  PathGuard guard;
+  GemmPathGuard guard;
   const Case c{{4, 5, 3}, Activation::relu, Loss::cross_entropy, 0.0f, 6};
   const Architecture arch = make_arch(c);
   enum class Huge { feature0, bias, every_feature };
@@ -192,7 +176,7 @@ TEST(FusedSgd, AnUpdateThatOverflowsNamesTheFirstSuchLayer) {
         if (huge == Huge::every_feature || (huge == Huge::feature0 && j == 0)) v *= 1e30f;
       }
     const std::int64_t expected = huge == Huge::bias ? 1 : 0;
-    for (const GemmPath path : supported_paths()) {
+    for (const GemmPath path : supported_gemm_paths()) {
       kernels::set_gemm_path(path);
       for (const int threads : {1, 2}) {
         SCOPED_TRACE(testing::Message() << "case " << static_cast<int>(huge) << " path "

@@ -2,12 +2,14 @@
 // path this CPU can run; NaN-safety of accumulate=false; views with strides; and bit-identical
 // results whatever the number of threads. Then gemm_update() (C += alpha A B, the fused
 // optimiser step): against its reference, as one fma of the plain product, and its report of
-// non-finite results.
+// non-finite results. Then the block epilogue: once per element, after the product.
 #include "gemm.hpp"
+#include "test_support.hpp"
 
 #include <gtest/gtest.h>
 
 #include <algorithm>
+#include <atomic>
 #include <cmath>
 #include <cstdint>
 #include <cstring>
@@ -31,6 +33,8 @@ using backprop::kernels::gemm_update;
 using backprop::kernels::gemm_update_reference;
 using backprop::kernels::GemmPath;
 using backprop::kernels::Transpose;
+using backprop::testing_support::GemmPathGuard;
+using backprop::testing_support::supported_gemm_paths;
 
 constexpr float kNaN = std::numeric_limits<float>::quiet_NaN();
 constexpr float kSentinel = 12345.0f;  // written into the padding of C; must survive
@@ -72,26 +76,6 @@ float max_abs(const Padded& m) {
   }
   return v;
 }
-
-std::vector<GemmPath> supported_paths() {
-  std::vector<GemmPath> paths;
-  for (const GemmPath p : {GemmPath::portable, GemmPath::avx2, GemmPath::avx512}) {
-    if (backprop::kernels::gemm_path_supported(p)) paths.push_back(p);
-  }
-  return paths;
-}
-
-// Restores the automatically chosen path when a test ends.
-class PathGuard {
- public:
-  PathGuard() : saved_(backprop::kernels::gemm_path()) {}
-  ~PathGuard() { backprop::kernels::set_gemm_path(saved_); }
-  PathGuard(const PathGuard&) = delete;
-  PathGuard& operator=(const PathGuard&) = delete;
-
- private:
-  GemmPath saved_;
-};
 
 struct Case {
   std::int64_t m, n, k;
@@ -181,11 +165,11 @@ std::vector<Case> small_cases() {
 }
 
 TEST(Gemm, MatchesReferenceOnSmallAndEdgeShapes) {
-  PathGuard guard;
+  GemmPathGuard guard;
   ThreadPool pool(2);
   std::mt19937 rng(1);
   const std::vector<Case> cases = small_cases();
-  for (const GemmPath path : supported_paths()) {
+  for (const GemmPath path : supported_gemm_paths()) {
     backprop::kernels::set_gemm_path(path);
     for (const Case& cs : cases) {
       check_case(cs, pool, rng);
@@ -228,10 +212,10 @@ std::vector<Case> workload_cases() {
 }
 
 TEST(Gemm, MatchesReferenceOnWorkloadShapes) {
-  PathGuard guard;
+  GemmPathGuard guard;
   ThreadPool pool(2);
   std::mt19937 rng(2);
-  for (const GemmPath path : supported_paths()) {
+  for (const GemmPath path : supported_gemm_paths()) {
     backprop::kernels::set_gemm_path(path);
     for (const Case& cs : workload_cases()) {
       check_case(cs, pool, rng);
@@ -285,10 +269,10 @@ TEST(Gemm, MismatchedShapesThrow) {
 // Runs a case on pools of 1, 2 and 3 threads and requires the same bits from each, for every
 // path. Shapes are large enough that gemm() splits them into several tasks.
 TEST(Gemm, BitIdenticalForAnyThreadCount) {
-  PathGuard guard;
+  GemmPathGuard guard;
   ThreadPool pool1(1), pool2(2), pool3(3);
   std::mt19937 rng(3);
-  for (const GemmPath path : supported_paths()) {
+  for (const GemmPath path : supported_gemm_paths()) {
     backprop::kernels::set_gemm_path(path);
     for (const Case& cs : workload_cases()) {
       const auto [a, b, c0] = random_operands(cs, rng);
@@ -313,7 +297,7 @@ TEST(Gemm, BitIdenticalForAnyThreadCount) {
 // + C), so they agree bit for bit; a model trained on one reproduces on the other.
 TEST(Gemm, Avx2AndAvx512PathsAgreeBitForBit) {
   if (!backprop::kernels::gemm_path_supported(GemmPath::avx512)) GTEST_SKIP() << "no AVX-512";
-  PathGuard guard;
+  GemmPathGuard guard;
   ThreadPool pool(2);
   std::mt19937 rng(4);
   for (const Case& cs : workload_cases()) {
@@ -329,7 +313,7 @@ TEST(Gemm, Avx2AndAvx512PathsAgreeBitForBit) {
 }
 
 TEST(Gemm, ReportsAndSelectsPaths) {
-  PathGuard guard;
+  GemmPathGuard guard;
   const std::string name = backprop::kernels::gemm_path_name();
   EXPECT_TRUE(name == "avx512" || name == "avx2" || name == "portable") << name;
   EXPECT_TRUE(backprop::kernels::gemm_path_supported(GemmPath::portable));
@@ -358,10 +342,10 @@ std::vector<Case> update_cases() {
 
 // The fast update against the double-precision reference, padding of C untouched.
 TEST(GemmUpdate, MatchesReferenceOnEveryShape) {
-  PathGuard guard;
+  GemmPathGuard guard;
   ThreadPool pool(2);
   std::mt19937 rng(5);
-  for (const GemmPath path : supported_paths()) {
+  for (const GemmPath path : supported_gemm_paths()) {
     backprop::kernels::set_gemm_path(path);
     for (const Case& cs : update_cases()) {
       const auto [a, b, c0] = random_operands(cs, rng);
@@ -390,10 +374,10 @@ TEST(GemmUpdate, MatchesReferenceOnEveryShape) {
 // Each element is fma(alpha, acc, C) with acc exactly what gemm() stores for the plain product:
 // what makes the SGD step fused into the backward pass give the optimiser loop's bits.
 TEST(GemmUpdate, IsOneFmaOfThePlainProductOnAnyThreadCount) {
-  PathGuard guard;
+  GemmPathGuard guard;
   ThreadPool pool1(1), pool2(2), pool3(3);
   std::mt19937 rng(6);
-  for (const GemmPath path : supported_paths()) {
+  for (const GemmPath path : supported_gemm_paths()) {
     backprop::kernels::set_gemm_path(path);
     for (const Case& cs : workload_cases()) {
       const auto [a, b, c0] = random_operands(cs, rng);
@@ -417,7 +401,7 @@ TEST(GemmUpdate, IsOneFmaOfThePlainProductOnAnyThreadCount) {
 // An inf or NaN anywhere in the updated block (first or last row, a full vector or the partial
 // last one) is reported, whatever its cause; NaN in the padding around the operands is not.
 TEST(GemmUpdate, ReportsANonFiniteResultWhereverItIs) {
-  PathGuard guard;
+  GemmPathGuard guard;
   ThreadPool pool1(1), pool2(2);
   std::mt19937 rng(7);
   const float inf = std::numeric_limits<float>::infinity();
@@ -425,7 +409,7 @@ TEST(GemmUpdate, ReportsANonFiniteResultWhereverItIs) {
                          {37, 21, 5, Transpose::yes, Transpose::no, 2, true},
                          {9, 50, 7, Transpose::no, Transpose::yes, 1, true},
                          {1, 70, 3, Transpose::no, Transpose::no, 0, true}};
-  for (const GemmPath path : supported_paths()) {
+  for (const GemmPath path : supported_gemm_paths()) {
     backprop::kernels::set_gemm_path(path);
     for (ThreadPool* pool : {&pool1, &pool2}) {
       for (const Case& cs : shapes) {
@@ -482,6 +466,71 @@ TEST(GemmUpdate, MismatchedShapesThrow) {
   EXPECT_THROW(gemm_update(MatrixView(c.data(), 2, 3), kAlpha, ConstMatrixView(a.data(), 2, 4),
                            Transpose::no, ConstMatrixView(b.data(), 5, 3), Transpose::no, pool),
                backprop::Error);
+}
+
+// ---- gemm with a BlockEpilogue ----------------------------------------------------------------
+
+// Adds 1 + the column index / 1000 to every element of each block it is given, and checks that
+// the block it is handed is where (row, col) says in C.
+class AddOne final : public backprop::kernels::BlockEpilogue {
+ public:
+  AddOne(const float* c, std::int64_t ldc, std::int64_t m, std::int64_t n)
+      : c_(c), ldc_(ldc), m_(m), n_(n) {}
+  void operator()(MatrixView block, std::int64_t row, std::int64_t col) const override {
+    if (block.data != c_ + row * ldc_ + col || block.stride != ldc_ || row < 0 || col < 0 ||
+        row + block.rows > m_ || col + block.cols > n_ || block.rows < 1 || block.cols < 1)
+      misplaced_.store(true);
+    for (std::int64_t i = 0; i < block.rows; ++i)
+      for (std::int64_t j = 0; j < block.cols; ++j)
+        block(i, j) += 1.0f + static_cast<float>(col + j) / 1000.0f;
+  }
+  bool misplaced() const { return misplaced_.load(); }
+
+ private:
+  const float* c_;
+  std::int64_t ldc_, m_, n_;
+  mutable std::atomic<bool> misplaced_{false};
+};
+
+// The epilogue sees every element of C exactly once, after the product: the result equals
+// gemm() followed by the same pass over all of C, bit for bit, on every path and thread count.
+TEST(GemmEpilogue, RunsOnceOnEveryElementAfterTheProduct) {
+  GemmPathGuard guard;
+  ThreadPool pool1(1), pool2(2), pool3(3);
+  std::mt19937 rng(8);
+  for (const GemmPath path : supported_gemm_paths()) {
+    backprop::kernels::set_gemm_path(path);
+    for (const Case& cs : update_cases()) {
+      const auto [a, b, c0] = random_operands(cs, rng);
+      Padded want = c0;
+      gemm(want.view(), a.cview(), cs.ta, b.cview(), cs.tb, cs.accumulate, pool1);
+      for (std::int64_t i = 0; i < cs.m; ++i)
+        for (std::int64_t j = 0; j < cs.n; ++j)
+          want.at(i, j) += 1.0f + static_cast<float>(j) / 1000.0f;
+      for (ThreadPool* pool : {&pool1, &pool2, &pool3}) {
+        Padded got = c0;
+        const AddOne epilogue(got.data.data(), got.stride, cs.m, cs.n);
+        gemm(got.view(), a.cview(), cs.ta, b.cview(), cs.tb, cs.accumulate, *pool, &epilogue);
+        ASSERT_FALSE(epilogue.misplaced()) << describe(cs);
+        ASSERT_EQ(0,
+                  std::memcmp(want.data.data(), got.data.data(), want.data.size() * sizeof(float)))
+            << describe(cs) << " on " << pool->size() << " threads";
+      }
+    }
+  }
+}
+
+TEST(GemmEpilogue, KZeroStillRunsIt) {
+  ThreadPool pool(2);
+  std::vector<float> a(1), b(1);
+  std::vector<float> c(12, kNaN);
+  const MatrixView cv(c.data(), 3, 4);
+  const AddOne epilogue(c.data(), 4, 3, 4);
+  gemm(cv, ConstMatrixView(a.data(), 3, 0), Transpose::no, ConstMatrixView(b.data(), 0, 4),
+       Transpose::no, false, pool, &epilogue);
+  for (std::int64_t i = 0; i < 3; ++i)
+    for (std::int64_t j = 0; j < 4; ++j)
+      EXPECT_EQ(cv(i, j), 1.0f + static_cast<float>(j) / 1000.0f);
 }
 
 TEST(Gemm, MeasuresAPositiveFmaPeak) {

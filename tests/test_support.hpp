@@ -8,6 +8,7 @@
 
 #include "backprop/architecture.hpp"
 #include "backprop/error.hpp"
+#include "gemm.hpp"
 
 namespace backprop::testing_support {
 
@@ -33,5 +34,26 @@ inline Architecture uniform_architecture(std::vector<std::int64_t> widths, Activ
   arch.dropout = dropout;
   return arch;
 }
+
+// The GEMM instruction-set paths this CPU can run (portable always).
+inline std::vector<kernels::GemmPath> supported_gemm_paths() {
+  std::vector<kernels::GemmPath> paths;
+  for (const auto p :
+       {kernels::GemmPath::portable, kernels::GemmPath::avx2, kernels::GemmPath::avx512})
+    if (kernels::gemm_path_supported(p)) paths.push_back(p);
+  return paths;
+}
+
+// Restores the automatically chosen GEMM path when a test that forces paths ends.
+class GemmPathGuard {
+ public:
+  GemmPathGuard() : saved_(kernels::gemm_path()) {}
+  ~GemmPathGuard() { kernels::set_gemm_path(saved_); }
+  GemmPathGuard(const GemmPathGuard&) = delete;
+  GemmPathGuard& operator=(const GemmPathGuard&) = delete;
+
+ private:
+  kernels::GemmPath saved_;
+};
 
 }  // namespace backprop::testing_support
