@@ -250,10 +250,6 @@ Plan cached_plan(const Product& g, GemmPath path, int threads) {
   return e.plan;
 }
 
-}  // namespace
-
-namespace {
-
 bool all_finite(MatrixView c) {
   for (std::int64_t i = 0; i < c.rows; ++i)
     for (std::int64_t j = 0; j < c.cols; ++j)

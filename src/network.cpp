@@ -163,43 +163,36 @@ template <class T>
 double BasicNetwork<T>::loss(const Batch<T>& batch, ThreadPool& pool,
                              std::optional<std::uint64_t> dropout_key) {
   check_targets(batch, arch_);
-  const auto yhat = run_forward(batch.x, dropout_key.has_value(), dropout_key.value_or(0), pool);
-  const auto rows = static_cast<double>(batch.x.rows);
+  const std::int64_t rows = batch.x.rows;
+  // A classifier's softmax is left to the loss below, which computes Yhat with it.
+  run_forward(batch.x, dropout_key.has_value(), dropout_key.value_or(0), pool,
+              arch_.loss != Loss::cross_entropy);
+  View<T> yhat(yhat_.data(), rows, arch_.outputs());
   if (arch_.loss == Loss::cross_entropy) {
-    const View<const T> z(hidden_[as_size(num_layers() - 1)].data(), batch.x.rows, arch_.outputs());
-    View<T> scratch(delta_[0].data(), batch.x.rows, arch_.outputs());
-    return ops::softmax_cross_entropy_forward<T>(scratch, z, batch.labels) / rows;
+    const View<const T> z(hidden_[as_size(num_layers() - 1)].data(), rows, arch_.outputs());
+    // Yhat = softmax(Z) and CE from the logits (finite even where a probability underflowed)
+    // in one pass, in row order (the sum does not depend on the thread count).
+    return ops::softmax_cross_entropy_forward<T>(yhat, z, batch.labels) / static_cast<double>(rows);
   }
   return ops::squared_error_forward<T>(yhat, batch.targets) /
-         (rows * static_cast<double>(arch_.outputs()));
+         static_cast<double>(rows * arch_.outputs());
 }
 
 template <class T>
 double BasicNetwork<T>::forward_loss(const Batch<T>& batch, std::uint64_t dropout_key,
                                      ThreadPool& pool) {
-  check_targets(batch, arch_);
+  const double loss_value = loss(batch, pool, dropout_key);
   const std::int64_t rows = batch.x.rows;
-  const std::int64_t layers = num_layers();
-  // The softmax is left to the loss below, which computes Yhat with it.
-  run_forward(batch.x, true, dropout_key, pool, arch_.loss != Loss::cross_entropy);
   const View<const T> yhat(yhat_.data(), rows, arch_.outputs());
-
   // D = dL/dZ_last (B x r), the seed's d1 = yhat - y, with the 1/B of the mean loss.
   View<T> d(delta_[0].data(), rows, arch_.outputs());
   if (arch_.loss == Loss::cross_entropy) {
-    const View<const T> z(hidden_[as_size(layers - 1)].data(), rows, arch_.outputs());
-    // Yhat = softmax(Z) and CE from the logits (finite even where a probability underflowed)
-    // in one pass, in row order (the sum does not depend on the thread count).
-    const double loss = ops::softmax_cross_entropy_forward<T>(
-                            View<T>(yhat_.data(), rows, arch_.outputs()), z, batch.labels) /
-                        static_cast<double>(rows);
     ops::softmax_cross_entropy_backward<T>(d, yhat, batch.labels, T(1) / static_cast<T>(rows));
-    return loss;
+  } else {
+    ops::squared_error_backward<T>(
+        d, yhat, batch.targets, static_cast<T>(1.0 / static_cast<double>(rows * arch_.outputs())));
   }
-  const auto elements = static_cast<double>(rows * arch_.outputs());
-  const double loss = ops::squared_error_forward<T>(yhat, batch.targets) / elements;
-  ops::squared_error_backward<T>(d, yhat, batch.targets, static_cast<T>(1.0 / elements));
-  return loss;
+  return loss_value;
 }
 
 template <class T>
