@@ -22,6 +22,7 @@ import datetime
 import json
 import os
 import platform
+import re
 import subprocess
 import sys
 import tempfile
@@ -70,14 +71,98 @@ def machine_info():
     return {"cpu": model, "cpus": os.cpu_count(), "kernel": platform.release(), "python": platform.python_version()}
 
 
+def cpu_flags():
+    try:
+        with open("/proc/cpuinfo") as f:
+            for line in f:
+                if line.startswith("flags"):
+                    return set(line.split(":", 1)[1].split())
+    except OSError:
+        pass
+    return set()
+
+
+def openblas_candidates(flags):
+    """OPENBLAS_CORETYPE values worth trying on this CPU (None: OpenBLAS's own detection)."""
+    names = [None]
+    if "avx2" in flags:
+        names += ["Haswell"] + (["Zen"] if "AuthenticAMD" in open("/proc/cpuinfo").read() else [])
+    if "avx512f" in flags:
+        names.append("SkylakeX")
+    if "avx512_bf16" in flags:
+        names.append("Cooperlake")
+    if "amx_bf16" in flags:
+        names.append("SapphireRapids")
+    return names
+
+
+def choose_peer_blas(record):
+    """Probes the peers' BLAS under each candidate OPENBLAS_CORETYPE (one thread, W2's forward
+    product) and returns (environment overrides for the peers, summary dict, flag or None).
+    The fastest correct kernel wins; OpenBLAS's own choice is kept unless another is 5% faster."""
+    probe = [sys.executable, os.path.join(PEERS, "blas_probe.py")]
+    user_core = os.environ.get("OPENBLAS_CORETYPE")
+    tried = {}
+    for name in openblas_candidates(cpu_flags()) if user_core is None else [None]:
+        env = dict(os.environ, OPENBLAS_NUM_THREADS="1", OMP_NUM_THREADS="1")
+        if name is not None:
+            env["OPENBLAS_CORETYPE"] = name
+        entry = record("peers", f"blas-probe {name or 'auto'}", 1, probe, env)
+        result = entry["result"]
+        if result is None:
+            continue
+        tried[name or "auto"] = result
+        if result.get("openblas_core") is None:
+            break  # not OpenBLAS: OPENBLAS_CORETYPE means nothing to it
+    default = tried.get("auto")
+    if default is None:
+        return {}, {"tried": tried}, "the peers' BLAS probe failed: NumPy not importable?"
+    summary = {"libraries": default["libraries"], "openblas_config": default.get("openblas_config"),
+               "tried": {k: {"core": v.get("openblas_core"), "gflops_1_thread": v["gflops"],
+                             "correct": v["correct"]} for k, v in tried.items()}}
+    flag = None
+    if default.get("openblas_core") is None and any(re.search(r"/blas/libblas", p) for p in default["libraries"]):
+        flag = ("the peers run on the reference BLAS (" + ", ".join(default["libraries"]) +
+                "), not OpenBLAS: install libopenblas0-pthread (scripts/install-deps.sh does)")
+    correct = {k: v for k, v in tried.items() if v["correct"]}
+    chosen = "auto"
+    if correct:
+        best = max(correct, key=lambda k: correct[k]["gflops"])
+        base = correct.get("auto", {"gflops": 0.0})["gflops"]
+        if best != "auto" and correct[best]["gflops"] > 1.05 * base:
+            chosen = best
+    summary["chosen"] = chosen
+    summary["core"] = tried[chosen].get("openblas_core")
+    summary["gflops_1_thread"] = tried[chosen]["gflops"]
+    if not default["correct"] and chosen == "auto":
+        flag = flag or "the peers' BLAS computes a wrong float32 product on this CPU"
+    overrides = {} if chosen == "auto" else {"OPENBLAS_CORETYPE": chosen}
+    return overrides, summary, flag
+
+
+def describe_blas(summary):
+    if not summary.get("libraries"):
+        return "peers' BLAS: unknown (probe failed)"
+    lib = os.path.basename(summary["libraries"][-1])
+    text = f"peers' BLAS: {lib}"
+    if summary.get("core"):
+        how = ("OpenBLAS's own detection" if summary["chosen"] == "auto"
+               else f"OPENBLAS_CORETYPE={summary['chosen']}")
+        text += f", kernel {summary['core']} ({how}, {summary['gflops_1_thread']:.0f} GFLOP/s on 1 thread"
+        others = [f"{k}: {v['core']} {v['gflops_1_thread']:.0f}{'' if v['correct'] else ' WRONG'}"
+                  for k, v in summary["tried"].items() if k != summary["chosen"]]
+        text += ("; tried " + ", ".join(others) if others else "") + ")"
+    return text
+
+
 def fmt(value, spec, missing="-"):
     if value is None:
         return missing
     return format(value, spec)
 
 
-def write_markdown(path, rows, peak, bit_identical, accuracy, repeat):
-    lines = []
+def write_markdown(path, rows, peak, bit_identical, accuracy, repeat, blas_text):
+    lines = [blas_text + ".", ""]
     if peak:
         lines.append(f"Measured FMA peak ({peak['isa']}): 1 thread {peak['gflops_1_thread']:.1f} GFLOP/s, "
                      f"2 threads {peak['gflops_2_threads']:.1f} GFLOP/s. "
@@ -182,7 +267,13 @@ def main():
         if not args.quick:
             flags.append("torch not importable: no PyTorch comparison")
 
-    # 3. The workloads, each engine and thread count in its own process, `repeat` rounds.
+    # 3. The peers' BLAS: the fastest correct OpenBLAS kernel for this CPU (see blas_probe.py).
+    blas_env, blas, blas_flag = choose_peer_blas(record)
+    print(describe_blas(blas))
+    if blas_flag:
+        flags.append(blas_flag)
+
+    # 4. The workloads, each engine and thread count in its own process, `repeat` rounds.
     results = {}  # (workload, engine, threads) -> [result of each run]
     engines = [("backprop", [exe])]
     if torch_ok:
@@ -203,6 +294,8 @@ def main():
                     for var in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS", "BLIS_NUM_THREADS"):
                         env[var] = str(threads)
                     env["PYTHONPATH"] = PEERS + os.pathsep + env.get("PYTHONPATH", "")
+                    if engine != "backprop":
+                        env.update(blas_env)
                     entry = record(engine, workload, threads, base + common + ["--threads", str(threads)], env)
                     if entry["result"] is not None:
                         r = dict(entry["result"])
@@ -221,7 +314,7 @@ def main():
         best["spread"] = max(r[metric_seconds] for r in all_runs) / best[metric_seconds]
         return best
 
-    # 4. The table: one row per (workload, engine); peers as best of 1 and 2 threads plus both.
+    # 5. The table: one row per (workload, engine); peers as best of 1 and 2 threads plus both.
     rows = []
 
     def add_rows(workload, label, metric_seconds, metric_sps, metric_gflops, latency=False):
@@ -275,6 +368,7 @@ def main():
         print(f"% peak is of the measured 2-thread FMA peak, {peak2:.1f} GFLOP/s; "
               f"bp speed-up = this row's time / backprop 2 threads' time")
     print(f"each row is the fastest of {repeat} run(s); spread = slowest / fastest")
+    print(describe_blas(blas))
     for row in rows:
         if row["workload"] != current:
             current = row["workload"]
@@ -285,7 +379,7 @@ def main():
               f"{fmt(row['test_accuracy'], '.4f'):>8s} {fmt(row['latency_us'], '.1f'):>9s} "
               f"{fmt(row['backprop_speedup'], '.2f'):>10s}x {row['spread']:6.2f}")
 
-    # 5. Did the engines learn the same thing? backprop (2 threads) against the best peer run.
+    # 6. Did the engines learn the same thing? backprop (2 threads) against the best peer run.
     accuracy = {}
     print()
     for workload in ("W1", "W2"):
@@ -319,6 +413,7 @@ def main():
             "flop_formula": "training: 2 * samples * (3 * sum_l in_l*out_l - in_0*out_0); "
                             "inference: 2 * samples * sum_l in_l*out_l",
             "fma_peak": peak or None,
+            "peer_blas": blas,
             "bit_identical_1_vs_2_threads": bit_identical,
             "accuracy_check": accuracy,
             "rows": [{k: v for k, v in r.items() if k != "display"} for r in rows],
@@ -330,7 +425,7 @@ def main():
             json.dump(out, f, indent=2)
         print(f"wrote {args.json}")
     if args.markdown:
-        write_markdown(args.markdown, rows, peak, bit_identical, accuracy, repeat)
+        write_markdown(args.markdown, rows, peak, bit_identical, accuracy, repeat, describe_blas(blas))
         print(f"wrote {args.markdown}")
     for msg in failures:
         print(f"FAILED: {msg}")

@@ -11,6 +11,8 @@ packages=(
   clang libclang-rt-14-dev                    # libFuzzer + sanitizers for the fuzz step
   dataset-fashion-mnist                       # the default training data
   python3 python3-torch python3-numpy         # side-by-side peers in bench/
+  libopenblas0-pthread libopenblas-dev        # the peers' BLAS (else NumPy and PyTorch get the
+                                              # reference BLAS) and gemm_bench's OpenBLAS rows
 )
 
 missing=()
