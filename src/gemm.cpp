@@ -117,6 +117,11 @@ constexpr double kStragglerWeight = 0.15;
 struct CostModel {
   const Product& g;
   TileShape tile;
+  GemmPath path;
+  // Whether a block of this many rows packs its panels of B first (a transposed B always does).
+  bool packs_b(std::int64_t rows) const {
+    return g.b_cs != 1 || (path == GemmPath::avx512 && detail::copies_b_panels(g, rows));
+  }
   bool a_in_memory() const {
     return static_cast<double>(g.m) * static_cast<double>(g.k) * 4.0 > kCacheBytes;
   }
@@ -145,7 +150,7 @@ struct CostModel {
         if (nr > 0 && nc > 0) cost += static_cast<double>(nr * nc) * tile_cost(r, c);
       }
     }
-    if (g.b_cs != 1) {
+    if (packs_b(rows)) {
       cost += static_cast<double>(ceil_div(cols, tc) * tc * g.k) * kPackCyclesPerFloat;
     }
     // Each block reads its rows of A once (row tiles are the outer loop); when A is too big to
@@ -186,12 +191,13 @@ double plan_time(const CostModel& model, const Plan& plan, int threads) {
          kStragglerWeight * largest;
 }
 
-Plan make_plan(const Product& g, TileShape tile, int threads) {
+Plan make_plan(const Product& g, GemmPath path, int threads) {
   Plan serial;
   serial.block_rows = g.m;
   serial.block_cols = g.n;
   if (threads <= 1) return serial;
-  const CostModel model{g, tile};
+  const TileShape tile = tile_shape(path);
+  const CostModel model{g, tile, path};
   const double serial_cost = model.block_cost(g.m, g.n);
   if (serial_cost < 2 * kHandOff) return serial;
 
@@ -246,7 +252,7 @@ Plan cached_plan(const Product& g, GemmPath path, int threads) {
   }
   Entry& e = cache[next_slot];
   next_slot = (next_slot + 1) % kEntries;
-  e = Entry{g.m, g.n, g.k, flags, threads, make_plan(g, tile_shape(path), threads)};
+  e = Entry{g.m, g.n, g.k, flags, threads, make_plan(g, path, threads)};
   return e.plan;
 }
 

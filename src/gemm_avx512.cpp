@@ -193,6 +193,22 @@ BACKPROP_AVX512 void pack_b_transposed(const Product& g, std::int64_t j0, std::i
 #pragma GCC diagnostic pop
 #endif
 
+// B(0..k) x [j0, j0 + w) of a B read in place (b_cs == 1) copied into dst as k contiguous rows
+// of `ld` floats (ld a multiple of 16, >= w; the columns from w up to ld are zeroed).
+BACKPROP_AVX512 void pack_b_rows(const Product& g, std::int64_t j0, std::int64_t w, float* dst,
+                                 std::int64_t ld) {
+  const float* src = g.b + j0;
+  for (std::int64_t p = 0; p < g.k; ++p, src += g.b_ks, dst += ld) {
+    for (std::int64_t jb = 0; jb < ld; jb += 16) {
+      const std::int64_t left = w - jb;
+      const auto lanes = left >= 16 ? static_cast<__mmask16>(0xFFFF)
+                         : left > 0 ? static_cast<__mmask16>((1u << left) - 1u)
+                                    : static_cast<__mmask16>(0);
+      _mm512_store_ps(dst + jb, _mm512_maskz_loadu_ps(lanes, src + jb));
+    }
+  }
+}
+
 float* pack_buffer(std::size_t floats) {
   thread_local AlignedBuffer<float> buffer;
   if (buffer.size() < floats) buffer = AlignedBuffer<float>(floats);
@@ -203,7 +219,8 @@ float* pack_buffer(std::size_t floats) {
 
 BACKPROP_AVX512 bool block_avx512(const Product& g, std::int64_t i0, std::int64_t i1,
                                   std::int64_t j0, std::int64_t j1) {
-  const bool pack = g.b_cs != 1;
+  const bool transposed_b = g.b_cs != 1;
+  const bool pack = transposed_b || copies_b_panels(g, i1 - i0);
   const bool row_a = g.a_ks == 1;
   const std::int64_t a_stride = row_a ? g.a_rs : g.a_ks;
   // A block of one or two rows gets 64-column tiles so that at least four independent FMA
@@ -229,9 +246,14 @@ BACKPROP_AVX512 bool block_avx512(const Product& g, std::int64_t i0, std::int64_
   };
 
   if (pack) {
-    // Column panels outermost: each panel of B is transposed once and used for every row.
+    // Column panels outermost: each panel of B is transposed (or copied) once and used for
+    // every row tile of the block.
     for (std::int64_t j = j0; j < j1; j += tile_cols) {
-      pack_b_transposed(g, j, std::min(tile_cols, j1 - j), packed, tile_cols);
+      if (transposed_b) {
+        pack_b_transposed(g, j, std::min(tile_cols, j1 - j), packed, tile_cols);
+      } else {
+        pack_b_rows(g, j, std::min(tile_cols, j1 - j), packed, tile_cols);
+      }
       for (std::int64_t i = i0; i < i1; i += kRows) run_tile(i, j, packed, tile_cols);
     }
   } else {

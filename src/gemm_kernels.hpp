@@ -54,6 +54,19 @@ inline constexpr TileShape kTilePortable{4, 64, 4, 1, 1.0};
 inline constexpr TileShape kTileAvx2{6, 16, 8, 2, 2.0};
 inline constexpr TileShape kTileAvx512{8, 32, 16, 2, 1.0};
 
+// Whether the AVX-512 kernel copies the column panels of a B read in place (NN, TN) into a
+// contiguous k x 32 buffer before using them, as it always does for a transposed B: when B's
+// rows are 1 KB or more apart and a block has more than one row tile to reuse each panel. A
+// panel read in place then touches one or two cache lines every 1-2 KB, which the hardware
+// prefetchers of some cores do not follow (on a Xeon of the Sapphire Rapids family W2's
+// forward product, 784 x 512 weights with rows 2 KB apart, ran at 33-41% of the FMA peak on
+// one thread read in place and at 67-75% packed; docs/performance.md). Rows closer together
+// (W1's 128-wide layers) are read in place, where a copy measured slower.
+inline constexpr std::int64_t kCopyPanelMinStride = 256;  // floats between rows of B
+inline bool copies_b_panels(const Product& g, std::int64_t block_rows) {
+  return g.b_cs == 1 && g.b_ks >= kCopyPanelMinStride && block_rows > kTileAvx512.rows;
+}
+
 bool block_portable(const Product& g, std::int64_t i0, std::int64_t i1, std::int64_t j0,
                     std::int64_t j1);
 bool block_avx2(const Product& g, std::int64_t i0, std::int64_t i1, std::int64_t j0,

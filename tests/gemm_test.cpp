@@ -4,6 +4,7 @@
 // optimiser step): against its reference, as one fma of the plain product, and its report of
 // non-finite results. Then the block epilogue: once per element, after the product.
 #include "gemm.hpp"
+#include "gemm_kernels.hpp"
 #include "test_support.hpp"
 
 #include <gtest/gtest.h>
@@ -180,8 +181,9 @@ TEST(Gemm, MatchesReferenceOnSmallAndEdgeShapes) {
 
 // The products of the training workloads (W1: 784-128-10 at batch 64; W2: 784-512-256-10 at
 // batch 128; inference at batch 1) plus large odd shapes (the 3001-row ones have an A beyond
-// 1 MB and few columns, where the kernels prefetch A), each with and without stride and
-// accumulate.
+// 1 MB and few columns, where the kernels prefetch A; the last three read a B whose rows are
+// 1 KB or more apart in place, so the AVX-512 kernel copies its panels, with a partial last
+// panel and a partial last row tile), each with and without stride and accumulate.
 std::vector<Case> workload_cases() {
   constexpr Transpose N = Transpose::no;
   constexpr Transpose T = Transpose::yes;
@@ -198,7 +200,8 @@ std::vector<Case> workload_cases() {
       {257, 131, 67, T, N, 0, false},  {67, 257, 131, N, T, 0, false},
       {1, 1000, 300, N, T, 0, false},  {1000, 1, 300, T, N, 0, false},
       {3, 700, 200, N, N, 0, false},   {3001, 17, 101, N, N, 0, false},
-      {3001, 40, 101, N, N, 0, false},
+      {3001, 40, 101, N, N, 0, false}, {37, 300, 50, N, N, 0, false},
+      {45, 270, 33, T, N, 0, false},   {9, 257, 20, N, N, 0, false},
   };
   std::vector<Case> cases;
   for (const Case& c : base) {
@@ -222,6 +225,33 @@ TEST(Gemm, MatchesReferenceOnWorkloadShapes) {
       if (HasFatalFailure()) return;
     }
   }
+}
+
+// The cases above that are meant to reach the AVX-512 kernel's panel copy do: B read in place
+// with rows at least kCopyPanelMinStride floats apart, blocks of more than one row tile.
+TEST(Gemm, WorkloadShapesCoverThePanelCopy) {
+  using backprop::kernels::detail::copies_b_panels;
+  using backprop::kernels::detail::Product;
+  int copied = 0;
+  for (const Case& cs : workload_cases()) {
+    Product g;
+    g.m = cs.m;
+    g.n = cs.n;
+    g.k = cs.k;
+    g.b_cs = cs.tb == Transpose::yes ? cs.k + cs.pad : 1;
+    g.b_ks = cs.tb == Transpose::yes ? 1 : cs.n + cs.pad;
+    copied += copies_b_panels(g, cs.m) ? 1 : 0;
+  }
+  // W2's 784x512 and 256-wide layers (NN forward, TN weight gradients) and the three odd shapes,
+  // each with and without padding.
+  EXPECT_GE(copied, 2 * 7);
+  Product w1_forward;  // 64 x 784 times 784 x 128: rows 512 bytes apart, read in place
+  w1_forward.m = 64;
+  w1_forward.n = 128;
+  w1_forward.k = 784;
+  w1_forward.b_cs = 1;
+  w1_forward.b_ks = 128;
+  EXPECT_FALSE(copies_b_panels(w1_forward, 64));
 }
 
 TEST(Gemm, KZeroWritesZerosOrLeavesC) {
