@@ -107,7 +107,13 @@ constexpr double kCacheBytes = 1 << 20;    // operands smaller than this are ass
 constexpr double kTileOverhead = 40.0;     // call, pointer set-up, loop exit
 constexpr double kPackCyclesPerFloat = 0.3;  // transposing B into a panel (16 x 16 blocks)
 constexpr double kTaskOverhead = 1000.0;     // claiming a task, cold caches at its start
-constexpr double kHandOff = 600.0;           // waking the workers and waiting for the last one
+// Waking the workers and waiting for the last one: `pool/handoff` in gemm_bench measures
+// 0.26 us with two threads on Zen 4 and 0.95-1.0 us on a Sapphire Rapids-class Xeon (both KVM
+// guests), i.e. ~1000 and ~2800 cycles. At 600 cycles W1's three products with 10-wide sides
+// (64x10x128, 128x10x64, 64x128x10) were split, and on the Xeon that made W1's output-layer
+// backward pass take 13.5-14.5 us per step instead of 8.6-8.8 us run serially; on Zen 4 the
+// split saved under 1 us per step. W2's and W3's plans are the same either way.
+constexpr double kHandOff = 2500.0;
 constexpr std::int64_t kMaxTasksPerThread = 4;
 // The machine may be shared: a thread can lose its core in the middle of a task, and the other
 // threads can only take over tasks nobody has claimed yet. Each candidate cut is charged this
