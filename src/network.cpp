@@ -7,6 +7,7 @@
 
 #include "backprop/error.hpp"
 #include "backprop/rng.hpp"
+#include "float_mode.hpp"
 #include "ops.hpp"
 
 namespace backprop {
@@ -137,6 +138,7 @@ View<const T> BasicNetwork<T>::run_forward(View<const T> x, bool training,
 
 template <class T>
 View<const T> BasicNetwork<T>::forward(View<const T> x, ThreadPool& pool) {
+  const FloatModeScope float_mode;  // subnormals flushed, as on the pool's workers
   return run_forward(x, false, 0, pool);
 }
 
@@ -162,6 +164,7 @@ void check_targets(const Batch<T>& batch, const Architecture& arch) {
 template <class T>
 double BasicNetwork<T>::loss(const Batch<T>& batch, ThreadPool& pool,
                              std::optional<std::uint64_t> dropout_key) {
+  const FloatModeScope float_mode;
   check_targets(batch, arch_);
   const std::int64_t rows = batch.x.rows;
   // A classifier's softmax is left to the loss below, which computes Yhat with it.
@@ -245,6 +248,7 @@ std::int64_t BasicNetwork<T>::backward(const Batch<T>& batch, std::uint64_t drop
 template <class T>
 double BasicNetwork<T>::forward_backward(const Batch<T>& batch, std::uint64_t dropout_key,
                                          ThreadPool& pool) {
+  const FloatModeScope float_mode;
   const double loss = forward_loss(batch, dropout_key, pool);
   backward(batch, dropout_key, nullptr, pool);
   return loss;
@@ -254,6 +258,7 @@ template <class T>
 SgdStepOutcome BasicNetwork<T>::forward_backward_sgd(const Batch<T>& batch,
                                                      std::uint64_t dropout_key, T lr,
                                                      ThreadPool& pool) {
+  const FloatModeScope float_mode;
   SgdStepOutcome outcome;
   outcome.loss = forward_loss(batch, dropout_key, pool);
   if (std::isfinite(outcome.loss))

@@ -10,6 +10,7 @@
 
 #include "backprop/error.hpp"
 #include "cpu_clones.hpp"
+#include "float_mode.hpp"
 
 namespace backprop {
 
@@ -173,6 +174,7 @@ bool Optimizer::step(std::span<float> params, std::span<const float> grads, floa
                      ThreadPool& pool) {
   if (params.size() != count_ || grads.size() != count_)
     throw Error("optimizer: parameter and gradient buffers do not match its size");
+  const FloatModeScope float_mode;  // a decaying moment turning subnormal costs ~100 cycles
   ++t_;
   const std::size_t n = count_;
   const float wd = config_.weight_decay;

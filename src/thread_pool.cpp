@@ -1,5 +1,7 @@
 #include "backprop/thread_pool.hpp"
 
+#include "float_mode.hpp"
+
 #include <sched.h>
 
 #include <algorithm>
@@ -106,6 +108,7 @@ ThreadPool::~ThreadPool() {
 
 void ThreadPool::run(std::int64_t tasks, TaskRef task) {
   if (tasks <= 0) return;
+  const FloatModeScope float_mode;  // the workers' mode, for the tasks this thread runs
   if (workers_.empty() || tasks == 1 || t_inside == this) {
     for (std::int64_t i = 0; i < tasks; ++i) task(i);
     return;
@@ -174,6 +177,7 @@ std::uint32_t ThreadPool::wait_for_work(std::uint32_t seen) {
 
 void ThreadPool::worker_loop(int index) {
   const InsideScope inside(this);
+  FloatModeScope::set_for_this_thread();
   // Not generation_.load(): run() or the destructor may already have bumped it before this
   // thread got here, and that bump must not be missed.
   std::uint32_t seen = 0;
