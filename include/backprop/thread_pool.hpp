@@ -50,6 +50,8 @@ class ThreadPool {
   // same core's cache, while a thread that falls behind is still helped.
   // Calls from several threads at once take turns. A task that calls run() on the same pool
   // runs that inner loop itself, in order.
+  // Every task runs with subnormal floats flushed to zero (x86 FTZ + DAZ), on the workers and
+  // on the caller alike; the caller's own mode is restored when run() returns.
   void run(std::int64_t tasks, TaskRef task);
 
   // The number of cores this process may use (at least 1).
