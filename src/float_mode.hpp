@@ -13,7 +13,8 @@
 // for every thread count.
 //
 // The pool's workers set the mode once when they start; the calling thread gets it for the
-// duration of each library call that computes (a FloatModeScope at the entry points and in
+// duration of each library call that computes (a FloatModeScope at the entry points: the
+// network's forward, loss and training passes, Optimizer::step, gather_batch, and
 // ThreadPool::run), and its own mode is restored afterwards. Elsewhere than on x86 this is a
 // no-op.
 #if defined(__SSE__) || defined(__x86_64__)

@@ -9,6 +9,7 @@
 
 #include "backprop/error.hpp"
 #include "cpu_clones.hpp"
+#include "float_mode.hpp"
 #include "ops.hpp"
 
 namespace backprop {
@@ -257,6 +258,8 @@ void gather_checked(MatrixView x, const Dataset& data, const Preprocessing& prep
 
 void gather_batch(MatrixView x, const Dataset& data, const Preprocessing& prep,
                   std::span<const std::int64_t> rows, ThreadPool& pool) {
+  // The pool's mode on this thread too, so a 1-thread pool (no run()) flushes the same values.
+  const FloatModeScope float_mode;
   // Split by rows across the pool, even for a small minibatch: X was last read by every
   // thread's share of the previous step's products, so one thread rewriting all of it waits on
   // the other cores' copies of its lines; several threads wait in parallel (W1: 25 us per step
@@ -268,6 +271,7 @@ void gather_batch(MatrixView x, const Dataset& data, const Preprocessing& prep,
 
 void gather_batch(MatrixView x, const Dataset& data, const Preprocessing& prep,
                   std::span<const std::int64_t> rows) {
+  const FloatModeScope float_mode;
   gather_checked(x, data, prep, rows, [&](auto&& fn) { fn(std::int64_t{0}, x.rows); });
 }
 

@@ -10,7 +10,10 @@
 #include <cstdint>
 #include <vector>
 
+#include "backprop/dataset.hpp"
+#include "backprop/matrix.hpp"
 #include "backprop/optimizer.hpp"
+#include "backprop/preprocessing.hpp"
 #include "backprop/thread_pool.hpp"
 
 namespace {
@@ -83,6 +86,42 @@ TEST(FloatMode, AdamsDecayingMomentsBecomeZeroNotSubnormal) {
   for (std::size_t i = 0; i < n; i += 2) ASSERT_EQ(state[i], 0.0f) << "m[" << i << "]";
   for (std::size_t i = 1; i < n; i += 2) ASSERT_GT(state[i], 0.0f) << "m[" << i << "]";
   for (const float p : params) ASSERT_TRUE(std::isfinite(p));
+}
+
+// A CSV-style data set whose values include subnormals: the minibatch X is the same on a
+// 1-thread pool (which gathers on the caller without run()) as on a 2-thread pool and without
+// a pool, with the subnormals read as zero, and the caller's mode is left as it was.
+TEST(FloatMode, GatheringSubnormalInputsGivesTheSameBatchOnAnyThreadCount) {
+  backprop::Dataset data;
+  data.rows = 64;
+  data.features = 40;
+  data.values.resize(static_cast<std::size_t>(data.rows * data.features));
+  for (std::size_t i = 0; i < data.values.size(); ++i)
+    data.values[i] = i % 3 == 0 ? 1e-40f * static_cast<float>(i % 7 + 1) : 0.25f;
+  data.labels.assign(static_cast<std::size_t>(data.rows), 0);
+  data.class_names = {"a"};
+  const auto prep = backprop::Preprocessing::identity(data.features);
+  std::vector<std::int64_t> rows(static_cast<std::size_t>(data.rows));
+  for (std::size_t i = 0; i < rows.size(); ++i) rows[i] = static_cast<std::int64_t>(i);
+  const auto gathered = [&](int threads) {
+    std::vector<float> x(data.values.size(), -1.0f);
+    backprop::MatrixView view(x.data(), data.rows, data.features, data.features);
+    if (threads == 0) {
+      backprop::gather_batch(view, data, prep, rows);
+    } else {
+      ThreadPool pool(threads);
+      backprop::gather_batch(view, data, prep, rows, pool);
+    }
+    return x;
+  };
+  const std::vector<float> serial = gathered(0);
+  EXPECT_FALSE(FloatModeScope::active_on_this_thread());
+  for (std::size_t i = 0; i < serial.size(); ++i) {
+    ASSERT_EQ(serial[i], i % 3 == 0 ? 0.0f : 0.25f) << i;  // (x - 0) * 1 with x read as 0
+  }
+  EXPECT_EQ(gathered(1), serial);
+  EXPECT_EQ(gathered(2), serial);
+  EXPECT_FALSE(FloatModeScope::active_on_this_thread());
 }
 
 #else
