@@ -40,6 +40,7 @@ constexpr std::int64_t kWideVectors = static_cast<std::int64_t>(kMaxVectors);
 // from call to call; there the extra requests only cost load slots (batch-1 latency 3.90 against
 // 4.19 us without and with, five alternating runs).
 constexpr std::int64_t kPrefetchBRows = 24;
+constexpr std::int64_t kPrefetchBMaxRowTiles = 4;
 // A weight-gradient product (TN, A = X^T or H^T) reads, at step p, 8 consecutive floats of row
 // p of X: one cache line per step, rows 1-3 KB apart. In training X was just written by the
 // gather with its rows split between the threads (H by the forward product's row blocks), so
@@ -50,7 +51,6 @@ constexpr std::int64_t kPrefetchBRows = 24;
 // best); in the training loop the W1 epoch's medians went down by 1-6% in four paired sets of
 // 8-12 epochs, alternating epoch by epoch in one process.
 constexpr std::int64_t kPrefetchASteps = 16;
-constexpr std::int64_t kPrefetchBMaxRowTiles = 4;
 
 // One register tile: C[0..MR) x [0..16 NV) from
 //   A(r, p) = kRowA ? a[r * as + p] : a[p * as + r]   and   B(p, 16 v + l) = b[p * bks + 16 v + l].
