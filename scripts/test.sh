@@ -4,14 +4,14 @@
 #   2. release build with warnings as errors, every test under CTest
 #   3. ASan + UBSan build of the library, CLI and tests, every test under CTest (a Debug build:
 #      tests and CLI at -O0, which compile 2.5x faster; the library at -O1, cmake/sanitizers.cmake)
-#   4. each libFuzzer target for FUZZ_SECONDS (default 45) plus its corpus replay
+#   4. each libFuzzer target for FUZZ_SECONDS (default 30) plus its corpus replay
 #   5. the benchmark suite in its quick mode (it must run; timings are not asserted)
 # Ends with one line "suite: N passed, N failed" over both CTest runs.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 root=$(pwd)
 jobs=$(nproc)
-fuzz_seconds=${FUZZ_SECONDS:-45}
+fuzz_seconds=${FUZZ_SECONDS:-30}
 
 scripts/install-deps.sh
 
