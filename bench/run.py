@@ -58,35 +58,29 @@ def run_child(cmd, env=None):
     return result, usage.ru_maxrss / 1024.0, code, stderr
 
 
+def cpuinfo_field(key):
+    """The value of the first `key : value` line of /proc/cpuinfo ("" if there is none)."""
+    try:
+        with open("/proc/cpuinfo") as f:
+            for line in f:
+                if line.startswith(key):
+                    return line.split(":", 1)[1].strip()
+    except OSError:
+        pass
+    return ""
+
+
 def machine_info():
-    model = ""
-    try:
-        with open("/proc/cpuinfo") as f:
-            for line in f:
-                if line.startswith("model name"):
-                    model = line.split(":", 1)[1].strip()
-                    break
-    except OSError:
-        pass
-    return {"cpu": model, "cpus": os.cpu_count(), "kernel": platform.release(), "python": platform.python_version()}
+    return {"cpu": cpuinfo_field("model name"), "cpus": os.cpu_count(), "kernel": platform.release(),
+            "python": platform.python_version()}
 
 
-def cpu_flags():
-    try:
-        with open("/proc/cpuinfo") as f:
-            for line in f:
-                if line.startswith("flags"):
-                    return set(line.split(":", 1)[1].split())
-    except OSError:
-        pass
-    return set()
-
-
-def openblas_candidates(flags):
+def openblas_candidates():
     """OPENBLAS_CORETYPE values worth trying on this CPU (None: OpenBLAS's own detection)."""
+    flags = set(cpuinfo_field("flags").split())
     names = [None]
     if "avx2" in flags:
-        names += ["Haswell"] + (["Zen"] if "AuthenticAMD" in open("/proc/cpuinfo").read() else [])
+        names += ["Haswell"] + (["Zen"] if cpuinfo_field("vendor_id") == "AuthenticAMD" else [])
     if "avx512f" in flags:
         names.append("SkylakeX")
     if "avx512_bf16" in flags:
@@ -103,7 +97,7 @@ def choose_peer_blas(record):
     probe = [sys.executable, os.path.join(PEERS, "blas_probe.py")]
     user_core = os.environ.get("OPENBLAS_CORETYPE")
     tried = {}
-    for name in openblas_candidates(cpu_flags()) if user_core is None else [None]:
+    for name in openblas_candidates() if user_core is None else [None]:
         env = dict(os.environ, OPENBLAS_NUM_THREADS="1", OMP_NUM_THREADS="1")
         if name is not None:
             env["OPENBLAS_CORETYPE"] = name

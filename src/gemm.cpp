@@ -122,8 +122,8 @@ constexpr double kStragglerWeight = 0.15;
 
 struct CostModel {
   const Product& g;
-  TileShape tile;
   GemmPath path;
+  TileShape tile = tile_shape(path);
   // Whether a block of this many rows packs its panels of B first (a transposed B always does).
   bool packs_b(std::int64_t rows) const {
     return g.b_cs != 1 || (path == GemmPath::avx512 && detail::copies_b_panels(g, rows));
@@ -202,8 +202,8 @@ Plan make_plan(const Product& g, GemmPath path, int threads) {
   serial.block_rows = g.m;
   serial.block_cols = g.n;
   if (threads <= 1) return serial;
-  const TileShape tile = tile_shape(path);
-  const CostModel model{g, tile, path};
+  const CostModel model{g, path};
+  const TileShape tile = model.tile;
   const double serial_cost = model.block_cost(g.m, g.n);
   if (serial_cost < 2 * kHandOff) return serial;
 

@@ -59,9 +59,10 @@ inline constexpr TileShape kTileAvx512{8, 32, 16, 2, 1.0};
 // rows are 1 KB or more apart and a block has more than one row tile to reuse each panel. A
 // panel read in place then touches one or two cache lines every 1-2 KB, which the hardware
 // prefetchers of some cores do not follow (on a Xeon of the Sapphire Rapids family W2's
-// forward product, 784 x 512 weights with rows 2 KB apart, ran at 33-41% of the FMA peak on
-// one thread read in place and at 67-75% packed; docs/performance.md). Rows closer together
-// (W1's 128-wide layers) are read in place, where a copy measured slower.
+// forward product, 784 x 512 weights with rows 2 KB apart, ran at 114-127 GFLOP/s on one
+// thread read in place and at 178-196 GFLOP/s copied, against a ~172 GFLOP/s FMA peak;
+// docs/performance.md). Rows closer together (W1's 128-wide layers) are read in place, where a
+// copy measured slower.
 inline constexpr std::int64_t kCopyPanelMinStride = 256;  // floats between rows of B
 inline bool copies_b_panels(const Product& g, std::int64_t block_rows) {
   return g.b_cs == 1 && g.b_ks >= kCopyPanelMinStride && block_rows > kTileAvx512.rows;

@@ -1,7 +1,5 @@
 #include "backprop/thread_pool.hpp"
 
-#include "float_mode.hpp"
-
 #include <sched.h>
 
 #include <algorithm>
@@ -11,6 +9,8 @@
 #if defined(__x86_64__) || defined(__i386__)
 #include <immintrin.h>
 #endif
+
+#include "float_mode.hpp"
 
 namespace backprop {
 
