@@ -23,15 +23,40 @@ BatchBuffers::BatchBuffers(std::int64_t max_batch, std::int64_t features, std::i
 
 Batch<float> BatchBuffers::gather(const Dataset& data, const Preprocessing& prep,
                                   std::span<const std::int64_t> rows, ThreadPool* pool) {
-  const auto b = static_cast<std::int64_t>(rows.size());
-  MatrixView x(x_.data(), b, features_);
+  check_size(rows.size());
+  const MatrixView x(x_.data(), static_cast<std::int64_t>(rows.size()), features_);
   if (pool != nullptr) {
     gather_batch(x, data, prep, rows, *pool);
   } else {
     gather_batch(x, data, prep, rows);
   }
+  return batch(data, prep, rows);
+}
+
+void BatchBuffers::check_size(std::size_t rows) const {
+  if (rows > labels_.size())
+    throw Error(
+        fmt::format("a minibatch of {} rows does not fit buffers for {}", rows, labels_.size()));
+}
+
+void BatchBuffers::gather_x(const Dataset& data, const Preprocessing& prep,
+                            std::span<const std::int64_t> rows, std::int64_t first,
+                            std::int64_t count) {
+  check_size(rows.size());
+  if (first < 0 || count < 0 || first + count > static_cast<std::int64_t>(rows.size()))
+    throw Error(fmt::format("gather_x: rows [{}, {}) of a {}-row minibatch", first, first + count,
+                            rows.size()));
+  const MatrixView part(x_.data() + first * features_, count, features_);
+  gather_batch(part, data, prep,
+               rows.subspan(static_cast<std::size_t>(first), static_cast<std::size_t>(count)));
+}
+
+Batch<float> BatchBuffers::batch(const Dataset& data, const Preprocessing& prep,
+                                 std::span<const std::int64_t> rows) {
+  check_size(rows.size());
+  const auto b = static_cast<std::int64_t>(rows.size());
   Batch<float> batch;
-  batch.x = x;
+  batch.x = View<const float>(x_.data(), b, features_);
   if (data.task == Task::classification) {
     for (std::size_t i = 0; i < rows.size(); ++i)
       labels_[i] = data.labels[static_cast<std::size_t>(rows[i])];

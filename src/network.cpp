@@ -94,23 +94,16 @@ void BasicNetwork<T>::check_batch(std::int64_t rows, std::int64_t cols) const {
 }
 
 template <class T>
-View<const T> BasicNetwork<T>::run_forward(View<const T> x, bool training,
-                                           std::uint64_t dropout_key, ThreadPool& pool,
-                                           bool softmax) {
-  check_batch(x.rows, x.cols);
+View<const T> BasicNetwork<T>::forward_hidden(View<const T> x, bool training,
+                                              std::uint64_t dropout_key, ThreadPool& pool) {
   const std::int64_t rows = x.rows;
-  const std::int64_t layers = num_layers();
   const T slope = static_cast<T>(arch_.leaky_slope);
   View<const T> input = x;  // A_{l-1}
-  for (std::int64_t l = 0; l < layers; ++l) {
+  for (std::int64_t l = 0; l + 1 < num_layers(); ++l) {
     const std::int64_t out = arch_.widths[as_size(l + 1)];
     View<T> h(hidden_[as_size(l)].data(), rows, out);
-    const bool hidden_layer = l + 1 < layers;
-    // H_l = f_l(A_{l-1} W_l + b_l); the output layer keeps Z_l
-    ops::dense_forward<T>(h, input, weight(l), bias(l),
-                          hidden_layer ? arch_.activations[as_size(l)] : Activation::linear, slope,
-                          pool);
-    if (!hidden_layer) break;
+    // H_l = f_l(A_{l-1} W_l + b_l)
+    ops::dense_forward<T>(h, input, weight(l), bias(l), arch_.activations[as_size(l)], slope, pool);
     input = h;
     if (training && arch_.dropout > 0.0f) {
       View<T> a(dropped_[as_size(l)].data(), rows, out);
@@ -119,7 +112,17 @@ View<const T> BasicNetwork<T>::run_forward(View<const T> x, bool training,
       input = a;
     }
   }
-  const View<const T> z(hidden_[as_size(layers - 1)].data(), rows, arch_.outputs());
+  return input;
+}
+
+template <class T>
+View<const T> BasicNetwork<T>::forward_output(View<const T> input, ThreadPool& pool, bool softmax) {
+  const std::int64_t rows = input.rows;
+  const std::int64_t last = num_layers() - 1;
+  View<T> z(hidden_[as_size(last)].data(), rows, arch_.outputs());
+  // Z_last = A_{L-2} W_last + b_last (no activation: the loss takes the logits)
+  ops::dense_forward<T>(z, input, weight(last), bias(last), Activation::linear,
+                        static_cast<T>(arch_.leaky_slope), pool);
   View<T> yhat(yhat_.data(), rows, arch_.outputs());
   if (arch_.loss == Loss::cross_entropy) {
     if (softmax)
@@ -134,6 +137,14 @@ View<const T> BasicNetwork<T>::run_forward(View<const T> x, bool training,
   batch_rows_ = rows;
   last_output_ = yhat;
   return yhat;
+}
+
+template <class T>
+View<const T> BasicNetwork<T>::run_forward(View<const T> x, bool training,
+                                           std::uint64_t dropout_key, ThreadPool& pool,
+                                           bool softmax) {
+  check_batch(x.rows, x.cols);
+  return forward_output(forward_hidden(x, training, dropout_key, pool), pool, softmax);
 }
 
 template <class T>
@@ -162,14 +173,8 @@ void check_targets(const Batch<T>& batch, const Architecture& arch) {
 }  // namespace
 
 template <class T>
-double BasicNetwork<T>::loss(const Batch<T>& batch, ThreadPool& pool,
-                             std::optional<std::uint64_t> dropout_key) {
-  const FloatModeScope float_mode;
-  check_targets(batch, arch_);
+double BasicNetwork<T>::output_loss(const Batch<T>& batch) {
   const std::int64_t rows = batch.x.rows;
-  // A classifier's softmax is left to the loss below, which computes Yhat with it.
-  run_forward(batch.x, dropout_key.has_value(), dropout_key.value_or(0), pool,
-              arch_.loss != Loss::cross_entropy);
   View<T> yhat(yhat_.data(), rows, arch_.outputs());
   if (arch_.loss == Loss::cross_entropy) {
     const View<const T> z(hidden_[as_size(num_layers() - 1)].data(), rows, arch_.outputs());
@@ -182,9 +187,7 @@ double BasicNetwork<T>::loss(const Batch<T>& batch, ThreadPool& pool,
 }
 
 template <class T>
-double BasicNetwork<T>::forward_loss(const Batch<T>& batch, std::uint64_t dropout_key,
-                                     ThreadPool& pool) {
-  const double loss_value = loss(batch, pool, dropout_key);
+void BasicNetwork<T>::output_delta(const Batch<T>& batch) {
   const std::int64_t rows = batch.x.rows;
   const View<const T> yhat(yhat_.data(), rows, arch_.outputs());
   // D = dL/dZ_last (B x r), the seed's d1 = yhat - y, with the 1/B of the mean loss.
@@ -195,19 +198,30 @@ double BasicNetwork<T>::forward_loss(const Batch<T>& batch, std::uint64_t dropou
     ops::squared_error_backward<T>(
         d, yhat, batch.targets, static_cast<T>(1.0 / static_cast<double>(rows * arch_.outputs())));
   }
-  return loss_value;
+}
+
+template <class T>
+double BasicNetwork<T>::loss(const Batch<T>& batch, ThreadPool& pool,
+                             std::optional<std::uint64_t> dropout_key) {
+  const FloatModeScope float_mode;
+  check_targets(batch, arch_);
+  // A classifier's softmax is left to the loss, which computes Yhat with it.
+  run_forward(batch.x, dropout_key.has_value(), dropout_key.value_or(0), pool,
+              arch_.loss != Loss::cross_entropy);
+  return output_loss(batch);
 }
 
 template <class T>
 std::int64_t BasicNetwork<T>::backward(const Batch<T>& batch, std::uint64_t dropout_key,
-                                       const T* sgd_lr, ThreadPool& pool) {
+                                       const T* sgd_lr, ThreadPool& pool, std::int64_t top,
+                                       std::int64_t bottom) {
   const std::int64_t rows = batch.x.rows;
-  const std::int64_t layers = num_layers();
   const bool dropout = arch_.dropout > 0.0f;
   const T slope = static_cast<T>(arch_.leaky_slope);
   std::int64_t first_non_finite = -1;
-  int current = 0;
-  for (std::int64_t l = layers - 1; l >= 0; --l) {
+  // D of the output layer is in delta_[0]; the buffers alternate from there down.
+  int current = static_cast<int>((num_layers() - 1 - top) % 2);
+  for (std::int64_t l = top; l >= bottom; --l) {
     const std::int64_t in = arch_.widths[as_size(l)];
     const View<const T> d_l(delta_[current].data(), rows, arch_.widths[as_size(l + 1)]);
     // A_{l-1}: the input of layer l as the forward pass fed it (after dropout, if any).
@@ -246,24 +260,48 @@ std::int64_t BasicNetwork<T>::backward(const Batch<T>& batch, std::uint64_t drop
 }
 
 template <class T>
-double BasicNetwork<T>::forward_backward(const Batch<T>& batch, std::uint64_t dropout_key,
-                                         ThreadPool& pool) {
+SgdStepOutcome BasicNetwork<T>::train_step(const Batch<T>& batch, std::uint64_t dropout_key,
+                                           const T* sgd_lr, ThreadPool& pool, BesideWork beside) {
   const FloatModeScope float_mode;
-  const double loss = forward_loss(batch, dropout_key, pool);
-  backward(batch, dropout_key, nullptr, pool);
-  return loss;
+  check_targets(batch, arch_);
+  check_batch(batch.x.rows, batch.x.cols);
+  const std::int64_t last = num_layers() - 1;
+  SgdStepOutcome outcome;
+  const View<const T> input = forward_hidden(batch.x, true, dropout_key, pool);
+  // The output layer forward and back, with its loss: small products the planner keeps on one
+  // thread, so the other threads take `beside` meanwhile (task 0 is the caller's: its share
+  // of the tasks comes first).
+  std::int64_t output_non_finite = -1;
+  const auto output_layer = [&](std::int64_t task) {
+    if (task > 0) {
+      (*beside.task)(task - 1);
+      return;
+    }
+    forward_output(input, pool, arch_.loss != Loss::cross_entropy);
+    outcome.loss = output_loss(batch);
+    if (sgd_lr != nullptr && !std::isfinite(outcome.loss)) return;  // no update from NaN
+    output_delta(batch);
+    output_non_finite = backward(batch, dropout_key, sgd_lr, pool, last, last);
+  };
+  pool.run(1 + (beside.task != nullptr ? beside.count : 0), output_layer);
+  if (sgd_lr != nullptr && !std::isfinite(outcome.loss)) return outcome;
+  const std::int64_t below =
+      last > 0 ? backward(batch, dropout_key, sgd_lr, pool, last - 1, 0) : -1;
+  outcome.first_non_finite_layer = below >= 0 ? below : output_non_finite;
+  return outcome;
+}
+
+template <class T>
+double BasicNetwork<T>::forward_backward(const Batch<T>& batch, std::uint64_t dropout_key,
+                                         ThreadPool& pool, BesideWork beside) {
+  return train_step(batch, dropout_key, nullptr, pool, beside).loss;
 }
 
 template <class T>
 SgdStepOutcome BasicNetwork<T>::forward_backward_sgd(const Batch<T>& batch,
                                                      std::uint64_t dropout_key, T lr,
-                                                     ThreadPool& pool) {
-  const FloatModeScope float_mode;
-  SgdStepOutcome outcome;
-  outcome.loss = forward_loss(batch, dropout_key, pool);
-  if (std::isfinite(outcome.loss))
-    outcome.first_non_finite_layer = backward(batch, dropout_key, &lr, pool);
-  return outcome;
+                                                     ThreadPool& pool, BesideWork beside) {
+  return train_step(batch, dropout_key, &lr, pool, beside);
 }
 
 template <class T>

@@ -37,7 +37,7 @@ Trainer::Trainer(Network& network, const Preprocessing& prep, const TrainOptions
       order_(train_rows_.size()),
       pool_(pool),
       optimizer_(options.optimizer, network.parameters().size()),
-      buffers_(options.batch, network.architecture().inputs(), network.architecture().outputs()),
+      batches_(options.batch, network.architecture().inputs(), network.architecture().outputs()),
       epoch_start_(network.parameters().size()) {
   options_.schedule.validate();
   if (options_.epochs < 1)
@@ -121,12 +121,12 @@ void Trainer::throw_update_divergence(std::int64_t step, float lr, const std::st
 
 void Trainer::run_epoch_steps() {
   const std::int64_t steps = steps_per_epoch();
-  const auto n = static_cast<std::int64_t>(train_rows_.size());
   std::copy(train_rows_.begin(), train_rows_.end(), order_.begin());
   if (options_.shuffle) {
     Rng rng(hash_key(options_.seed, kShuffleStream, static_cast<std::uint64_t>(state_.epoch)));
     shuffle(order_, rng);
   }
+  batches_.start(train_, prep_, order_, options_.batch);
   const float lr = options_.schedule.learning_rate(state_.epoch);
   // The weights at the start of the epoch: what a divergence inside the update falls back to.
   std::copy(net_.parameters().begin(), net_.parameters().end(), epoch_start_.data());
@@ -135,24 +135,20 @@ void Trainer::run_epoch_steps() {
   auto started = std::chrono::steady_clock::now();
   while (state_.step_in_epoch < steps) {
     const std::int64_t step = state_.step_in_epoch;
-    const std::int64_t begin = step * options_.batch;
-    const std::int64_t rows = std::min(options_.batch, n - begin);
-    const std::span<const std::int64_t> chunk(order_.data() + begin,
-                                              static_cast<std::size_t>(rows));
-    const Batch<float> batch = buffers_.gather(train_, prep_, chunk, &pool_);
-    if (step + 1 < steps) {
-      const std::int64_t next = begin + options_.batch;
-      prefetch_batch(train_, std::span<const std::int64_t>(
-                                 order_.data() + next,
-                                 static_cast<std::size_t>(std::min(options_.batch, n - next))));
-    }
+    const Batch<float> batch = batches_.take(step, pool_);
+    const std::int64_t rows = batch.x.rows;
+    // The next minibatch is gathered while this step computes its output layer.
+    const auto gather_next = [&](std::int64_t part) { batches_.gather_ahead(step, part); };
+    const TaskRef gather_next_task(gather_next);
+    const BesideWork beside = batches_.ahead(step, gather_next_task);
     const std::uint64_t dropout_key = hash_key(options_.seed, kDropoutStream, optimizer_.steps());
     // Plain SGD is applied inside the backward pass (no gradient buffer to write and read
     // back); every other optimiser takes the gradients after it.
     const bool fused = optimizer_.is_plain_sgd();
     SgdStepOutcome fused_step;
-    if (fused) fused_step = net_.forward_backward_sgd(batch, dropout_key, lr, pool_);
-    const double loss = fused ? fused_step.loss : net_.forward_backward(batch, dropout_key, pool_);
+    if (fused) fused_step = net_.forward_backward_sgd(batch, dropout_key, lr, pool_, beside);
+    const double loss =
+        fused ? fused_step.loss : net_.forward_backward(batch, dropout_key, pool_, beside);
     if (!std::isfinite(loss)) report_divergence(loss, step);
     if (classify) {
       const auto yhat = net_.output();

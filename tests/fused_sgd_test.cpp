@@ -47,17 +47,9 @@ struct OwnedBatch {
   }
 };
 
-struct Case {
-  std::vector<std::int64_t> widths;
-  Activation activation;
-  Loss loss;
-  float dropout;
-  std::int64_t batch;
-};
+using Case = testing_support::NetworkCase;
 
-Architecture make_arch(const Case& c) {
-  return testing_support::uniform_architecture(c.widths, c.activation, c.loss, c.dropout);
-}
+Architecture make_arch(const Case& c) { return c.architecture(); }
 
 std::vector<Case> cases() {
   return {

@@ -9,12 +9,7 @@
 namespace backprop {
 namespace {
 
-struct Case {
-  std::vector<std::int64_t> widths;
-  Activation activation;
-  Loss loss;
-  float dropout;
-};
+using Case = testing_support::NetworkCase;
 
 std::string case_name(const testing::TestParamInfo<Case>& info) {
   std::string name;

@@ -35,6 +35,19 @@ inline Architecture uniform_architecture(std::vector<std::int64_t> widths, Activ
   return arch;
 }
 
+// A network to test on: widths, one activation for every hidden layer, loss, dropout and a
+// minibatch size.
+struct NetworkCase {
+  std::vector<std::int64_t> widths;
+  Activation activation;
+  Loss loss;
+  float dropout = 0.0f;
+  std::int64_t batch = 1;
+  Architecture architecture() const {
+    return uniform_architecture(widths, activation, loss, dropout);
+  }
+};
+
 // The GEMM instruction-set paths this CPU can run (portable always).
 inline std::vector<kernels::GemmPath> supported_gemm_paths() {
   std::vector<kernels::GemmPath> paths;

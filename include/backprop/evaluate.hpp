@@ -35,8 +35,16 @@ class BatchBuffers {
   // batch. With a pool, X is filled by all of its threads.
   Batch<float> gather(const Dataset& data, const Preprocessing& prep,
                       std::span<const std::int64_t> rows, ThreadPool* pool = nullptr);
+  // gather() in parts, for filling one minibatch from several tasks: gather_x() fills X's rows
+  // [first, first + count) (each part once, in any order, on any thread), then batch() fills
+  // the labels or targets and returns the minibatch.
+  void gather_x(const Dataset& data, const Preprocessing& prep, std::span<const std::int64_t> rows,
+                std::int64_t first, std::int64_t count);
+  Batch<float> batch(const Dataset& data, const Preprocessing& prep,
+                     std::span<const std::int64_t> rows);
 
  private:
+  void check_size(std::size_t rows) const;
   std::int64_t features_;
   std::int64_t outputs_;
   AlignedBuffer<float> x_;

@@ -29,6 +29,16 @@ struct Batch {
 // What BasicNetwork::forward_backward_sgd did. A loss that is not finite means nothing was
 // updated; otherwise first_non_finite_layer is the first layer whose weights or biases are not
 // all finite after the update (-1 when every parameter is finite).
+// Work that a training step runs beside its output layer: `count` independent tasks, task(i)
+// for i in [0, count), on the pool while the calling thread computes the output layer, its loss
+// and its backward pass (a stretch too small to split across threads, during which the other
+// threads would wait). Every task has run when the step returns. The tasks must not touch the
+// network; the trainer gathers the next minibatch this way (MinibatchPipeline).
+struct BesideWork {
+  std::int64_t count = 0;
+  const TaskRef* task = nullptr;
+};
+
 struct SgdStepOutcome {
   double loss = 0.0;
   std::int64_t first_non_finite_layer = -1;
@@ -72,7 +82,9 @@ class BasicNetwork {
 
   // One forward and backward pass: returns the mean loss and leaves dL/dtheta in gradients().
   // dropout_key selects this step's dropout masks (ignored when dropout is 0).
-  double forward_backward(const Batch<T>& batch, std::uint64_t dropout_key, ThreadPool& pool);
+  // `beside` runs on the pool's other threads meanwhile (see BesideWork); it changes no bit.
+  double forward_backward(const Batch<T>& batch, std::uint64_t dropout_key, ThreadPool& pool,
+                          BesideWork beside = {});
 
   // One step of plain SGD, theta -= lr dL/dtheta, fused into the backward pass: each weight
   // gradient is added into its weights as it is computed (W += -lr X^T D) rather than stored
@@ -81,7 +93,7 @@ class BasicNetwork {
   // gradients() are not written (the bias parts are). When the loss is not finite, the
   // parameters are left as they were.
   SgdStepOutcome forward_backward_sgd(const Batch<T>& batch, std::uint64_t dropout_key, T lr,
-                                      ThreadPool& pool);
+                                      ThreadPool& pool, BesideWork beside = {});
 
   // After a forward pass: the outputs, and the first layer whose activations are not all
   // finite (-1 if none); used to say where a divergence started.
@@ -102,13 +114,26 @@ class BasicNetwork {
   // The forward pass; without `softmax` a classifier's Yhat is left for the caller to fill.
   View<const T> run_forward(View<const T> x, bool training, std::uint64_t dropout_key,
                             ThreadPool& pool, bool softmax = true);
-  // The training forward pass and the mean loss, leaving D = dL/dZ_last in delta_[0].
-  double forward_loss(const Batch<T>& batch, std::uint64_t dropout_key, ThreadPool& pool);
-  // Back from D to every layer: gradients into grads_, or with `sgd_lr` set, the fused SGD
-  // update. Returns the first layer left with a non-finite parameter (-1 if none, and always
-  // -1 without `sgd_lr`).
+  // The hidden layers of the forward pass; returns the output layer's input A_{L-2} (X when
+  // there is no hidden layer).
+  View<const T> forward_hidden(View<const T> x, bool training, std::uint64_t dropout_key,
+                               ThreadPool& pool);
+  // The output layer on its input: Z_last, then Yhat (the softmax only with `softmax`).
+  View<const T> forward_output(View<const T> input, ThreadPool& pool, bool softmax);
+  // The mean loss of the batch from Z_last (a classifier's Yhat is filled here).
+  double output_loss(const Batch<T>& batch);
+  // D = dL/dZ_last into delta_[0], from Yhat.
+  void output_delta(const Batch<T>& batch);
+  // One training step: forward, loss, and back from D to every layer, with `beside` run on the
+  // pool during the output layer. Gradients go into grads_, or with `sgd_lr` set, the fused SGD
+  // update is made (and skipped when the loss is not finite).
+  SgdStepOutcome train_step(const Batch<T>& batch, std::uint64_t dropout_key, const T* sgd_lr,
+                            ThreadPool& pool, BesideWork beside);
+  // Back through layers top, top - 1, ..., bottom, D of layer `top` being in its delta_ buffer.
+  // Returns the first of them left with a non-finite parameter (-1 if none, and always -1
+  // without `sgd_lr`).
   std::int64_t backward(const Batch<T>& batch, std::uint64_t dropout_key, const T* sgd_lr,
-                        ThreadPool& pool);
+                        ThreadPool& pool, std::int64_t top, std::int64_t bottom);
   void check_batch(std::int64_t rows, std::int64_t cols) const;
 
   Architecture arch_;

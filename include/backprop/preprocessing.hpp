@@ -49,8 +49,8 @@ void gather_batch(MatrixView x, const Dataset& data, const Preprocessing& prep,
                   std::span<const std::int64_t> rows, ThreadPool& pool);
 
 // Asks the CPU to start loading the samples `rows` of `data` into cache, without waiting: the
-// trainer names the next minibatch's rows before it computes the current one, so that their
-// gather (random rows of a 47 MB set) does not wait on memory. Changes no value.
+// minibatch pipeline names a minibatch's rows a step before it gathers them, so that the gather
+// (random rows of a 47 MB set) does not wait on memory. Changes no value.
 void prefetch_batch(const Dataset& data, std::span<const std::int64_t> rows);
 
 }  // namespace backprop

@@ -12,6 +12,7 @@
 #include "backprop/dataset.hpp"
 #include "backprop/error.hpp"
 #include "backprop/evaluate.hpp"
+#include "backprop/minibatch_pipeline.hpp"
 #include "backprop/network.hpp"
 #include "backprop/optimizer.hpp"
 #include "backprop/preprocessing.hpp"
@@ -125,7 +126,7 @@ class Trainer {
   std::vector<std::int64_t> order_;  // this epoch's sample order
   ThreadPool& pool_;
   Optimizer optimizer_;
-  BatchBuffers buffers_;
+  MinibatchPipeline batches_;
   AlignedBuffer<float> epoch_start_;  // the parameters when the current epoch (or resume) began
   TrainState state_;
   const Dataset* val_ = nullptr;
