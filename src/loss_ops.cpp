@@ -7,29 +7,51 @@
 
 namespace backprop::ops {
 
+namespace {
+
+// yhat = e^{z - m} for every element of the rows, m = max_j z_j of its row.
 template <class T>
-double softmax_cross_entropy_forward(View<T> yhat, View<const T> z,
-                                     std::span<const std::int32_t> labels) {
-  double total = 0.0;
+void shifted_exponentials(View<T> yhat, View<const T> z) {
   for (std::int64_t i = 0; i < z.rows; ++i) {
     const T* zi = z.row(i);
     T* yi = yhat.row(i);
-    const std::int64_t n = z.cols;
-    // softmax(z)_k = e^{z_k} / sum_j e^{z_j} = e^{z_k - m} / sum_j e^{z_j - m}, m = max_j z_j,
-    // so no exponential overflows and the largest term is exactly 1.
-    const T m = *std::max_element(zi, zi + n);
-    T sum = 0;
-    for (std::int64_t k = 0; k < n; ++k) yi[k] = zi[k] - m;
-    if constexpr (std::is_same_v<T, float>) {
-      fast::exp(yi, yi, n);
+    const T m = *std::max_element(zi, zi + z.cols);
+    for (std::int64_t k = 0; k < z.cols; ++k) yi[k] = zi[k] - m;
+  }
+  if constexpr (std::is_same_v<T, float>) {
+    // One call over the whole block when its rows are contiguous (10 classes are too few for a
+    // vector loop row by row); e^x of an element does not depend on its position.
+    if (yhat.stride == yhat.cols) {
+      fast::exp(yhat.data, yhat.data, yhat.rows * yhat.cols);
     } else {
-      for (std::int64_t k = 0; k < n; ++k) yi[k] = std::exp(yi[k]);
+      for (std::int64_t i = 0; i < yhat.rows; ++i) fast::exp(yhat.row(i), yhat.row(i), yhat.cols);
     }
+  } else {
+    for (std::int64_t i = 0; i < yhat.rows; ++i)
+      for (std::int64_t k = 0; k < yhat.cols; ++k) yhat(i, k) = std::exp(yhat(i, k));
+  }
+}
+
+}  // namespace
+
+template <class T>
+double softmax_cross_entropy_forward(View<T> yhat, View<const T> z,
+                                     std::span<const std::int32_t> labels) {
+  // softmax(z)_k = e^{z_k} / sum_j e^{z_j} = e^{z_k - m} / sum_j e^{z_j - m}, m = max_j z_j,
+  // so no exponential overflows and the largest term is exactly 1.
+  shifted_exponentials(yhat, z);
+  double total = 0.0;
+  for (std::int64_t i = 0; i < z.rows; ++i) {
+    T* yi = yhat.row(i);
+    const std::int64_t n = z.cols;
+    T sum = 0;
     for (std::int64_t k = 0; k < n; ++k) sum += yi[k];
     const T inv = T(1) / sum;
     for (std::int64_t k = 0; k < n; ++k) yi[k] *= inv;
     if (labels.empty()) continue;  // probabilities only (inference)
     // CE = -log yhat_y = log sum_j e^{z_j} - z_y = m + log(sum) - z_y: no log(0).
+    const T* zi = z.row(i);
+    const T m = *std::max_element(zi, zi + n);
     const auto label = labels[static_cast<std::size_t>(i)];
     total += static_cast<double>(m) + std::log(static_cast<double>(sum)) -
              static_cast<double>(zi[label]);

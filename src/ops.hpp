@@ -108,7 +108,8 @@ void activation_backward(View<T> dz, View<const T> dh, View<const T> h, Activati
 // Yhat = softmax(Z) row by row, computed as exp(z - max z) / sum exp(z - max z).
 // Returns the summed cross-entropy sum_i -log yhat_i[label_i] = sum_i (logsumexp(z_i) -
 // z_i[label_i]), evaluated from the logits so that it is finite even when a probability underflows
-// to 0. With no labels it computes the probabilities only and returns 0.
+// to 0. With no labels it computes the probabilities only and returns 0. Yhat and Z must not
+// overlap.
 template <class T>
 double softmax_cross_entropy_forward(View<T> yhat, View<const T> z,
                                      std::span<const std::int32_t> labels);
