@@ -41,11 +41,9 @@ Batch<float> MinibatchPipeline::take(std::int64_t step, ThreadPool& pool) {
     throw Error(fmt::format("minibatch {} of an epoch of {}", step, steps()));
   BatchBuffers& buffers = buffers_[step % 2];
   const auto rows = rows_of(step);
-  if (ahead_step_ == step && !ahead_failed_.load()) {
-    ahead_step_ = -1;
-    return buffers.batch(*data_, *prep_, rows);
-  }
+  const bool gathered_ahead = ahead_step_ == step && !ahead_failed_.load();
   ahead_step_ = -1;
+  if (gathered_ahead) return buffers.batch(*data_, *prep_, rows);
   const Batch<float> batch = buffers.gather(*data_, *prep_, rows, &pool);
   if (step + 1 < steps()) prefetch_batch(*data_, rows_of(step + 1));
   return batch;

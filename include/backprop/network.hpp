@@ -26,9 +26,6 @@ struct Batch {
   View<const T> targets;                 // B x r target values (mean squared error)
 };
 
-// What BasicNetwork::forward_backward_sgd did. A loss that is not finite means nothing was
-// updated; otherwise first_non_finite_layer is the first layer whose weights or biases are not
-// all finite after the update (-1 when every parameter is finite).
 // Work that a training step runs beside its output layer: `count` independent tasks, task(i)
 // for i in [0, count), on the pool while the calling thread computes the output layer, its loss
 // and its backward pass (a stretch too small to split across threads, during which the other
@@ -39,6 +36,9 @@ struct BesideWork {
   const TaskRef* task = nullptr;
 };
 
+// What BasicNetwork::forward_backward_sgd did. A loss that is not finite means nothing was
+// updated; otherwise first_non_finite_layer is the first layer whose weights or biases are not
+// all finite after the update (-1 when every parameter is finite).
 struct SgdStepOutcome {
   double loss = 0.0;
   std::int64_t first_non_finite_layer = -1;
