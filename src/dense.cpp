@@ -1,7 +1,9 @@
 #include <algorithm>
+#include <atomic>
 #include <cmath>
 
 #include "backprop/error.hpp"
+#include "cpu_clones.hpp"
 #include "gemm.hpp"
 #include "ops.hpp"
 
@@ -144,6 +146,25 @@ void input_gradient(View<double> dx, View<const double> d, View<const double> w,
   if (f != Activation::linear) activation_backward<double>(dx, dx, x, f, slope);
 }
 
+// z = (p0 + p1) + b along one row of n values (no aliasing: z is H, p0 and p1 scratch).
+BACKPROP_CLONES void partials_plus_bias_row(float* __restrict z, const float* __restrict p0,
+                                            const float* __restrict p1, const float* __restrict b,
+                                            std::int64_t n) {
+  for (std::int64_t j = 0; j < n; ++j) z[j] = (p0[j] + p1[j]) + b[j];
+}
+
+void partials_plus_bias_row(double* z, const double* p0, const double* p1, const double* b,
+                            std::int64_t n) {
+  for (std::int64_t j = 0; j < n; ++j) z[j] = (p0[j] + p1[j]) + b[j];
+}
+
+template <class T>
+void sum_of_partials_plus_bias(View<T> z, View<const T> p0, View<const T> p1,
+                               std::span<const T> b) {
+  for (std::int64_t i = 0; i < z.rows; ++i)
+    partials_plus_bias_row(z.row(i), p0.row(i), p1.row(i), b.data(), z.cols);
+}
+
 }  // namespace
 
 template <class T>
@@ -164,14 +185,96 @@ void dense_backward(View<T> dx, View<T> dw, std::span<T> db, View<const T> d, Vi
 }
 
 template <class T>
+void dense_forward_partials(View<T> p0, View<T> p1, View<const T> x_left, View<const T> x_right,
+                            View<const T> w, ThreadPool& pool) {
+  const std::int64_t k0 = x_left.cols;
+  const std::int64_t out = w.cols;
+  // P0 = X[:, :k0] W[:k0, :] and P1 = X[:, k0:] W[k0:, :], each on one thread (task c is the
+  // first of thread c's range, so the core that updates W's rows of half c multiplies them).
+  pool.run(2, [&](std::int64_t half) {
+    const View<const T> x = half == 0 ? x_left : x_right;
+    matmul(half == 0 ? p0 : p1, x, Transpose::no,
+           View<const T>(w.row(half == 0 ? 0 : k0), x.cols, out, w.stride), Transpose::no, false,
+           pool);
+  });
+}
+
+template <class T>
+void dense_finish_partials(View<T> h, View<const T> p0, View<const T> p1, std::span<const T> b,
+                           Activation f, T leaky_slope) {
+  sum_of_partials_plus_bias<T>(h, p0, p1, b);                                // z = (P0 + P1) + b
+  if (f != Activation::linear) activation_forward<T>(h, h, f, leaky_slope);  // h = f(z)
+}
+
+template <class T>
+void dense_forward_split(View<T> h, View<const T> x_left, View<const T> x_right, View<const T> w,
+                         std::span<const T> b, Activation f, T leaky_slope, View<T> p0, View<T> p1,
+                         ThreadPool& pool) {
+  dense_forward_partials<T>(p0, p1, x_left, x_right, w, pool);
+  // Then in row halves: each element is rounded the same way on any split.
+  const std::int64_t rows = x_left.rows;
+  pool.run(2, [&](std::int64_t half) {
+    const std::int64_t r0 = half == 0 ? 0 : rows / 2;
+    const std::int64_t r1 = half == 0 ? rows / 2 : rows;
+    dense_finish_partials<T>(View<T>(h.row(r0), r1 - r0, h.cols, h.stride),
+                             View<const T>(p0.row(r0), r1 - r0, p0.cols, p0.stride),
+                             View<const T>(p1.row(r0), r1 - r0, p1.cols, p1.stride), b, f,
+                             leaky_slope);
+  });
+}
+
+template <class T>
+void dense_input_gradient(View<T> dx, View<const T> d, View<const T> w, View<const T> x,
+                          Activation input_activation, T leaky_slope, ThreadPool& pool) {
+  input_gradient(dx, d, w, x, input_activation, leaky_slope, pool);
+}
+
+template <class T>
+bool dense_weight_sgd_rows(View<T> w, View<const T> d, View<const T> x_cols, T lr,
+                           std::int64_t first, ThreadPool& pool) {
+  // W[first:first + n, :] += -lr X[:, first:first + n]^T D
+  return matmul_update(View<T>(w.row(first), x_cols.cols, w.cols, w.stride), -lr, x_cols,
+                       Transpose::yes, d, Transpose::no, pool);
+}
+
+template <class T>
+bool dense_bias_sgd(std::span<T> b, std::span<T> db, View<const T> d, T lr) {
+  bool finite = true;
+  for (std::size_t j = 0; j < b.size(); ++j) db[j] = T(0);
+  for (std::int64_t i = 0; i < d.rows; ++i) {
+    const T* di = d.row(i);
+    for (std::size_t j = 0; j < b.size(); ++j) db[j] += di[j];  // db = 1^T D, rows in order
+  }
+  for (std::size_t j = 0; j < b.size(); ++j) {
+    b[j] = std::fma(-lr, db[j], b[j]);  // b -= lr db
+    finite = finite && std::isfinite(b[j]);
+  }
+  return finite;
+}
+
+template <class T>
 bool dense_backward_sgd(View<T> dx, View<T> w, std::span<T> b, std::span<T> db, View<const T> d,
                         View<const T> x, Activation input_activation, T leaky_slope, T lr,
-                        ThreadPool& pool) {
+                        std::int64_t split_row, ThreadPool& pool) {
   // dX (B x in) = D (B x out) W^T (out x in) [* f'(X)], before W moves
   if (dx.data != nullptr)
     input_gradient(dx, d, View<const T>(w), x, input_activation, leaky_slope, pool);
   // W (in x out) += -lr X^T (in x B) D (B x out)
-  bool finite = matmul_update(w, -lr, x, Transpose::yes, d, Transpose::no, pool);
+  bool finite = true;
+  if (split_row > 0) {
+    // Rows [0, split_row) of W on thread 0 and the rest on thread 1: the halves the split
+    // forward product of this layer reads on the same threads.
+    std::atomic<bool> halves_finite{true};
+    pool.run(2, [&](std::int64_t half) {
+      const std::int64_t first = half == 0 ? 0 : split_row;
+      const std::int64_t count = half == 0 ? split_row : w.rows - split_row;
+      const View<const T> x_cols(x.data + first, x.rows, count, x.stride);
+      if (!dense_weight_sgd_rows<T>(w, d, x_cols, lr, first, pool)) halves_finite.store(false);
+    });
+    finite = halves_finite.load();
+  } else {
+    finite = matmul_update(w, -lr, x, Transpose::yes, d, Transpose::no, pool);
+  }
   bias_gradient(db, d, pool);  // db (1 x out) = 1^T D
   for (std::size_t j = 0; j < b.size(); ++j) {
     b[j] = std::fma(-lr, db[j], b[j]);  // b -= lr db
@@ -180,6 +283,31 @@ bool dense_backward_sgd(View<T> dx, View<T> w, std::span<T> b, std::span<T> db, 
   return finite;
 }
 
+template void dense_forward_partials<float>(View<float>, View<float>, View<const float>,
+                                            View<const float>, View<const float>, ThreadPool&);
+template void dense_finish_partials<float>(View<float>, View<const float>, View<const float>,
+                                           std::span<const float>, Activation, float);
+template void dense_input_gradient<float>(View<float>, View<const float>, View<const float>,
+                                          View<const float>, Activation, float, ThreadPool&);
+template bool dense_weight_sgd_rows<float>(View<float>, View<const float>, View<const float>, float,
+                                           std::int64_t, ThreadPool&);
+template bool dense_bias_sgd<float>(std::span<float>, std::span<float>, View<const float>, float);
+template void dense_forward_partials<double>(View<double>, View<double>, View<const double>,
+                                             View<const double>, View<const double>, ThreadPool&);
+template void dense_finish_partials<double>(View<double>, View<const double>, View<const double>,
+                                            std::span<const double>, Activation, double);
+template void dense_input_gradient<double>(View<double>, View<const double>, View<const double>,
+                                           View<const double>, Activation, double, ThreadPool&);
+template bool dense_weight_sgd_rows<double>(View<double>, View<const double>, View<const double>,
+                                            double, std::int64_t, ThreadPool&);
+template bool dense_bias_sgd<double>(std::span<double>, std::span<double>, View<const double>,
+                                     double);
+template void dense_forward_split<float>(View<float>, View<const float>, View<const float>,
+                                         View<const float>, std::span<const float>, Activation,
+                                         float, View<float>, View<float>, ThreadPool&);
+template void dense_forward_split<double>(View<double>, View<const double>, View<const double>,
+                                          View<const double>, std::span<const double>, Activation,
+                                          double, View<double>, View<double>, ThreadPool&);
 template void dense_forward<float>(View<float>, View<const float>, View<const float>,
                                    std::span<const float>, Activation, float, ThreadPool&);
 template void dense_forward<double>(View<double>, View<const double>, View<const double>,
@@ -192,9 +320,9 @@ template void dense_backward<double>(View<double>, View<double>, std::span<doubl
                                      Activation, double, ThreadPool&);
 template bool dense_backward_sgd<float>(View<float>, View<float>, std::span<float>,
                                         std::span<float>, View<const float>, View<const float>,
-                                        Activation, float, float, ThreadPool&);
+                                        Activation, float, float, std::int64_t, ThreadPool&);
 template bool dense_backward_sgd<double>(View<double>, View<double>, std::span<double>,
                                          std::span<double>, View<const double>, View<const double>,
-                                         Activation, double, double, ThreadPool&);
+                                         Activation, double, double, std::int64_t, ThreadPool&);
 
 }  // namespace backprop::ops

@@ -4,6 +4,7 @@
 
 #include <algorithm>
 #include <cmath>
+#include <cstdint>
 #include <numeric>
 
 #include "backprop/error.hpp"
@@ -14,18 +15,63 @@ std::int64_t argmax(const float* values, std::int64_t n) {
   return std::max_element(values, values + n) - values;
 }
 
-BatchBuffers::BatchBuffers(std::int64_t max_batch, std::int64_t features, std::int64_t outputs)
+namespace {
+
+constexpr std::int64_t kPageFloats = 4096 / sizeof(float);
+
+std::int64_t whole_pages(std::int64_t floats) {
+  return (floats + kPageFloats - 1) / kPageFloats * kPageFloats;
+}
+
+}  // namespace
+
+BatchBuffers::BatchBuffers(std::int64_t max_batch, std::int64_t features, std::int64_t outputs,
+                           std::int64_t split_column)
     : features_(features),
       outputs_(outputs),
-      x_(static_cast<std::size_t>(max_batch * features)),
+      split_(split_column > 0 && split_column < features ? split_column : 0),
+      // Two panels each starting a page: one page more to find the first boundary.
+      x_(static_cast<std::size_t>(split_ > 0 ? whole_pages(max_batch * split_) +
+                                                   whole_pages(max_batch * (features - split_)) +
+                                                   kPageFloats
+                                             : max_batch * features)),
       labels_(static_cast<std::size_t>(max_batch)),
-      targets_(static_cast<std::size_t>(max_batch * outputs)) {}
+      targets_(static_cast<std::size_t>(max_batch * outputs)) {
+  if (split_ > 0) {
+    const auto address = reinterpret_cast<std::uintptr_t>(x_.data());
+    left_ = static_cast<std::int64_t>((4096 - address % 4096) % 4096 / sizeof(float));
+    right_ = left_ + whole_pages(max_batch * split_);
+  }
+}
+
+MatrixView BatchBuffers::x_view(std::int64_t rows) {
+  if (split_ == 0) return MatrixView(x_.data(), rows, features_);
+  return MatrixView(x_.data() + left_, rows, split_, split_);
+}
+
+MatrixView BatchBuffers::x_right_view(std::int64_t rows) {
+  return MatrixView(x_.data() + right_, rows, features_ - split_, features_ - split_);
+}
+
+void BatchBuffers::gather_rows_into(const Dataset& data, const Preprocessing& prep,
+                                    std::span<const std::int64_t> rows, MatrixView left,
+                                    MatrixView right) {
+  if (split_ == 0) {
+    gather_batch(left, data, prep, rows);
+    return;
+  }
+  gather_batch_columns(left, data, prep, rows, 0);
+  gather_batch_columns(right, data, prep, rows, split_);
+}
 
 Batch<float> BatchBuffers::gather(const Dataset& data, const Preprocessing& prep,
                                   std::span<const std::int64_t> rows, ThreadPool* pool) {
   check_size(rows.size());
-  const MatrixView x(x_.data(), static_cast<std::int64_t>(rows.size()), features_);
-  if (pool != nullptr) {
+  const auto b = static_cast<std::int64_t>(rows.size());
+  const MatrixView x = x_view(b);
+  if (split_ > 0) {
+    gather_rows_into(data, prep, rows, x, x_right_view(b));
+  } else if (pool != nullptr) {
     gather_batch(x, data, prep, rows, *pool);
   } else {
     gather_batch(x, data, prep, rows);
@@ -46,9 +92,24 @@ void BatchBuffers::gather_x(const Dataset& data, const Preprocessing& prep,
   if (first < 0 || count < 0 || first + count > static_cast<std::int64_t>(rows.size()))
     throw Error(fmt::format("gather_x: rows [{}, {}) of a {}-row minibatch", first, first + count,
                             rows.size()));
-  const MatrixView part(x_.data() + first * features_, count, features_);
-  gather_batch(part, data, prep,
-               rows.subspan(static_cast<std::size_t>(first), static_cast<std::size_t>(count)));
+  const auto b = static_cast<std::int64_t>(rows.size());
+  const MatrixView x = x_view(b);
+  const MatrixView right = split_ > 0 ? x_right_view(b) : MatrixView();
+  gather_rows_into(
+      data, prep, rows.subspan(static_cast<std::size_t>(first), static_cast<std::size_t>(count)),
+      MatrixView(x.row(first), count, x.cols, x.stride),
+      split_ > 0 ? MatrixView(right.row(first), count, right.cols, right.stride) : MatrixView());
+}
+
+void BatchBuffers::gather_x_panel(const Dataset& data, const Preprocessing& prep,
+                                  std::span<const std::int64_t> rows, int panel) {
+  check_size(rows.size());
+  if (split_ == 0 || panel < 0 || panel > 1)
+    throw Error(fmt::format("gather_x_panel: panel {} of a minibatch {}", panel,
+                            split_ == 0 ? "without panels" : "of two panels"));
+  const auto b = static_cast<std::int64_t>(rows.size());
+  gather_batch_columns(panel == 0 ? x_view(b) : x_right_view(b), data, prep, rows,
+                       panel == 0 ? 0 : split_);
 }
 
 Batch<float> BatchBuffers::batch(const Dataset& data, const Preprocessing& prep,
@@ -56,7 +117,8 @@ Batch<float> BatchBuffers::batch(const Dataset& data, const Preprocessing& prep,
   check_size(rows.size());
   const auto b = static_cast<std::int64_t>(rows.size());
   Batch<float> batch;
-  batch.x = View<const float>(x_.data(), b, features_);
+  batch.x = View<const float>(x_view(b));
+  if (split_ > 0) batch.x_right = View<const float>(x_right_view(b));
   if (data.task == Task::classification) {
     for (std::size_t i = 0; i < rows.size(); ++i)
       labels_[i] = data.labels[static_cast<std::size_t>(rows[i])];

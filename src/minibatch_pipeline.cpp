@@ -9,9 +9,11 @@
 namespace backprop {
 
 MinibatchPipeline::MinibatchPipeline(std::int64_t max_batch, std::int64_t features,
-                                     std::int64_t outputs)
-    : buffers_{BatchBuffers(max_batch, features, outputs),
-               BatchBuffers(max_batch, features, outputs)} {}
+                                     std::int64_t outputs, std::int64_t split_column)
+    : buffers_{BatchBuffers(max_batch, features, outputs, split_column),
+               BatchBuffers(max_batch, features, outputs, split_column)},
+      features_(features),
+      split_column_(split_column > 0 && split_column < features ? split_column : 0) {}
 
 void MinibatchPipeline::start(const Dataset& data, const Preprocessing& prep,
                               std::span<const std::int64_t> order, std::int64_t batch) {
@@ -53,11 +55,16 @@ BesideWork MinibatchPipeline::ahead(std::int64_t step, const TaskRef& task) {
   if (data_ == nullptr || step + 1 >= steps()) return {};
   ahead_step_ = step + 1;
   ahead_failed_.store(false);
+  if (split_column_ > 0) return {2, &task};
   const auto rows = static_cast<std::int64_t>(rows_of(step + 1).size());
   return {(rows + kRowsPerPart - 1) / kRowsPerPart, &task};
 }
 
 void MinibatchPipeline::gather_ahead(std::int64_t step, std::int64_t part) {
+  if (split_column_ > 0) {
+    gather_columns_ahead(step, part);
+    return;
+  }
   const std::int64_t first = part * kRowsPerPart;
   try {
     const auto rows = rows_of(step + 1);
@@ -76,6 +83,20 @@ void MinibatchPipeline::gather_ahead(std::int64_t step, std::int64_t part) {
   prefetch_batch(*data_,
                  later.subspan(static_cast<std::size_t>(first),
                                static_cast<std::size_t>(std::min(kRowsPerPart, size - first))));
+}
+
+void MinibatchPipeline::gather_columns_ahead(std::int64_t step, std::int64_t part) {
+  const std::int64_t first = part == 0 ? 0 : split_column_;
+  const std::int64_t count = part == 0 ? split_column_ : features_ - split_column_;
+  try {
+    buffers_[(step + 1) % 2].gather_x_panel(*data_, *prep_, rows_of(step + 1),
+                                            static_cast<int>(part));
+  } catch (...) {
+    ahead_failed_.store(true);  // take(step + 1) gathers again and throws there
+    return;
+  }
+  // The same columns of minibatch s + 2, into this core's cache for a step later.
+  if (step + 2 < steps()) prefetch_batch(*data_, rows_of(step + 2), first, count);
 }
 
 }  // namespace backprop

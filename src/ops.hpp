@@ -66,6 +66,54 @@ template <class T>
 void dense_forward(View<T> z, View<const T> x, View<const T> w, std::span<const T> b, Activation f,
                    T leaky_slope, ThreadPool& pool);
 
+// A training step computes a wide first layer's product in two halves of its k sum, one per
+// core, each with its half of W (W1 is updated in the same row halves, so neither half ever
+// leaves the core that owns it, and neither does that core's half of X's columns):
+//   P0 = X[:, :k0] W[:k0, :],  P1 = X[:, k0:] W[k0:, :],  Z = (P0 + P1) + b,  H = f(Z)
+// k0 = input_split_column(in), a whole number of cache lines near in / 2; 0 for a layer of
+// fewer than kSplitMinInputs inputs, which is not split. Whether a step splits depends on the
+// shape only (splits_first_layer), never on the thread count, so every thread count rounds
+// the same way. Large products (B x out above kSplitMaxOutputs) keep the single k sum, which
+// the planner spreads over the threads better.
+constexpr std::int64_t kSplitMinInputs = 512;
+constexpr std::int64_t kSplitMaxOutputs = 16384;
+constexpr std::int64_t input_split_column(std::int64_t in) {
+  return in >= kSplitMinInputs ? (in / 2 + 15) / 16 * 16 : 0;
+}
+constexpr bool splits_first_layer(std::int64_t rows, std::int64_t in, std::int64_t out) {
+  return input_split_column(in) > 0 && rows * out <= kSplitMaxOutputs;
+}
+
+// dense_forward of such a layer: h (B x out) = f((P0 + P1) + b), with P0 and P1 (B x out
+// each) as scratch. The two partial products are two tasks (x_left = X[:, :k0] and x_right =
+// X[:, k0:], views into one X or two panels), then the sum, bias and activation run in row
+// halves.
+template <class T>
+void dense_forward_split(View<T> h, View<const T> x_left, View<const T> x_right, View<const T> w,
+                         std::span<const T> b, Activation f, T leaky_slope, View<T> p0, View<T> p1,
+                         ThreadPool& pool);
+// Its two steps: the partial products P0, P1 (two tasks, task c being thread c's first), then
+// for any block of rows (one thread) h = f((P0 + P1) + b).
+template <class T>
+void dense_forward_partials(View<T> p0, View<T> p1, View<const T> x_left, View<const T> x_right,
+                            View<const T> w, ThreadPool& pool);
+template <class T>
+void dense_finish_partials(View<T> h, View<const T> p0, View<const T> p1, std::span<const T> b,
+                           Activation f, T leaky_slope);
+
+// The pieces of dense_backward_sgd, for a step that spreads a small layer over the threads by
+// rows: dX = D W^T [* f'(X)] for a block of D's rows; W's rows [first, first + x_cols.cols)
+// += -lr x_cols^T D, x_cols being X's columns [first, first + x_cols.cols) (returns whether
+// they are finite); db = 1^T D, then b += -lr db (the same).
+template <class T>
+void dense_input_gradient(View<T> dx, View<const T> d, View<const T> w, View<const T> x,
+                          Activation input_activation, T leaky_slope, ThreadPool& pool);
+template <class T>
+bool dense_weight_sgd_rows(View<T> w, View<const T> d, View<const T> x_cols, T lr,
+                           std::int64_t first, ThreadPool& pool);
+template <class T>
+bool dense_bias_sgd(std::span<T> b, std::span<T> db, View<const T> d, T lr);
+
 // Given D = dL/dZ (B x out):
 //   dW  = X^T D   (in x out)      the seed's dL/dW1 = x^T d3
 //   db  = 1^T D   (1 x out)       the seed's dL/db1 = d3, summed over the minibatch's rows
@@ -87,10 +135,12 @@ void dense_backward(View<T> dx, View<T> dw, std::span<T> db, View<const T> d, Vi
 // the result is bit for bit the same as dense_backward followed by that loop. db is left in
 // `db`. Returns whether every updated weight and bias is finite.
 // dX is returned as in dense_backward (with input_activation's derivative applied).
+// split_row > 0 updates W's rows [0, split_row) and [split_row, in) as two tasks (the halves
+// of a split first layer); the values do not depend on it.
 template <class T>
 bool dense_backward_sgd(View<T> dx, View<T> w, std::span<T> b, std::span<T> db, View<const T> d,
                         View<const T> x, Activation input_activation, T leaky_slope, T lr,
-                        ThreadPool& pool);
+                        std::int64_t split_row, ThreadPool& pool);
 
 // H = f(Z) elementwise (h may alias z).
 template <class T>

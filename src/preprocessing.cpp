@@ -125,35 +125,43 @@ template <class T>
   for (; j < p; ++j) out[j] = (static_cast<float>(x[j]) - offset[j]) * scale[j];
 }
 
+// Columns [first, first + x.cols) of the samples `rows` (p values apart in `base`) into X.
 template <class T>
 [[gnu::always_inline]] inline void gather_body(MatrixView x, const T* base, std::int64_t p,
                                                const Preprocessing& prep,
-                                               std::span<const std::int64_t> rows) {
-  const float* offset = prep.offset.data();
-  const float* scale = prep.scale.data();
+                                               std::span<const std::int64_t> rows,
+                                               std::int64_t first) {
+  const float* offset = prep.offset.data() + first;
+  const float* scale = prep.scale.data() + first;
   for (std::size_t b = 0; b < rows.size(); ++b) {
-    transform_row(x.row(static_cast<std::int64_t>(b)), base + rows[b] * p, offset, scale, p);
+    transform_row(x.row(static_cast<std::int64_t>(b)), base + rows[b] * p + first, offset, scale,
+                  x.cols);
   }
 }
 
 // The two storage types, each compiled for AVX-512, AVX2 and the baseline (byte-to-float
 // conversion is one instruction per 16 values with AVX-512, four shuffles with SSE2).
 BACKPROP_CLONES void gather_rows(MatrixView x, const std::uint8_t* base, std::int64_t p,
-                                 const Preprocessing& prep, std::span<const std::int64_t> rows) {
-  gather_body(x, base, p, prep, rows);
+                                 const Preprocessing& prep, std::span<const std::int64_t> rows,
+                                 std::int64_t first) {
+  gather_body(x, base, p, prep, rows, first);
 }
 
 BACKPROP_CLONES void gather_rows(MatrixView x, const float* base, std::int64_t p,
-                                 const Preprocessing& prep, std::span<const std::int64_t> rows) {
-  gather_body(x, base, p, prep, rows);
+                                 const Preprocessing& prep, std::span<const std::int64_t> rows,
+                                 std::int64_t first) {
+  gather_body(x, base, p, prep, rows, first);
 }
 
+// Values [first, first + count) of each of the samples `rows`.
 template <class T>
-void prefetch_rows(const T* base, std::int64_t p, std::span<const std::int64_t> rows) {
+void prefetch_rows(const T* base, std::int64_t p, std::span<const std::int64_t> rows,
+                   std::int64_t first, std::int64_t count) {
   constexpr std::size_t kLine = 64;
-  const std::size_t bytes = static_cast<std::size_t>(p) * sizeof(T);
+  const std::size_t bytes = static_cast<std::size_t>(count) * sizeof(T);
+  if (bytes == 0) return;
   for (const std::int64_t r : rows) {
-    const char* row = reinterpret_cast<const char*>(base + r * p);
+    const char* row = reinterpret_cast<const char*>(base + r * p + first);
     // Read, moderate locality (into L2): the rows are needed once, a step later.
     for (std::size_t off = 0; off < bytes; off += kLine) __builtin_prefetch(row + off, 0, 2);
     __builtin_prefetch(row + bytes - 1, 0, 2);
@@ -216,29 +224,40 @@ Preprocessing Preprocessing::fit(Normalization kind, const Dataset& data,
 }
 
 void prefetch_batch(const Dataset& data, std::span<const std::int64_t> rows) {
-  if (data.features <= 0) return;
+  prefetch_batch(data, rows, 0, data.features);
+}
+
+void prefetch_batch(const Dataset& data, std::span<const std::int64_t> rows,
+                    std::int64_t first_column, std::int64_t count) {
+  if (first_column < 0 || count <= 0 || first_column + count > data.features) return;
   for (const std::int64_t r : rows)
     if (r < 0 || r >= data.rows) return;  // a hint only: gather_batch reports bad rows
   if (data.is_bytes()) {
-    prefetch_rows(data.bytes.data(), data.features, rows);
+    prefetch_rows(data.bytes.data(), data.features, rows, first_column, count);
   } else {
-    prefetch_rows(data.values.data(), data.features, rows);
+    prefetch_rows(data.values.data(), data.features, rows, first_column, count);
   }
 }
 
 namespace {
 
-// Checks the shapes and rows, then runs gather(part, part_rows) on row blocks of X.
+// Checks the shapes and rows, then runs gather(part, part_rows) on row blocks of X, which
+// holds columns [first_column, first_column + x.cols) of the samples; first_column = -1: all
+// of them.
 template <class Blocks>
 void gather_checked(MatrixView x, const Dataset& data, const Preprocessing& prep,
-                    std::span<const std::int64_t> rows, Blocks&& for_blocks) {
+                    std::span<const std::int64_t> rows, std::int64_t first_column,
+                    Blocks&& for_blocks) {
   const auto p = static_cast<std::size_t>(data.features);
-  if (x.rows != static_cast<std::int64_t>(rows.size()) || x.cols != data.features ||
+  const bool whole = first_column == -1;
+  if (whole) first_column = 0;
+  if (x.rows != static_cast<std::int64_t>(rows.size()) || first_column < 0 || x.cols < 0 ||
+      first_column + x.cols > data.features || (whole && x.cols != data.features) ||
       prep.offset.size() != p || prep.scale.size() != p) {
     throw Error(
-        fmt::format("gather_batch: shapes disagree: X is {}x{}, {} rows of {} features, "
-                    "preprocessing for {}",
-                    x.rows, x.cols, rows.size(), data.features, prep.offset.size()));
+        fmt::format("gather_batch: shapes disagree: X is {}x{} from column {}, {} rows of {} "
+                    "features, preprocessing for {}",
+                    x.rows, x.cols, first_column, rows.size(), data.features, prep.offset.size()));
   }
   check_rows(data, rows, "minibatch");
   for_blocks([&](std::int64_t first, std::int64_t count) {
@@ -247,9 +266,9 @@ void gather_checked(MatrixView x, const Dataset& data, const Preprocessing& prep
         rows.subspan(static_cast<std::size_t>(first), static_cast<std::size_t>(count));
     // The storage type is decided once per block, so the inner loop has no branch on it.
     if (data.is_bytes()) {
-      gather_rows(part, data.bytes.data(), data.features, prep, part_rows);
+      gather_rows(part, data.bytes.data(), data.features, prep, part_rows, first_column);
     } else {
-      gather_rows(part, data.values.data(), data.features, prep, part_rows);
+      gather_rows(part, data.values.data(), data.features, prep, part_rows, first_column);
     }
   });
 }
@@ -264,7 +283,7 @@ void gather_batch(MatrixView x, const Dataset& data, const Preprocessing& prep,
   // thread's share of the previous step's products, so one thread rewriting all of it waits on
   // the other cores' copies of its lines; several threads wait in parallel (W1: 25 us per step
   // on one thread, 14 on two).
-  gather_checked(x, data, prep, rows, [&](auto&& fn) {
+  gather_checked(x, data, prep, rows, -1, [&](auto&& fn) {
     ops::for_row_blocks(pool, x.rows, x.cols, fn, /*parallel_elements=*/0);
   });
 }
@@ -272,7 +291,14 @@ void gather_batch(MatrixView x, const Dataset& data, const Preprocessing& prep,
 void gather_batch(MatrixView x, const Dataset& data, const Preprocessing& prep,
                   std::span<const std::int64_t> rows) {
   const FloatModeScope float_mode;
-  gather_checked(x, data, prep, rows, [&](auto&& fn) { fn(std::int64_t{0}, x.rows); });
+  gather_checked(x, data, prep, rows, -1, [&](auto&& fn) { fn(std::int64_t{0}, x.rows); });
+}
+
+void gather_batch_columns(MatrixView x, const Dataset& data, const Preprocessing& prep,
+                          std::span<const std::int64_t> rows, std::int64_t first_column) {
+  const FloatModeScope float_mode;
+  gather_checked(x, data, prep, rows, first_column,
+                 [&](auto&& fn) { fn(std::int64_t{0}, x.rows); });
 }
 
 }  // namespace backprop

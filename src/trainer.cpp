@@ -37,7 +37,9 @@ Trainer::Trainer(Network& network, const Preprocessing& prep, const TrainOptions
       order_(train_rows_.size()),
       pool_(pool),
       optimizer_(options.optimizer, network.parameters().size()),
-      batches_(options.batch, network.architecture().inputs(), network.architecture().outputs()),
+      batches_(options.batch, network.architecture().inputs(), network.architecture().outputs(),
+               // Panels for the split step, which fuses plain SGD (optimizer_ is built above).
+               optimizer_.is_plain_sgd() ? network.panel_split(options.batch) : 0),
       epoch_start_(network.parameters().size()) {
   options_.schedule.validate();
   if (options_.epochs < 1)

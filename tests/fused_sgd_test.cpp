@@ -59,6 +59,11 @@ std::vector<Case> cases() {
       {{6, 9, 3}, Activation::tanh, Loss::mse, 0.0f, 5},
       {{300, 200, 70, 2}, Activation::leaky_relu, Loss::mse, 0.0f, 50},
       {{5, 1}, Activation::sigmoid, Loss::mse, 0.0f, 3},  // no hidden layer
+      // First layers split at a cache line of their k sum: an odd batch, regression, one row,
+      // depth 3 with dropout.
+      {{600, 40, 3}, Activation::tanh, Loss::mse, 0.0f, 37},
+      {{784, 128, 10}, Activation::relu, Loss::cross_entropy, 0.0f, 1},
+      {{520, 30, 20, 4}, Activation::sigmoid, Loss::cross_entropy, 0.2f, 9},
   };
 }
 
@@ -78,7 +83,7 @@ TEST(FusedSgd, GivesTheBitsOfBackwardThenTheOptimiser) {
   constexpr float kLr = 0.3f;
   for (const GemmPath path : supported_gemm_paths()) {
     kernels::set_gemm_path(path);
-    for (const int threads : {1, 2}) {
+    for (const int threads : {1, 2, 3}) {
       ThreadPool pool(threads);
       for (const Case& c : cases()) {
         SCOPED_TRACE(testing::Message()
@@ -154,9 +159,18 @@ TEST(FusedSgd, ANonFiniteLossLeavesTheParametersAlone) {
 // - the first layer's biases are huge instead: the hidden outputs are of order 1e30, so the
 //   second layer's update H^T D overflows while the first layer's (inputs of order 1) does not;
 // - every feature is huge: both layers overflow, and the first is the one named.
+void expect_overflow_names_first_layer(const Case& c);
+
+// The same with a first layer split in two halves of its k sum (600 inputs), whose updates
+// are made in pieces beside the output layer.
 TEST(FusedSgd, AnUpdateThatOverflowsNamesTheFirstSuchLayer) {
   GemmPathGuard guard;
-  const Case c{{4, 5, 3}, Activation::relu, Loss::cross_entropy, 0.0f, 6};
+  for (const Case& c : {Case{{4, 5, 3}, Activation::relu, Loss::cross_entropy, 0.0f, 6},
+                        Case{{600, 5, 3}, Activation::relu, Loss::cross_entropy, 0.0f, 6}})
+    expect_overflow_names_first_layer(c);
+}
+
+void expect_overflow_names_first_layer(const Case& c) {
   const Architecture arch = make_arch(c);
   enum class Huge { feature0, bias, every_feature };
   for (const Huge huge : {Huge::feature0, Huge::bias, Huge::every_feature}) {
@@ -171,8 +185,9 @@ TEST(FusedSgd, AnUpdateThatOverflowsNamesTheFirstSuchLayer) {
     for (const GemmPath path : supported_gemm_paths()) {
       kernels::set_gemm_path(path);
       for (const int threads : {1, 2}) {
-        SCOPED_TRACE(testing::Message() << "case " << static_cast<int>(huge) << " path "
-                                        << kernels::gemm_path_name() << " threads " << threads);
+        SCOPED_TRACE(testing::Message()
+                     << "inputs " << c.widths[0] << " case " << static_cast<int>(huge) << " path "
+                     << kernels::gemm_path_name() << " threads " << threads);
         ThreadPool pool(threads);
         Network net(arch, c.batch);
         net.initialize(2);
@@ -188,6 +203,46 @@ TEST(FusedSgd, AnUpdateThatOverflowsNamesTheFirstSuchLayer) {
       }
     }
   }
+}
+
+// A minibatch in two column panels (as MinibatchPipeline gives a split first layer) trains to
+// the bits of the same minibatch in one X; a step that cannot take panels refuses them.
+TEST(FusedSgd, ColumnPanelsGiveTheBitsOfOneX) {
+  const Case c{{784, 128, 10}, Activation::sigmoid, Loss::cross_entropy, 0.0f, 64};
+  const Architecture arch = make_arch(c);
+  const OwnedBatch<float> data(arch, c.batch, 21);
+  Network one_x(arch, c.batch), panels(arch, c.batch);
+  one_x.initialize(8);
+  panels.initialize(8);
+  const std::int64_t k0 = panels.panel_split(c.batch);
+  ASSERT_EQ(k0, 400);
+  std::vector<float> left, right;
+  for (std::int64_t i = 0; i < c.batch; ++i)
+    for (std::int64_t j = 0; j < 784; ++j)
+      (j < k0 ? left : right).push_back(data.x[static_cast<std::size_t>(i * 784 + j)]);
+  Batch<float> split = data.batch();
+  split.x = View<const float>(left.data(), c.batch, k0);
+  split.x_right = View<const float>(right.data(), c.batch, 784 - k0);
+  for (const int threads : {1, 2}) {
+    ThreadPool pool(threads);
+    const SgdStepOutcome a = one_x.forward_backward_sgd(data.batch(), 0, 0.1f, pool);
+    const SgdStepOutcome b = panels.forward_backward_sgd(split, 0, 0.1f, pool);
+    EXPECT_EQ(a.loss, b.loss);
+    EXPECT_TRUE(same_bits(one_x.parameters(), panels.parameters()));
+  }
+  ThreadPool pool(2);
+  // Panels of the wrong widths, and panels for a step that does not split.
+  Batch<float> wrong = split;
+  wrong.x = View<const float>(left.data(), c.batch, k0 - 16);
+  wrong.x_right = View<const float>(right.data(), c.batch, 784 - k0 + 16);
+  EXPECT_NE(testing_support::error_of([&] {
+              panels.forward_backward_sgd(wrong, 0, 0.1f, pool);
+            }).find("first layer splits at 400"),
+            std::string::npos);
+  EXPECT_NE(testing_support::error_of([&] {
+              panels.forward_backward(split, 0, pool);
+            }).find("two column panels"),
+            std::string::npos);
 }
 
 }  // namespace

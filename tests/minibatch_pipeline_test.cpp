@@ -5,8 +5,11 @@
 
 #include <gtest/gtest.h>
 
+#include <cstdint>
 #include <cstring>
+#include <initializer_list>
 #include <numeric>
+#include <utility>
 #include <vector>
 
 #include "backprop/rng.hpp"
@@ -58,11 +61,22 @@ void expect_same(const Batch<float>& got, const Dataset& data, const Preprocessi
   BatchBuffers plain(static_cast<std::int64_t>(rows.size()), data.features, 1);
   const Batch<float> want = plain.gather(data, prep, rows);
   ASSERT_EQ(got.x.rows, want.x.rows);
-  ASSERT_EQ(got.x.cols, want.x.cols);
-  for (std::int64_t i = 0; i < want.x.rows; ++i)
-    ASSERT_EQ(0,
-              std::memcmp(got.x.row(i), want.x.row(i), static_cast<std::size_t>(want.x.cols) * 4))
+  // X in one piece, or in two column panels (a split first layer).
+  const std::int64_t left = got.x.cols;
+  const std::int64_t right = got.x_right.data != nullptr ? got.x_right.cols : 0;
+  ASSERT_EQ(left + right, want.x.cols);
+  if (right > 0) {
+    ASSERT_EQ(got.x_right.rows, want.x.rows);
+  }
+  for (std::int64_t i = 0; i < want.x.rows; ++i) {
+    ASSERT_EQ(0, std::memcmp(got.x.row(i), want.x.row(i), static_cast<std::size_t>(left) * 4))
         << "row " << i;
+    if (right > 0) {
+      ASSERT_EQ(0, std::memcmp(got.x_right.row(i), want.x.row(i) + left,
+                               static_cast<std::size_t>(right) * 4))
+          << "row " << i << " (second panel)";
+    }
+  }
   ASSERT_TRUE(
       std::equal(got.labels.begin(), got.labels.end(), want.labels.begin(), want.labels.end()));
   ASSERT_EQ(got.targets.rows, want.targets.rows);
@@ -95,8 +109,10 @@ void run_epoch(MinibatchPipeline& pipeline, const Dataset& data, const Preproces
     }
     const std::int64_t next_rows =
         std::min<std::int64_t>(batch, static_cast<std::int64_t>(order.size()) - (s + 1) * batch);
-    EXPECT_EQ(work.count,
-              (next_rows + MinibatchPipeline::kRowsPerPart - 1) / MinibatchPipeline::kRowsPerPart);
+    EXPECT_EQ(work.count, got.x_right.data != nullptr
+                              ? 2  // one part per panel
+                              : (next_rows + MinibatchPipeline::kRowsPerPart - 1) /
+                                    MinibatchPipeline::kRowsPerPart);
     pool.run(work.count, *work.task);
     // The minibatch still being trained on is untouched by the gather of the next one.
     expect_same(got, data, prep, order.subspan(first, count));
@@ -111,28 +127,55 @@ void gather_ahead_now(MinibatchPipeline& pipeline, std::int64_t step, ThreadPool
   pool.run(work.count, *work.task);
 }
 
-TEST(MinibatchPipeline, EveryMinibatchEqualsAPlainGather) {
-  const Dataset bytes = byte_data(103, 37, 10);
-  const Dataset values = value_data(103, 5);
+// Epochs of a byte and a value data set (103 rows, `features` each) on pools of 1-3 threads,
+// with the beside work run after every step or every other one; `split` > 0: X in two column
+// panels split there.
+void expect_epochs_equal_plain_gathers(std::int64_t byte_features, std::int64_t value_features,
+                                       std::int64_t byte_split, std::int64_t value_split,
+                                       std::initializer_list<std::int64_t> batches) {
+  const Dataset bytes = byte_data(103, byte_features, 10);
+  const Dataset values = value_data(103, value_features);
   const auto training_rows = shuffled(103, 1);
   Preprocessing scaled = Preprocessing::fit(Normalization::standard, values, training_rows);
   scaled.fit_targets(values, training_rows);
   const auto order = shuffled(103, 2);
   for (const int threads : {1, 2, 3}) {
     ThreadPool pool(threads);
-    // 29 rows: three full parts and a partial one; the last minibatch is 16 rows.
-    for (const std::int64_t batch : {std::int64_t{29}, std::int64_t{8}, std::int64_t{1}}) {
+    for (const std::int64_t batch : batches) {
       for (const int ahead_every : {1, 2}) {
         SCOPED_TRACE(testing::Message() << "threads " << threads << " batch " << batch
                                         << " ahead every " << ahead_every);
-        MinibatchPipeline a(batch, bytes.features, 10);
+        MinibatchPipeline a(batch, bytes.features, 10, byte_split);
         run_epoch(a, bytes, Preprocessing::fit(Normalization::unit_range, bytes, order), order,
                   batch, pool, ahead_every);
-        MinibatchPipeline b(batch, values.features, 1);
+        MinibatchPipeline b(batch, values.features, 1, value_split);
         run_epoch(b, values, scaled, order, batch, pool, ahead_every);
       }
     }
   }
+}
+
+TEST(MinibatchPipeline, EveryMinibatchEqualsAPlainGather) {
+  // 29 rows: three full parts and a partial one; the last minibatch is 16 rows.
+  expect_epochs_equal_plain_gathers(37, 5, 0, 0, {29, 8, 1});
+}
+
+// With a split first layer: X in two page-aligned column panels, gathered ahead one panel a
+// task, each minibatch still the plain gather's.
+TEST(MinibatchPipeline, ColumnPanelsEqualAPlainGather) {
+  expect_epochs_equal_plain_gathers(600, 520, 304, 272, {29, 1});
+  const Dataset bytes = byte_data(103, 600, 10);
+  const auto order = shuffled(103, 2);
+  // Each panel starts a page, and the first ends before the second begins.
+  ThreadPool pool(1);
+  MinibatchPipeline pipeline(29, bytes.features, 10, 304);
+  pipeline.start(bytes, Preprocessing::identity(bytes.features), order, 29);
+  const Batch<float> batch = pipeline.take(0, pool);
+  ASSERT_EQ(batch.x.cols, 304);
+  ASSERT_EQ(batch.x_right.cols, 296);
+  EXPECT_EQ(reinterpret_cast<std::uintptr_t>(batch.x.data) % 4096, 0u);
+  EXPECT_EQ(reinterpret_cast<std::uintptr_t>(batch.x_right.data) % 4096, 0u);
+  EXPECT_LE(batch.x.row(28) + 304, batch.x_right.data);
 }
 
 TEST(MinibatchPipeline, StartForgetsTheMinibatchGatheredAhead) {
@@ -150,19 +193,24 @@ TEST(MinibatchPipeline, StartForgetsTheMinibatchGatheredAhead) {
   expect_same(pipeline.take(1, pool), data, prep, std::span(second).subspan(10, 10));
 }
 
+// In row parts (4 features) and in column panels (600, split at 304).
 TEST(MinibatchPipeline, ARowOutOfRangeIsReportedByTheTakeOfItsStep) {
-  const Dataset data = byte_data(30, 4, 2);
-  const Preprocessing prep = Preprocessing::identity(data.features);
-  ThreadPool pool(2);
-  MinibatchPipeline pipeline(10, data.features, 2);
-  auto order = shuffled(30, 3);
-  order[13] = 30;  // in minibatch 1
-  pipeline.start(data, prep, order, 10);
-  pipeline.take(0, pool);
-  gather_ahead_now(pipeline, 0, pool);  // the failing part throws nothing here
-  const std::string message = error_of([&] { pipeline.take(1, pool); });
-  EXPECT_NE(message.find("bytes.idx"), std::string::npos) << message;
-  EXPECT_NE(message.find("row 30 is outside the data set's 30 rows"), std::string::npos) << message;
+  for (const auto& [features, split] : {std::pair<std::int64_t, std::int64_t>{4, 0}, {600, 304}}) {
+    SCOPED_TRACE(testing::Message() << features << " features, split " << split);
+    const Dataset data = byte_data(30, features, 2);
+    const Preprocessing prep = Preprocessing::identity(data.features);
+    ThreadPool pool(2);
+    MinibatchPipeline pipeline(10, data.features, 2, split);
+    auto order = shuffled(30, 3);
+    order[13] = 30;  // in minibatch 1
+    pipeline.start(data, prep, order, 10);
+    pipeline.take(0, pool);
+    gather_ahead_now(pipeline, 0, pool);  // the failing parts throw nothing here
+    const std::string message = error_of([&] { pipeline.take(1, pool); });
+    EXPECT_NE(message.find("bytes.idx"), std::string::npos) << message;
+    EXPECT_NE(message.find("row 30 is outside the data set's 30 rows"), std::string::npos)
+        << message;
+  }
 }
 
 TEST(MinibatchPipeline, RefusesStepsOutsideTheEpochAndBatchesLargerThanItsBuffers) {

@@ -129,6 +129,39 @@ TEST(Training, BitIdenticalForOneAndTwoThreads) {
   }
 }
 
+// A first layer of 600 inputs, which training splits in two halves of its k sum, one per core,
+// with the minibatches in two column panels and the output layer in row halves: the same bits
+// on 1, 2 and 3 threads, and it learns (labels that depend on a few of the features).
+TEST(Training, SplitFirstLayerIsBitIdenticalForAnyThreadCountAndLearns) {
+  Rng rng(12);
+  std::vector<float> values;
+  std::vector<std::int32_t> labels;
+  for (int i = 0; i < 400; ++i) {
+    float signal = 0.0f;
+    for (int j = 0; j < 600; ++j) {
+      const auto v = static_cast<float>(rng.uniform() - 0.5);
+      values.push_back(v);
+      if (j % 100 == 7) signal += v;  // features 7, 107, ..., on both sides of the split
+    }
+    labels.push_back(signal > 0.0f ? 1 : 0);
+  }
+  const Dataset data = make_classification(std::move(values), std::move(labels), 600);
+  const Architecture arch{{600, 32, 2}, {Activation::sigmoid}, Loss::cross_entropy};
+  TrainOptions options;
+  options.epochs = 30;
+  options.batch = 48;  // the last minibatch of an epoch has 16 rows
+  options.schedule.base_lr = 0.5f;
+  ASSERT_EQ(Network(arch, options.batch).panel_split(options.batch), 304);
+  std::vector<float> one, two, three;
+  const double accuracy = train_and_measure(data, arch, options, 1, &one);
+  train_and_measure(data, arch, options, 2, &two);
+  train_and_measure(data, arch, options, 3, &three);
+  EXPECT_GT(accuracy, 0.9);
+  ASSERT_EQ(one.size(), two.size());
+  EXPECT_EQ(0, std::memcmp(one.data(), two.data(), one.size() * sizeof(float)));
+  EXPECT_EQ(0, std::memcmp(one.data(), three.data(), one.size() * sizeof(float)));
+}
+
 TEST(Inference, BitIdenticalForAnyThreadCount) {
   // 4096 x 64 hidden and 4096 x 16 output values: the bias, activation and softmax passes are
   // split into row blocks on pools of 2 and 3 threads, and must give the bits of 1 thread.

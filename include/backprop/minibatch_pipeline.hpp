@@ -2,7 +2,8 @@
 // The minibatches of an epoch, in order, each gathered while the step before it trains.
 //
 // Step s runs, beside its output layer (BasicNetwork's BesideWork), the tasks that gather
-// minibatch s + 1 into the other of two buffers, kRowsPerPart rows a task, and each task then
+// minibatch s + 1 into the other of two buffers, kRowsPerPart rows a task (or, for a split
+// first layer, one column panel a task), and each task then
 // prefetches the same rows of minibatch s + 2 into its core's cache (the core that is likely to
 // gather them a step later). The batches are exactly those of gathering each when its step
 // begins: the gather is a pure function of the data, the preprocessing and the rows.
@@ -22,7 +23,11 @@ class MinibatchPipeline {
  public:
   static constexpr std::int64_t kRowsPerPart = 8;
 
-  MinibatchPipeline(std::int64_t max_batch, std::int64_t features, std::int64_t outputs);
+  // split_column > 0: the network splits its first layer's k sum there
+  // (ops::dense_forward_split); the minibatches then come in BatchBuffers' two column panels,
+  // gathered ahead one panel a task, task c being thread c's: the core that reads that panel.
+  MinibatchPipeline(std::int64_t max_batch, std::int64_t features, std::int64_t outputs,
+                    std::int64_t split_column = 0);
 
   // An epoch: minibatch s is rows order[s * batch, min((s + 1) * batch, order.size())) of
   // `data`. Forgets any minibatch gathered ahead. data, prep and order must outlive the epoch.
@@ -43,8 +48,12 @@ class MinibatchPipeline {
 
  private:
   std::span<const std::int64_t> rows_of(std::int64_t step) const;
+  // gather_ahead for a split layout: part 0 is columns [0, split_column), part 1 the rest.
+  void gather_columns_ahead(std::int64_t step, std::int64_t part);
 
   BatchBuffers buffers_[2];  // minibatch s lives in buffers_[s % 2]
+  std::int64_t features_;
+  std::int64_t split_column_;
   const Dataset* data_ = nullptr;
   const Preprocessing* prep_ = nullptr;
   std::span<const std::int64_t> order_;

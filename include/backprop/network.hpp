@@ -24,6 +24,10 @@ struct Batch {
   View<const T> x;                       // B x p, one sample per row
   std::span<const std::int32_t> labels;  // B class indices (cross-entropy)
   View<const T> targets;                 // B x r target values (mean squared error)
+  // When set (the minibatches of a split first layer, from MinibatchPipeline), X is held in
+  // two column panels: x is X's columns [0, k0) and x_right its columns [k0, p), each in pages
+  // of its own (the two cores that write and read them then share no cache line or page).
+  View<const T> x_right = {};
 };
 
 // Work that a training step runs beside its output layer: `count` independent tasks, task(i)
@@ -53,6 +57,14 @@ class BasicNetwork {
   const Architecture& architecture() const { return arch_; }
   std::int64_t num_layers() const { return arch_.num_layers(); }
   std::int64_t max_batch() const { return max_batch_; }
+  // Where a training step on `rows` samples splits the first layer's k sum
+  // (ops::dense_forward_split: two partial products, one per core), or 0 if it does not. A
+  // function of the architecture and the rows only. Inference (forward, loss without a
+  // dropout key) never splits; its outputs agree with a training step's to rounding.
+  std::int64_t first_layer_split(std::int64_t rows) const;
+  // The split of a training step with fused SGD that also takes its minibatch in two column
+  // panels (Batch::x_right): a two-layer network without dropout; 0 otherwise.
+  std::int64_t panel_split(std::int64_t rows) const;
 
   View<T> weight(std::int64_t layer) { return param_matrix(params_.data(), layer); }  // in x out
   View<const T> weight(std::int64_t layer) const { return param_matrix(mutable_params(), layer); }
@@ -129,6 +141,12 @@ class BasicNetwork {
   // update is made (and skipped when the loss is not finite).
   SgdStepOutcome train_step(const Batch<T>& batch, std::uint64_t dropout_key, const T* sgd_lr,
                             ThreadPool& pool, BesideWork beside);
+  // train_step with SGD for a two-layer network whose first layer is split at k0: the output
+  // layer (with the first layer's sum of partials) in row halves, one per thread, each then
+  // running half of `beside` and, once both halves are done, part of the updates of W2, b2
+  // and b1. Returns the first of those layers left non-finite, or -1, as backward() does.
+  std::int64_t split_output_step(const Batch<T>& batch, T lr, ThreadPool& pool, BesideWork beside,
+                                 double& loss);
   // Back through layers top, top - 1, ..., bottom, D of layer `top` being in its delta_ buffer.
   // Returns the first of them left with a non-finite parameter (-1 if none, and always -1
   // without `sgd_lr`).
@@ -148,7 +166,8 @@ class BasicNetwork {
   std::vector<AlignedBuffer<T>> dropped_;
   AlignedBuffer<T> yhat_;
   AlignedBuffer<T> delta_[2];
-  std::int64_t batch_rows_ = 0;  // rows of the last forward pass
+  AlignedBuffer<T> partials_[2];  // P0 and P1 of a split first layer (max_batch x widths[1])
+  std::int64_t batch_rows_ = 0;   // rows of the last forward pass
   View<const T> last_output_;
 };
 
