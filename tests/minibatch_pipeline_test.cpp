@@ -169,7 +169,8 @@ TEST(MinibatchPipeline, ColumnPanelsEqualAPlainGather) {
   // Each panel starts a page, and the first ends before the second begins.
   ThreadPool pool(1);
   MinibatchPipeline pipeline(29, bytes.features, 10, 304);
-  pipeline.start(bytes, Preprocessing::identity(bytes.features), order, 29);
+  const Preprocessing identity = Preprocessing::identity(bytes.features);  // outlives the epoch
+  pipeline.start(bytes, identity, order, 29);
   const Batch<float> batch = pipeline.take(0, pool);
   ASSERT_EQ(batch.x.cols, 304);
   ASSERT_EQ(batch.x_right.cols, 296);
