@@ -238,18 +238,26 @@ bool dense_weight_sgd_rows(View<T> w, View<const T> d, View<const T> x_cols, T l
 }
 
 template <class T>
-bool dense_bias_sgd(std::span<T> b, std::span<T> db, View<const T> d, T lr) {
+bool dense_bias_sgd(std::span<T> b, std::span<T> db, View<const T> d, T lr, ThreadPool& pool) {
+  bias_gradient(db, d, pool);  // db (1 x out) = 1^T D
   bool finite = true;
-  for (std::size_t j = 0; j < b.size(); ++j) db[j] = T(0);
-  for (std::int64_t i = 0; i < d.rows; ++i) {
-    const T* di = d.row(i);
-    for (std::size_t j = 0; j < b.size(); ++j) db[j] += di[j];  // db = 1^T D, rows in order
-  }
   for (std::size_t j = 0; j < b.size(); ++j) {
     b[j] = std::fma(-lr, db[j], b[j]);  // b -= lr db
     finite = finite && std::isfinite(b[j]);
   }
   return finite;
+}
+
+template <class T>
+bool dense_weight_sgd_halves(View<T> w, View<const T> d, View<const T> x_left,
+                             View<const T> x_right, T lr, ThreadPool& pool) {
+  std::atomic<bool> finite{true};
+  pool.run(2, [&](std::int64_t half) {
+    if (!dense_weight_sgd_rows<T>(w, d, half == 0 ? x_left : x_right, lr,
+                                  half == 0 ? 0 : x_left.cols, pool))
+      finite.store(false);
+  });
+  return finite.load();
 }
 
 template <class T>
@@ -262,25 +270,13 @@ bool dense_backward_sgd(View<T> dx, View<T> w, std::span<T> b, std::span<T> db, 
   // W (in x out) += -lr X^T (in x B) D (B x out)
   bool finite = true;
   if (split_row > 0) {
-    // Rows [0, split_row) of W on thread 0 and the rest on thread 1: the halves the split
-    // forward product of this layer reads on the same threads.
-    std::atomic<bool> halves_finite{true};
-    pool.run(2, [&](std::int64_t half) {
-      const std::int64_t first = half == 0 ? 0 : split_row;
-      const std::int64_t count = half == 0 ? split_row : w.rows - split_row;
-      const View<const T> x_cols(x.data + first, x.rows, count, x.stride);
-      if (!dense_weight_sgd_rows<T>(w, d, x_cols, lr, first, pool)) halves_finite.store(false);
-    });
-    finite = halves_finite.load();
+    const auto [x_left, x_right] = column_halves(x, split_row);
+    finite = dense_weight_sgd_halves<T>(w, d, x_left, x_right, lr, pool);
   } else {
     finite = matmul_update(w, -lr, x, Transpose::yes, d, Transpose::no, pool);
   }
-  bias_gradient(db, d, pool);  // db (1 x out) = 1^T D
-  for (std::size_t j = 0; j < b.size(); ++j) {
-    b[j] = std::fma(-lr, db[j], b[j]);  // b -= lr db
-    finite = finite && std::isfinite(b[j]);
-  }
-  return finite;
+  const bool bias_finite = dense_bias_sgd<T>(b, db, d, lr, pool);  // b += -lr 1^T D
+  return finite && bias_finite;
 }
 
 template void dense_forward_partials<float>(View<float>, View<float>, View<const float>,
@@ -291,7 +287,10 @@ template void dense_input_gradient<float>(View<float>, View<const float>, View<c
                                           View<const float>, Activation, float, ThreadPool&);
 template bool dense_weight_sgd_rows<float>(View<float>, View<const float>, View<const float>, float,
                                            std::int64_t, ThreadPool&);
-template bool dense_bias_sgd<float>(std::span<float>, std::span<float>, View<const float>, float);
+template bool dense_bias_sgd<float>(std::span<float>, std::span<float>, View<const float>, float,
+                                    ThreadPool&);
+template bool dense_weight_sgd_halves<float>(View<float>, View<const float>, View<const float>,
+                                             View<const float>, float, ThreadPool&);
 template void dense_forward_partials<double>(View<double>, View<double>, View<const double>,
                                              View<const double>, View<const double>, ThreadPool&);
 template void dense_finish_partials<double>(View<double>, View<const double>, View<const double>,
@@ -301,7 +300,9 @@ template void dense_input_gradient<double>(View<double>, View<const double>, Vie
 template bool dense_weight_sgd_rows<double>(View<double>, View<const double>, View<const double>,
                                             double, std::int64_t, ThreadPool&);
 template bool dense_bias_sgd<double>(std::span<double>, std::span<double>, View<const double>,
-                                     double);
+                                     double, ThreadPool&);
+template bool dense_weight_sgd_halves<double>(View<double>, View<const double>, View<const double>,
+                                              View<const double>, double, ThreadPool&);
 template void dense_forward_split<float>(View<float>, View<const float>, View<const float>,
                                          View<const float>, std::span<const float>, Activation,
                                          float, View<float>, View<float>, ThreadPool&);

@@ -11,9 +11,7 @@ namespace backprop {
 MinibatchPipeline::MinibatchPipeline(std::int64_t max_batch, std::int64_t features,
                                      std::int64_t outputs, std::int64_t split_column)
     : buffers_{BatchBuffers(max_batch, features, outputs, split_column),
-               BatchBuffers(max_batch, features, outputs, split_column)},
-      features_(features),
-      split_column_(split_column > 0 && split_column < features ? split_column : 0) {}
+               BatchBuffers(max_batch, features, outputs, split_column)} {}
 
 void MinibatchPipeline::start(const Dataset& data, const Preprocessing& prep,
                               std::span<const std::int64_t> order, std::int64_t batch) {
@@ -55,13 +53,13 @@ BesideWork MinibatchPipeline::ahead(std::int64_t step, const TaskRef& task) {
   if (data_ == nullptr || step + 1 >= steps()) return {};
   ahead_step_ = step + 1;
   ahead_failed_.store(false);
-  if (split_column_ > 0) return {2, &task};
+  if (buffers_[0].split_column() > 0) return {2, &task};
   const auto rows = static_cast<std::int64_t>(rows_of(step + 1).size());
   return {(rows + kRowsPerPart - 1) / kRowsPerPart, &task};
 }
 
 void MinibatchPipeline::gather_ahead(std::int64_t step, std::int64_t part) {
-  if (split_column_ > 0) {
+  if (buffers_[0].split_column() > 0) {
     gather_columns_ahead(step, part);
     return;
   }
@@ -86,8 +84,9 @@ void MinibatchPipeline::gather_ahead(std::int64_t step, std::int64_t part) {
 }
 
 void MinibatchPipeline::gather_columns_ahead(std::int64_t step, std::int64_t part) {
-  const std::int64_t first = part == 0 ? 0 : split_column_;
-  const std::int64_t count = part == 0 ? split_column_ : features_ - split_column_;
+  const std::int64_t split = buffers_[0].split_column();
+  const std::int64_t first = part == 0 ? 0 : split;
+  const std::int64_t count = part == 0 ? split : buffers_[0].features() - split;
   try {
     buffers_[(step + 1) % 2].gather_x_panel(*data_, *prep_, rows_of(step + 1),
                                             static_cast<int>(part));

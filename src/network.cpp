@@ -122,10 +122,9 @@ View<const T> BasicNetwork<T>::forward_hidden(View<const T> x, bool training,
     View<T> h(hidden_[as_size(l)].data(), rows, out);
     // H_l = f_l(A_{l-1} W_l + b_l)
     if (l == 0 && split > 0) {
-      ops::dense_forward_split<T>(h, View<const T>(x.data, rows, split, x.stride),
-                                  View<const T>(x.data + split, rows, x.cols - split, x.stride),
-                                  weight(l), bias(l), arch_.activations[0], slope,
-                                  View<T>(partials_[0].data(), rows, out),
+      const auto [x_left, x_right] = ops::column_halves(x, split);
+      ops::dense_forward_split<T>(h, x_left, x_right, weight(l), bias(l), arch_.activations[0],
+                                  slope, View<T>(partials_[0].data(), rows, out),
                                   View<T>(partials_[1].data(), rows, out), pool);
     } else {
       ops::dense_forward<T>(h, input, weight(l), bias(l), arch_.activations[as_size(l)], slope,
@@ -334,14 +333,15 @@ std::int64_t BasicNetwork<T>::split_output_step(const Batch<T>& batch, T lr, Thr
         ok = ops::dense_weight_sgd_rows<T>(
             weight(1), d, View<const T>(h.data + first, rows, count, h.stride), lr, first, pool);
       } else if (piece == 2) {  // b2 += -lr 1^T D2
-        ok = ops::dense_bias_sgd<T>(bias(1), bias_grad(1), d, lr);
+        ok = ops::dense_bias_sgd<T>(bias(1), bias_grad(1), d, lr, pool);
       } else {  // b1[cols] += -lr 1^T D1[:, cols]
         const std::int64_t first = piece == 3 ? 0 : std::min(b_half, hid);
         const std::int64_t count = piece == 3 ? std::min(b_half, hid) : hid - first;
         if (count > 0)
           ok = ops::dense_bias_sgd<T>(bias(0).subspan(as_size(first), as_size(count)),
                                       bias_grad(0).subspan(as_size(first), as_size(count)),
-                                      View<const T>(dh.data + first, rows, count, dh.stride), lr);
+                                      View<const T>(dh.data + first, rows, count, dh.stride), lr,
+                                      pool);
       }
       if (!ok) finite[piece < 3 ? 1 : 0].store(false);
     }
@@ -401,10 +401,8 @@ SgdStepOutcome BasicNetwork<T>::train_step(const Batch<T>& batch, std::uint64_t 
           fmt::format("column panels of {} and {} features and {} and {} rows, but the "
                       "first layer splits at {} for {} rows",
                       batch.x.cols, batch.x_right.cols, rows, batch.x_right.rows, split, rows));
-    const View<const T> x_left(batch.x.data, rows, split, batch.x.stride);
-    const View<const T> x_right =
-        panels ? batch.x_right
-               : View<const T>(batch.x.data + split, rows, batch.x.cols - split, batch.x.stride);
+    const auto [x_left, x_right] =
+        panels ? std::pair(batch.x, batch.x_right) : ops::column_halves(batch.x, split);
     // The first layer's partial products, then its sum and the output layer in row halves.
     const std::int64_t hid = arch_.widths[1];
     ops::dense_forward_partials<T>(View<T>(partials_[0].data(), rows, hid),
@@ -415,13 +413,9 @@ SgdStepOutcome BasicNetwork<T>::train_step(const Batch<T>& batch, std::uint64_t 
     if (!std::isfinite(outcome.loss)) return outcome;
     // W1 += -lr X^T D1 in the same row halves as the forward product (b1 was updated with W2).
     const View<const T> d1(delta_[1].data(), rows, hid);
-    std::atomic<bool> finite{true};
-    pool.run(2, [&](std::int64_t half) {
-      if (!ops::dense_weight_sgd_rows<T>(weight(0), d1, half == 0 ? x_left : x_right, *sgd_lr,
-                                         half == 0 ? 0 : split, pool))
-        finite.store(false);
-    });
-    outcome.first_non_finite_layer = !finite.load() ? 0 : output_non_finite;
+    const bool finite =
+        ops::dense_weight_sgd_halves<T>(weight(0), d1, x_left, x_right, *sgd_lr, pool);
+    outcome.first_non_finite_layer = !finite ? 0 : output_non_finite;
     return outcome;
   }
   if (batch.x_right.data != nullptr)

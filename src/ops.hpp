@@ -8,6 +8,7 @@
 #include <algorithm>
 #include <cstdint>
 #include <span>
+#include <utility>
 
 #include "backprop/architecture.hpp"
 #include "backprop/matrix.hpp"
@@ -83,6 +84,12 @@ constexpr std::int64_t input_split_column(std::int64_t in) {
 constexpr bool splits_first_layer(std::int64_t rows, std::int64_t in, std::int64_t out) {
   return input_split_column(in) > 0 && rows * out <= kSplitMaxOutputs;
 }
+// X[:, :k0] and X[:, k0:] as views into one X.
+template <class T>
+std::pair<View<const T>, View<const T>> column_halves(View<const T> x, std::int64_t k0) {
+  return {View<const T>(x.data, x.rows, k0, x.stride),
+          View<const T>(x.data + k0, x.rows, x.cols - k0, x.stride)};
+}
 
 // dense_forward of such a layer: h (B x out) = f((P0 + P1) + b), with P0 and P1 (B x out
 // each) as scratch. The two partial products are two tasks (x_left = X[:, :k0] and x_right =
@@ -112,7 +119,13 @@ template <class T>
 bool dense_weight_sgd_rows(View<T> w, View<const T> d, View<const T> x_cols, T lr,
                            std::int64_t first, ThreadPool& pool);
 template <class T>
-bool dense_bias_sgd(std::span<T> b, std::span<T> db, View<const T> d, T lr);
+bool dense_bias_sgd(std::span<T> b, std::span<T> db, View<const T> d, T lr, ThreadPool& pool);
+// A split first layer's update: W[:k0] += -lr x_left^T D on thread 0 and W[k0:] += -lr
+// x_right^T D on thread 1 (k0 = x_left.cols), the rows each thread multiplied in
+// dense_forward_partials. Returns whether both are finite.
+template <class T>
+bool dense_weight_sgd_halves(View<T> w, View<const T> d, View<const T> x_left,
+                             View<const T> x_right, T lr, ThreadPool& pool);
 
 // Given D = dL/dZ (B x out):
 //   dW  = X^T D   (in x out)      the seed's dL/dW1 = x^T d3

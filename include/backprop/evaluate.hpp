@@ -52,6 +52,9 @@ class BatchBuffers {
   // thread), then batch().
   void gather_x_panel(const Dataset& data, const Preprocessing& prep,
                       std::span<const std::int64_t> rows, int panel);
+  // Where X's second panel begins (0: one X), and X's features.
+  std::int64_t split_column() const { return split_; }
+  std::int64_t features() const { return features_; }
 
  private:
   void check_size(std::size_t rows) const;

@@ -52,8 +52,6 @@ class MinibatchPipeline {
   void gather_columns_ahead(std::int64_t step, std::int64_t part);
 
   BatchBuffers buffers_[2];  // minibatch s lives in buffers_[s % 2]
-  std::int64_t features_;
-  std::int64_t split_column_;
   const Dataset* data_ = nullptr;
   const Preprocessing* prep_ = nullptr;
   std::span<const std::int64_t> order_;
