@@ -22,7 +22,7 @@
 
 #include "backprop/matrix.hpp"
 #include "backprop/thread_pool.hpp"
-#include "gemm.hpp"
+#include "kernels/gemm.hpp"
 
 #ifdef BACKPROP_BENCH_OPENBLAS
 #include <cblas.h>

@@ -6,8 +6,8 @@
 #include <filesystem>
 
 #include "backprop/error.hpp"
-#include "backprop/file_bytes.hpp"
 #include "backprop/idx.hpp"
+#include "core/file_bytes.hpp"
 
 namespace backprop::cli {
 

@@ -5,11 +5,11 @@
 #include <cstdio>
 #include <memory>
 
-#include "backprop/atomic_file.hpp"
 #include "backprop/error.hpp"
 #include "backprop/evaluate.hpp"
 #include "backprop/model.hpp"
 #include "commands.hpp"
+#include "core/atomic_file.hpp"
 #include "data_source.hpp"
 
 namespace backprop::cli {

@@ -11,13 +11,13 @@
 #include <numeric>
 #include <optional>
 
-#include "backprop/atomic_file.hpp"
 #include "backprop/checkpoint.hpp"
 #include "backprop/error.hpp"
 #include "backprop/model.hpp"
-#include "backprop/split.hpp"
 #include "backprop/trainer.hpp"
+#include "backprop/validation_split.hpp"
 #include "commands.hpp"
+#include "core/atomic_file.hpp"
 #include "data_source.hpp"
 #include "signals.hpp"
 

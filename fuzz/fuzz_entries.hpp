@@ -38,9 +38,9 @@
 #include "backprop/csv.hpp"
 #include "backprop/dataset.hpp"
 #include "backprop/error.hpp"
-#include "backprop/file_bytes.hpp"
 #include "backprop/idx.hpp"
 #include "backprop/safetensors.hpp"
+#include "core/file_bytes.hpp"
 
 #if __has_include("backprop/model.hpp")
 #include <nlohmann/json.hpp>

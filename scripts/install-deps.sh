@@ -1,19 +1,31 @@
 #!/usr/bin/env bash
-# Installs every Debian package backprop needs to build, test, fuzz and benchmark.
-# Idempotent: apt-get runs only when something is missing.
+# Installs the Debian packages backprop needs. Idempotent: apt-get runs only when something is
+# missing.
+#   scripts/install-deps.sh          what building and running the library and the tool need
+#   scripts/install-deps.sh --test   also what the test suite, fuzzing, the interop checks and
+#                                    the benchmarks need (scripts/test.sh passes it)
 set -euo pipefail
 
 packages=(
   g++ cmake ninja-build pkg-config            # toolchain
   libcli11-dev libfmt-dev nlohmann-json3-dev  # CLI parsing, formatting, JSON (model metadata)
   zlib1g-dev                                  # gzip-compressed IDX files
+  dataset-fashion-mnist                       # the default training data
+)
+test_packages=(
   libgtest-dev libgmock-dev libbenchmark-dev  # tests and microbenchmarks
   clang libclang-rt-14-dev                    # libFuzzer + sanitizers for the fuzz step
-  dataset-fashion-mnist                       # the default training data
+  clang-format                                # the formatting check
   python3 python3-torch python3-numpy         # side-by-side peers in bench/
   libopenblas0-pthread libopenblas-dev        # the peers' BLAS (else NumPy and PyTorch get the
                                               # reference BLAS) and gemm_bench's OpenBLAS rows
 )
+if [ "${1:-}" = "--test" ]; then
+  packages+=("${test_packages[@]}")
+elif [ $# -gt 0 ]; then
+  echo "usage: scripts/install-deps.sh [--test]" >&2
+  exit 2
+fi
 
 missing=()
 for p in "${packages[@]}"; do

@@ -13,7 +13,7 @@ root=$(pwd)
 jobs=$(nproc)
 fuzz_seconds=${FUZZ_SECONDS:-30}
 
-scripts/install-deps.sh
+scripts/install-deps.sh --test
 
 echo "== clang-format ($(date +%T))"
 unformatted=$(git ls-files '*.cpp' '*.hpp' | xargs clang-format --dry-run --Werror 2>&1 | grep -oE '^[^:]+\.(cpp|hpp)' | sort -u || true)

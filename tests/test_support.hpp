@@ -8,7 +8,7 @@
 
 #include "backprop/architecture.hpp"
 #include "backprop/error.hpp"
-#include "gemm.hpp"
+#include "kernels/gemm.hpp"
 
 namespace backprop::testing_support {
 

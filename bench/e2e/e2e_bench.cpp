@@ -41,7 +41,7 @@
 #include "backprop/preprocessing.hpp"
 #include "backprop/thread_pool.hpp"
 #include "backprop/trainer.hpp"
-#include "gemm.hpp"
+#include "kernels/gemm.hpp"
 
 namespace {
 

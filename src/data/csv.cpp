@@ -1,0 +1,700 @@
+#include "backprop/csv.hpp"
+
+#include <algorithm>
+#include <cfloat>
+#include <charconv>
+#include <cmath>
+#include <map>
+#include <set>
+#include <unordered_map>
+#include <utility>
+
+#include <fmt/format.h>
+
+#include "backprop/error.hpp"
+#include "core/file_bytes.hpp"
+
+namespace backprop {
+namespace {
+
+constexpr std::string_view kBom = "\xEF\xBB\xBF";
+
+bool is_space(char c) { return c == ' ' || c == '\t'; }
+bool is_line_end(char c) { return c == '\n' || c == '\r'; }
+
+std::string_view trim(std::string_view s) {
+  while (!s.empty() && is_space(s.front())) s.remove_prefix(1);
+  while (!s.empty() && is_space(s.back())) s.remove_suffix(1);
+  return s;
+}
+
+// Line ends in a stretch of text: LF, CRLF (counted once) and a lone CR. A CR at the end of the
+// stretch counts, because callers only cut a stretch before a '"', never between CR and LF.
+std::int64_t count_line_ends(std::string_view s) {
+  std::int64_t n = 0;
+  for (std::size_t i = 0; i < s.size(); ++i) {
+    if (s[i] == '\n' || (s[i] == '\r' && (i + 1 == s.size() || s[i + 1] != '\n'))) ++n;
+  }
+  return n;
+}
+
+// A cell as messages show it: double-quoted, control bytes escaped, long cells cut short.
+std::string shown(std::string_view cell) {
+  constexpr std::size_t kMaxShown = 40;
+  std::string out = "\"";
+  for (std::size_t i = 0; i < cell.size() && i < kMaxShown; ++i) {
+    const auto c = static_cast<unsigned char>(cell[i]);
+    if (c == '"' || c == '\\') {
+      out += '\\';
+      out += cell[i];
+    } else if (c < 0x20 || c == 0x7f) {
+      out += fmt::format("\\x{:02x}", c);
+    } else {
+      out += cell[i];
+    }
+  }
+  if (cell.size() > kMaxShown) out += "...";
+  out += '"';
+  return out;
+}
+
+// "a, b, c", cut after `max_shown` items so a 784-column header stays one readable line.
+std::string join_names(const std::vector<std::string>& names, std::size_t max_shown = 20) {
+  std::string out;
+  for (std::size_t i = 0; i < names.size() && i < max_shown; ++i) {
+    if (i > 0) out += ", ";
+    out += names[i];
+  }
+  if (names.size() > max_shown) out += fmt::format(", ... ({} in all)", names.size());
+  return out;
+}
+
+std::string column_text(std::size_t index, std::string_view name) {
+  return fmt::format("column {} ({})", index + 1, shown(name));
+}
+
+enum class Number { ok, missing, invalid, infinite, out_of_range };
+
+// Number format: optional spaces or tabs, an optional sign, decimal digits with an optional
+// point and exponent ("12", "-0.5", ".5", "1e-3"), optional spaces or tabs. Locale-independent.
+// The empty cell and the usual spellings of "no value" (NaN, NA, N/A, null, ?) are missing;
+// inf is not finite; a value beyond the float range cannot be trained on.
+Number parse_number(std::string_view cell, double& value) {
+  const std::string_view s = trim(cell);
+  if (s.empty()) return Number::missing;
+  std::string_view body = s;
+  if (body.front() == '+') {
+    body.remove_prefix(1);  // from_chars accepts '-' only
+    if (body.empty() || body.front() == '-') return Number::invalid;
+  }
+  const char* const end = body.data() + body.size();
+  const auto [ptr, ec] = std::from_chars(body.data(), end, value, std::chars_format::general);
+  if (ec == std::errc() && ptr == end) {
+    if (std::isnan(value)) return Number::missing;
+    if (std::isinf(value)) return Number::infinite;
+    if (std::abs(value) > static_cast<double>(FLT_MAX)) return Number::out_of_range;
+    return Number::ok;
+  }
+  if (ec == std::errc::result_out_of_range && ptr == end) return Number::out_of_range;
+  if (s.size() <= 4) {
+    std::string lower(s);
+    for (char& c : lower) {
+      if (c >= 'A' && c <= 'Z') c = static_cast<char>(c - 'A' + 'a');
+    }
+    if (lower == "na" || lower == "n/a" || lower == "null" || lower == "?") return Number::missing;
+  }
+  return Number::invalid;
+}
+
+bool is_number(std::string_view cell) {
+  double unused = 0;
+  return parse_number(cell, unused) == Number::ok;
+}
+
+[[noreturn]] void bad_cell(const std::string& source, std::int64_t line, std::size_t column,
+                           std::string_view name, std::string_view cell, Number status,
+                           std::string_view hint) {
+  std::string what;
+  switch (status) {
+    case Number::missing:
+      what = trim(cell).empty() ? "missing value" : fmt::format("missing value ({})", shown(cell));
+      break;
+    case Number::infinite:
+      what = fmt::format("{} is not a finite number", shown(cell));
+      break;
+    case Number::out_of_range:
+      what = fmt::format("{} is out of the range of a 32-bit float", shown(cell));
+      break;
+    case Number::ok:
+    case Number::invalid:
+      what = fmt::format("{} is not a number", shown(cell));
+      break;
+  }
+  throw Error(fmt::format("{}:{}: {}: {}{}", source, line, column_text(column, name), what, hint));
+}
+
+// Class names as the model keeps them, looked up by number when both are numbers (so "3.0"
+// in an eval file finds class "3"), else by exact (trimmed) text.
+class ClassIndex {
+ public:
+  explicit ClassIndex(const std::vector<std::string>& names) {
+    for (std::size_t i = 0; i < names.size(); ++i) {
+      double v = 0;
+      const auto index = static_cast<std::int32_t>(i);
+      if (parse_number(names[i], v) == Number::ok) {
+        numeric_.emplace(v, index);
+      } else {
+        text_.emplace(std::string(trim(names[i])), index);
+      }
+    }
+  }
+  std::optional<std::int32_t> find(std::string_view cell) const {
+    double v = 0;
+    if (parse_number(cell, v) == Number::ok) {
+      const auto it = numeric_.find(v);
+      if (it != numeric_.end()) return it->second;
+    }
+    const auto it = text_.find(std::string(trim(cell)));
+    if (it != text_.end()) return it->second;
+    return std::nullopt;
+  }
+
+ private:
+  std::map<double, std::int32_t> numeric_;  // -0 and 0 compare equal, as they should
+  std::unordered_map<std::string, std::int32_t> text_;
+};
+
+// The distinct labels, numbers first in numeric order (a number keeps the spelling it first
+// appeared with), then the other names in byte order.
+std::vector<std::string> distinct_classes(const std::vector<std::string>& labels) {
+  std::map<double, std::string> numeric;
+  std::set<std::string> text;
+  for (const std::string& label : labels) {
+    double v = 0;
+    if (parse_number(label, v) == Number::ok) {
+      numeric.emplace(v, label);
+    } else {
+      text.insert(label);
+    }
+  }
+  std::vector<std::string> names;
+  names.reserve(numeric.size() + text.size());
+  for (auto& [value, name] : numeric) names.push_back(name);
+  names.insert(names.end(), text.begin(), text.end());
+  return names;
+}
+
+std::vector<std::string> generic_names(std::size_t count) {
+  std::vector<std::string> names(count);
+  for (std::size_t j = 0; j < count; ++j) names[j] = fmt::format("c{}", j);
+  return names;
+}
+
+// Header cells trimmed; an empty one (pandas writes one above its index column) gets the name
+// a headerless file would give that column.
+std::vector<std::string> header_names(const CsvRecord& header) {
+  std::vector<std::string> names(header.fields.size());
+  for (std::size_t j = 0; j < names.size(); ++j) {
+    const std::string_view name = trim(header.fields[j]);
+    names[j] = name.empty() ? fmt::format("c{}", j) : std::string(name);
+  }
+  return names;
+}
+
+void check_unique_names(const std::vector<std::string>& names, const std::string& source,
+                        std::int64_t line) {
+  std::unordered_map<std::string_view, std::size_t> seen;
+  for (std::size_t j = 0; j < names.size(); ++j) {
+    const auto [it, fresh] = seen.emplace(names[j], j);
+    if (!fresh) {
+      throw Error(fmt::format("{}:{}: {} has the same name as column {}", source, line,
+                              column_text(j, names[j]), it->second + 1));
+    }
+  }
+}
+
+// Where the file's columns go.
+struct Plan {
+  std::vector<std::string> names;     // every column's name
+  std::vector<std::size_t> features;  // the column of each feature, in feature order
+  std::optional<std::size_t> label;   // absent when the label is not read
+  std::optional<std::size_t> id;
+};
+
+std::string columns_list(const Plan& plan) { return join_names(plan.names); }
+
+// A column given by name, or failing that by 0-based index written as text.
+std::size_t resolve_column(const std::string& spec, const Plan& plan, std::string_view role,
+                           const std::string& source, std::int64_t line) {
+  const std::string_view wanted = trim(spec);
+  const auto it = std::find(plan.names.begin(), plan.names.end(), wanted);
+  if (it != plan.names.end()) return static_cast<std::size_t>(it - plan.names.begin());
+  const bool digits = !wanted.empty() && std::all_of(wanted.begin(), wanted.end(),
+                                                     [](char c) { return c >= '0' && c <= '9'; });
+  if (digits) {
+    std::size_t index = 0;
+    const auto [ptr, ec] = std::from_chars(wanted.data(), wanted.data() + wanted.size(), index);
+    if (ec == std::errc() && index < plan.names.size()) return index;
+    throw Error(
+        fmt::format("{}:{}: {} column index {} is out of range: the file has {} columns "
+                    "(indices 0 to {})",
+                    source, line, role, wanted, plan.names.size(), plan.names.size() - 1));
+  }
+  throw Error(fmt::format("{}:{}: {} column {} not found; the columns are: {}", source, line, role,
+                          shown(wanted), columns_list(plan)));
+}
+
+// The rows of the file as the Dataset will hold them, plus what is needed to finish the labels.
+struct Rows {
+  std::vector<float> values;
+  std::vector<std::string> labels;  // trimmed label cells
+  std::vector<std::int64_t> lines;  // the line each row starts on, for label errors
+  std::vector<std::string> ids;
+  std::int64_t count = 0;
+};
+
+void reserve_rows(Rows& rows, std::string_view text, const Plan& plan) {
+  // One record per line is the common case; an overestimate costs only address space. Each
+  // value takes at least a separator's byte of text, so the text's size bounds the reservation
+  // (lines x features alone can claim terabytes for a small file of empty fields).
+  const auto lines = static_cast<std::size_t>(std::count(text.begin(), text.end(), '\n')) + 1;
+  const std::size_t most_values = text.size() / 2 + 1;
+  const std::size_t features = std::max<std::size_t>(plan.features.size(), 1);
+  rows.values.reserve(std::min(lines, most_values / features + 1) * plan.features.size());
+  rows.lines.reserve(lines);
+  if (plan.label) rows.labels.reserve(lines);
+  if (plan.id) rows.ids.reserve(lines);
+}
+
+void read_row(const CsvRecord& record, const Plan& plan, const std::string& source, Rows& rows,
+              std::string_view hint = {}) {
+  const std::size_t expected = plan.names.size();
+  if (record.fields.size() != expected) {
+    const bool blank = record.fields.size() == 1 && trim(record.fields[0]).empty();
+    throw Error(fmt::format("{}:{}: expected {} fields, found {}{}", source, record.line, expected,
+                            record.fields.size(), blank ? " (a blank line)" : ""));
+  }
+  for (const std::size_t j : plan.features) {
+    double v = 0;
+    const Number status = parse_number(record.fields[j], v);
+    if (status != Number::ok) {
+      bad_cell(source, record.line, j, plan.names[j], record.fields[j], status, hint);
+    }
+    rows.values.push_back(static_cast<float>(v));
+  }
+  if (plan.label) {
+    const std::string& cell = record.fields[*plan.label];
+    double v = 0;
+    if (parse_number(cell, v) == Number::missing) {
+      bad_cell(source, record.line, *plan.label, plan.names[*plan.label], cell, Number::missing,
+               {});
+    }
+    rows.labels.emplace_back(trim(cell));
+  }
+  if (plan.id) rows.ids.push_back(record.fields[*plan.id]);
+  rows.lines.push_back(record.line);
+  ++rows.count;
+}
+
+std::vector<float> parse_targets(const Rows& rows, const Plan& plan, const std::string& source) {
+  std::vector<float> targets(rows.labels.size());
+  for (std::size_t i = 0; i < targets.size(); ++i) {
+    double v = 0;
+    const Number status = parse_number(rows.labels[i], v);
+    if (status != Number::ok) {
+      bad_cell(source, rows.lines[i], *plan.label, plan.names[*plan.label], rows.labels[i], status,
+               " (a regression target must be a number)");
+    }
+    targets[i] = static_cast<float>(v);
+  }
+  return targets;
+}
+
+// Takes the values and ids out of `rows`; the labels stay there to be finished by the caller.
+Dataset make_dataset(Rows& rows, const Plan& plan, const std::string& source) {
+  Dataset data;
+  data.rows = rows.count;
+  data.features = static_cast<std::int64_t>(plan.features.size());
+  data.values = std::move(rows.values);
+  data.ids = std::move(rows.ids);
+  data.source = source;
+  for (const std::size_t j : plan.features) data.feature_names.push_back(plan.names[j]);
+  if (plan.label) data.label_name = plan.names[*plan.label];
+  return data;
+}
+
+// The header rule for Header::automatic. Line 1 is a header when some column has a non-empty,
+// non-numeric cell on line 1 above a numeric cell on line 2: names sit above numbers. A column
+// of text on both lines (string class labels) says nothing either way, and an empty cell on
+// line 1 is more likely a missing value than a name. A file of a single record is a header
+// when none of its cells is a number (it is then rejected as having no data rows).
+bool detect_header(const CsvRecord& first, const CsvRecord* second, std::string& reason) {
+  if (second == nullptr) {
+    const bool all_text = std::none_of(first.fields.begin(), first.fields.end(),
+                                       [](const std::string& c) { return is_number(c); });
+    reason = all_text ? "the only line has no numbers, so it was taken as a header"
+                      : "the only line has numbers, so it was taken as data";
+    return all_text;
+  }
+  const std::size_t shared = std::min(first.fields.size(), second->fields.size());
+  for (std::size_t j = 0; j < shared; ++j) {
+    const std::string_view top = trim(first.fields[j]);
+    if (!top.empty() && !is_number(top) && is_number(second->fields[j])) {
+      reason = fmt::format("line {} was taken as a header: column {} has text ({}) above a number",
+                           first.line, j + 1, shown(top));
+      return true;
+    }
+  }
+  reason = fmt::format("line {} was taken as data: no column has text above a number", first.line);
+  return false;
+}
+
+std::string_view task_name(Task task) {
+  return task == Task::classification ? "classification" : "regression";
+}
+
+}  // namespace
+
+// ---- CsvReader ----------------------------------------------------------------------------
+
+CsvReader::CsvReader(std::string_view text, std::string source)
+    : text_(text), source_(std::move(source)) {
+  if (text_.starts_with(kBom)) pos_ = kBom.size();
+}
+
+bool CsvReader::next(CsvRecord& record) {
+  const std::size_t n = text_.size();
+  // Whitespace-only lines up to the end of the text are not records.
+  std::size_t probe = pos_;
+  while (probe < n && (is_space(text_[probe]) || is_line_end(text_[probe]))) ++probe;
+  if (probe == n) {
+    pos_ = n;
+    return false;
+  }
+
+  record.line = line_;
+  std::size_t count = 0;
+  for (;;) {
+    if (count == record.fields.size()) record.fields.emplace_back();
+    std::string& field = record.fields[count++];
+    field.clear();
+    if (pos_ < n && text_[pos_] == '"') {
+      const std::int64_t open_line = line_;
+      ++pos_;
+      for (;;) {
+        const std::size_t quote = text_.find('"', pos_);
+        if (quote == std::string_view::npos) {
+          throw Error(
+              fmt::format("{}:{}: column {}: unterminated quoted field (no closing quote "
+                          "before the end of the file)",
+                          source_, open_line, count));
+        }
+        const std::string_view chunk = text_.substr(pos_, quote - pos_);
+        line_ += count_line_ends(chunk);
+        field.append(chunk);
+        pos_ = quote + 1;
+        if (pos_ < n && text_[pos_] == '"') {  // "" stands for one quote
+          field += '"';
+          ++pos_;
+          continue;
+        }
+        break;
+      }
+      while (pos_ < n && is_space(text_[pos_])) ++pos_;
+      if (pos_ < n && text_[pos_] != ',' && !is_line_end(text_[pos_])) {
+        throw Error(
+            fmt::format("{}:{}: column {}: unexpected {} after a closing quote (a quote "
+                        "inside a quoted field is written \"\")",
+                        source_, line_, count, shown(text_.substr(pos_, 1))));
+      }
+    } else {
+      std::size_t end = pos_;
+      while (end < n && text_[end] != ',' && !is_line_end(text_[end])) ++end;
+      field.assign(text_.substr(pos_, end - pos_));
+      pos_ = end;
+    }
+    if (pos_ >= n) break;
+    const char delimiter = text_[pos_++];
+    if (delimiter == ',') continue;
+    if (delimiter == '\r' && pos_ < n && text_[pos_] == '\n') ++pos_;
+    ++line_;
+    break;
+  }
+  record.fields.resize(count);
+  return true;
+}
+
+// ---- Task inference -----------------------------------------------------------------------
+
+TaskChoice infer_task(std::span<const std::string> label_cells, const std::string& label_name) {
+  constexpr double kExactIntegers = 9007199254740992.0;  // 2^53: beyond it every double is even
+  std::set<double> distinct;
+  std::string non_integer;
+  for (const std::string& cell : label_cells) {
+    double v = 0;
+    if (parse_number(cell, v) != Number::ok) {
+      return {Task::classification, fmt::format("label {} has non-numeric values (e.g. {})",
+                                                shown(label_name), shown(trim(cell)))};
+    }
+    if (non_integer.empty() && (v != std::floor(v) || std::abs(v) > kExactIntegers)) {
+      non_integer = trim(cell);
+    }
+    if (distinct.size() <= kMaxAutoClasses) distinct.insert(v);
+  }
+  if (!non_integer.empty()) {
+    return {Task::regression, fmt::format("label {} has non-integer values (e.g. {})",
+                                          shown(label_name), shown(non_integer))};
+  }
+  if (distinct.size() > kMaxAutoClasses) {
+    return {Task::regression, fmt::format("label {} has more than {} distinct integer values",
+                                          shown(label_name), kMaxAutoClasses)};
+  }
+  return {Task::classification, fmt::format("label {} has {} distinct integer values (at most {})",
+                                            shown(label_name), distinct.size(), kMaxAutoClasses)};
+}
+
+// ---- Training files -----------------------------------------------------------------------
+
+Dataset parse_csv_dataset(std::string_view text, const std::string& source,
+                          const CsvOptions& options, CsvReport* report) {
+  CsvReader reader(text, source);
+  CsvRecord first;
+  CsvRecord record;
+  if (!reader.next(first)) throw Error(fmt::format("{}:1: empty file (no records)", source));
+  const bool has_second = reader.next(record);
+
+  bool header = false;
+  std::string header_reason;
+  switch (options.header) {
+    case CsvOptions::Header::yes:
+      header = true;
+      header_reason = fmt::format("line {} is a header (as asked)", first.line);
+      break;
+    case CsvOptions::Header::no:
+      header_reason = "the file has no header (as asked)";
+      break;
+    case CsvOptions::Header::automatic:
+      header = detect_header(first, has_second ? &record : nullptr, header_reason);
+      break;
+  }
+  if (header && !has_second) {
+    throw Error(fmt::format("{}:{}: header only, no data rows", source, first.line));
+  }
+
+  Plan plan;
+  plan.names = header ? header_names(first) : generic_names(first.fields.size());
+  if (header) check_unique_names(plan.names, source, first.line);
+  const std::size_t columns = plan.names.size();
+  const std::size_t label = options.label.empty()
+                                ? columns - 1
+                                : resolve_column(options.label, plan, "label", source, first.line);
+  plan.label = label;
+  std::vector<bool> used(columns, false);
+  used[label] = true;
+  if (!options.id_column.empty()) {
+    const std::size_t id = resolve_column(options.id_column, plan, "id", source, first.line);
+    if (id == label) {
+      throw Error(fmt::format("{}:{}: {} cannot be both the label and the id column", source,
+                              first.line, column_text(id, plan.names[id])));
+    }
+    plan.id = id;
+    used[id] = true;
+  }
+  for (const std::string& name : options.ignore) {
+    const std::size_t j = resolve_column(name, plan, "ignored", source, first.line);
+    if (j == label) {
+      throw Error(fmt::format("{}:{}: {} is the label column and cannot be ignored", source,
+                              first.line, column_text(j, plan.names[j])));
+    }
+    used[j] = true;
+  }
+  for (std::size_t j = 0; j < columns; ++j) {
+    if (!used[j]) plan.features.push_back(j);
+  }
+  if (plan.features.empty()) {
+    throw Error(fmt::format("{}:{}: no feature columns left (the columns are: {}; the label is {})",
+                            source, first.line, columns_list(plan),
+                            column_text(label, plan.names[label])));
+  }
+
+  Rows rows;
+  reserve_rows(rows, text, plan);
+  if (!header) {
+    // A text cell on line 1 of a file without a detected header is often an undetected header.
+    const bool guessed = options.header == CsvOptions::Header::automatic;
+    read_row(
+        first, plan, source, rows,
+        guessed ? " (no header was detected; if this line is a header, say so explicitly)" : "");
+  }
+  if (has_second) {
+    read_row(record, plan, source, rows);
+    while (reader.next(record)) read_row(record, plan, source, rows);
+  }
+
+  const TaskChoice choice =
+      options.task
+          ? TaskChoice{*options.task, fmt::format("{} (as asked)", task_name(*options.task))}
+          : infer_task(rows.labels, plan.names[label]);
+
+  Dataset data = make_dataset(rows, plan, source);
+  data.task = choice.task;
+  if (choice.task == Task::regression) {
+    data.targets = parse_targets(rows, plan, source);
+  } else {
+    data.class_names = distinct_classes(rows.labels);
+    const ClassIndex index(data.class_names);
+    data.labels.resize(rows.labels.size());
+    for (std::size_t i = 0; i < rows.labels.size(); ++i)
+      data.labels[i] = *index.find(rows.labels[i]);
+  }
+
+  if (report != nullptr) {
+    report->schema =
+        CsvSchema{data.feature_names, data.label_name, data.task,
+                  data.class_names,   header,          static_cast<std::int64_t>(columns)};
+    report->header_reason = std::move(header_reason);
+    report->task_reason = choice.reason;
+  }
+  return data;
+}
+
+Dataset read_csv_dataset(const std::filesystem::path& path, const CsvOptions& options,
+                         CsvReport* report) {
+  const std::vector<std::uint8_t> bytes = read_file_bytes(path, kMaxCsvBytes);
+  const std::string_view text(reinterpret_cast<const char*>(bytes.data()), bytes.size());
+  return parse_csv_dataset(text, path.string(), options, report);
+}
+
+// ---- Files for a trained model ------------------------------------------------------------
+
+namespace {
+
+// The j of a headerless column name "c<j>", if it is one.
+std::optional<std::size_t> generic_index(const std::string& name) {
+  if (name.size() < 2 || name[0] != 'c') return std::nullopt;
+  std::size_t j = 0;
+  const char* const end = name.data() + name.size();
+  const auto [ptr, ec] = std::from_chars(name.data() + 1, end, j);
+  if (ec != std::errc() || ptr != end) return std::nullopt;
+  return j;
+}
+
+// The only column called `name`; a name that appears twice is ambiguous.
+std::optional<std::size_t> find_named(const Plan& plan, const std::string& name,
+                                      const std::string& source, std::int64_t line) {
+  std::optional<std::size_t> found;
+  for (std::size_t j = 0; j < plan.names.size(); ++j) {
+    if (plan.names[j] != name) continue;
+    if (found) {
+      throw Error(fmt::format("{}:{}: column name {} appears twice (columns {} and {})", source,
+                              line, shown(name), *found + 1, j + 1));
+    }
+    found = j;
+  }
+  return found;
+}
+
+}  // namespace
+
+Dataset parse_csv_for_model(std::string_view text, const std::string& source,
+                            const CsvSchema& schema, bool require_label,
+                            const std::string& id_column) {
+  if (schema.feature_names.empty()) throw Error(source + ": the model's schema has no features");
+  CsvReader reader(text, source);
+  CsvRecord first;
+  if (!reader.next(first)) throw Error(fmt::format("{}:1: empty file (no records)", source));
+
+  Plan plan;
+  const std::size_t found = first.fields.size();
+  if (schema.has_header) {
+    plan.names = header_names(first);
+  } else {
+    // Names c<j> are positions, so the count must match the training file's; the label may be
+    // left out only when it was the last column, as no other position shifts then.
+    std::size_t expected = static_cast<std::size_t>(std::max<std::int64_t>(schema.columns, 0));
+    const std::optional<std::size_t> label_at = generic_index(schema.label_name);
+    if (expected == 0) {
+      for (const std::string& name : schema.feature_names) {
+        if (const auto j = generic_index(name)) expected = std::max(expected, *j + 1);
+      }
+      if (label_at) expected = std::max(expected, *label_at + 1);
+    }
+    const bool label_last = label_at && *label_at + 1 == expected;
+    const bool ok = found == expected || (!require_label && label_last && found + 1 == expected);
+    if (!ok) {
+      throw Error(fmt::format(
+          "{}:{}: expected {} fields, as in the model's training file (which had no header){}, "
+          "found {}",
+          source, first.line, expected,
+          !require_label && label_last ? fmt::format(", or {} without the label", expected - 1)
+                                       : std::string(),
+          found));
+    }
+    plan.names = generic_names(found);
+  }
+
+  for (std::size_t k = 0; k < schema.feature_names.size(); ++k) {
+    const std::string& name = schema.feature_names[k];
+    const std::optional<std::size_t> j = find_named(plan, name, source, first.line);
+    if (!j) {
+      const bool looks_like_data = std::any_of(first.fields.begin(), first.fields.end(),
+                                               [](const std::string& c) { return is_number(c); });
+      throw Error(fmt::format(
+          "{}:{}: no column {}, which the model needs (feature {} of {}); the columns are: {}{}",
+          source, first.line, shown(name), k + 1, schema.feature_names.size(), columns_list(plan),
+          looks_like_data ? " (this line looks like data, but the model was trained on a file "
+                            "with a header)"
+                          : ""));
+    }
+    plan.features.push_back(*j);
+  }
+  if (require_label) {
+    plan.label = find_named(plan, schema.label_name, source, first.line);
+    if (!plan.label) {
+      throw Error(fmt::format("{}:{}: no label column {}; the columns are: {}", source, first.line,
+                              shown(schema.label_name), columns_list(plan)));
+    }
+  }
+  if (!id_column.empty()) plan.id = resolve_column(id_column, plan, "id", source, first.line);
+
+  Rows rows;
+  reserve_rows(rows, text, plan);
+  if (!schema.has_header) read_row(first, plan, source, rows);
+  CsvRecord record;
+  while (reader.next(record)) read_row(record, plan, source, rows);
+  if (rows.count == 0) {
+    throw Error(fmt::format("{}:{}: header only, no data rows", source, first.line));
+  }
+
+  Dataset data = make_dataset(rows, plan, source);
+  data.task = schema.task;
+  data.class_names = schema.class_names;
+  data.feature_names = schema.feature_names;
+  data.label_name = schema.label_name;
+  if (!require_label) return data;
+  if (schema.task == Task::regression) {
+    data.targets = parse_targets(rows, plan, source);
+    return data;
+  }
+  const ClassIndex index(schema.class_names);
+  data.labels.resize(rows.labels.size());
+  for (std::size_t i = 0; i < rows.labels.size(); ++i) {
+    const std::optional<std::int32_t> c = index.find(rows.labels[i]);
+    if (!c) {
+      throw Error(fmt::format("{}:{}: {}: label {} is not one of the model's classes: {}", source,
+                              rows.lines[i], column_text(*plan.label, plan.names[*plan.label]),
+                              shown(rows.labels[i]), join_names(schema.class_names)));
+    }
+    data.labels[i] = *c;
+  }
+  return data;
+}
+
+Dataset read_csv_for_model(const std::filesystem::path& path, const CsvSchema& schema,
+                           bool require_label, const std::string& id_column) {
+  const std::vector<std::uint8_t> bytes = read_file_bytes(path, kMaxCsvBytes);
+  const std::string_view text(reinterpret_cast<const char*>(bytes.data()), bytes.size());
+  return parse_csv_for_model(text, path.string(), schema, require_label, id_column);
+}
+
+}  // namespace backprop
