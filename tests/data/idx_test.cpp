@@ -13,6 +13,7 @@
 #include <vector>
 
 #include <unistd.h>
+#include <zlib.h>
 
 #include "backprop/error.hpp"
 #include "core/file_bytes.hpp"
@@ -449,6 +450,34 @@ TEST_F(IdxTest, GzipOverTheCapIsRefused) {
             path("bomb.gz").string() +
                 ": decompresses to more than the limit of 4000007 bytes (refusing a possible "
                 "decompression bomb)");
+}
+
+TEST_F(IdxTest, GzipInflatingPastItsHeadersPromiseStopsThere) {
+  // The header promises 3 labels, the stream inflates to 4 MB: the read stops 64 KiB past the
+  // promise instead of inflating up to the 4 GiB cap.
+  write_idx_images(path("i"), 3, 2, 2, pattern(12, 1), false);
+  Bytes labels = {0, 0, 8, 1, 0, 0, 0, 3};
+  labels.resize(4'000'008, 0);
+  gzFile gz = gzopen(path("l.gz").c_str(), "wb");
+  ASSERT_NE(gz, nullptr);
+  ASSERT_EQ(gzwrite(gz, labels.data(), static_cast<unsigned>(labels.size())),
+            static_cast<int>(labels.size()));
+  ASSERT_EQ(gzclose(gz), Z_OK);
+  ASSERT_LT(fs::file_size(path("l.gz")), 100'000u);
+  EXPECT_EQ(error_of([&] { read_idx(path("i"), path("l.gz")); }),
+            path("l.gz").string() +
+                ": decompresses to more than the limit of 65547 bytes (refusing a possible "
+                "decompression bomb)");
+}
+
+TEST_F(IdxTest, TrailingBytesWithinTheSlackAreCountedExactly) {
+  write_idx_images(path("i"), 3, 2, 2, pattern(12, 1), true);
+  Bytes labels = {0, 0, 8, 1, 0, 0, 0, 3, 0, 1, 2, 9, 9};
+  write_bytes(path("l"), labels);
+  EXPECT_EQ(error_of([&] { read_idx(path("i"), path("l")); }),
+            path("l").string() +
+                ": 2 unexpected bytes after the data: 3 labels need 3 data bytes after the 8-byte "
+                "header (11 bytes in all), found 5 (13 in all)");
 }
 
 TEST_F(IdxTest, TruncatedGzip) {
