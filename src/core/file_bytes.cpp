@@ -18,7 +18,7 @@
 namespace backprop {
 namespace {
 
-// Read and inflate in pieces this size: large enough that zlib and stdio run at full speed,
+// Read and inflate in pieces this size: large enough that zlib and read(2) run at full speed,
 // small enough that a head read or an early error costs next to nothing.
 constexpr std::size_t kChunk = std::size_t{1} << 16;
 
