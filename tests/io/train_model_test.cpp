@@ -58,9 +58,9 @@ TEST(TrainModel, LearnsAndKeepsWhatAModelNeeds) {
   // Standardisation fitted on the data: the offset is each feature's mean.
   ASSERT_EQ(model.info.preprocessing.kind, Normalization::standard);
   double mean1 = 0;
-  for (std::int64_t i = 0; i < data.rows; ++i) mean1 += data.raw(i, 0);
+  for (std::int64_t i = 0; i < data.rows; ++i) mean1 += static_cast<double>(data.raw(i, 0));
   mean1 /= static_cast<double>(data.rows);
-  EXPECT_NEAR(model.info.preprocessing.offset[0], mean1, 1e-3);
+  EXPECT_NEAR(static_cast<double>(model.info.preprocessing.offset[0]), mean1, 1e-3);
 
   // Saved and loaded, it predicts the same bits.
   test::TempDir tmp;
@@ -91,7 +91,8 @@ TEST(TrainModel, LearnsARegression) {
   const Dataset data = regression_dataset(values, 2, targets);
   TrainOptions o = options();
   o.epochs = 60;
-  const Model model = train_model(data, {.widths = {2, 1}, .loss = Loss::mse}, o);
+  const Model model =
+      train_model(data, {.widths = {2, 1}, .activations = {}, .loss = Loss::mse}, o);
   ThreadPool pool(1);
   const Evaluation e = evaluate(*model.network, data, model.info.preprocessing, {}, pool);
   EXPECT_GT(e.r2, 0.99);
