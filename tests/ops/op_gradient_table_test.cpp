@@ -18,6 +18,7 @@
 #include <cstdint>
 #include <functional>
 #include <memory>
+#include <ostream>
 #include <random>
 #include <span>
 #include <string>
@@ -573,6 +574,9 @@ std::vector<std::shared_ptr<OpCase>> op_table() {
   }
   return table;
 }
+
+// CTest and gtest name a case by its row name.
+void PrintTo(const std::shared_ptr<OpCase>& c, std::ostream* os) { *os << c->name(); }
 
 class OpTable : public testing::TestWithParam<std::shared_ptr<OpCase>> {};
 
