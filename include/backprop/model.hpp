@@ -49,6 +49,18 @@ struct Model {
   std::unique_ptr<Network> network;
 };
 
+struct TrainOptions;  // backprop/trainer.hpp
+
+// A new model trained on every sample of `data`: the preprocessing `normalization` fitted on it
+// (and regression targets standardised, unless it is none), the weights initialised from
+// options.seed, then options.epochs epochs of minibatch training on `threads` threads. The
+// result is ready for save_model. Throws Error when the architecture does not fit the data (p
+// inputs; as many outputs as classes, or one with MSE for regression), and DivergenceError when
+// training diverges. A validation split, early stopping or progress callbacks need the Trainer.
+Model train_model(const Dataset& data, const Architecture& architecture,
+                  const TrainOptions& options,
+                  Normalization normalization = Normalization::standard, int threads = 1);
+
 // The tensors and metadata of a model, for saving it alone or inside a checkpoint.
 std::vector<TensorRef> model_tensors(const Network& network, const ModelInfo& info);
 std::map<std::string, std::string> model_metadata(const ModelInfo& info);

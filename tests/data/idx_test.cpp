@@ -12,6 +12,7 @@
 #include <string>
 #include <vector>
 
+#include <sys/stat.h>
 #include <unistd.h>
 #include <zlib.h>
 
@@ -431,7 +432,28 @@ TEST_F(IdxTest, MissingFile) {
 
 TEST_F(IdxTest, DirectoryIsNotAFile) {
   EXPECT_EQ(error_of([&] { read_file_bytes(dir_, 10); }),
-            dir_.string() + ": cannot read: Is a directory");
+            dir_.string() + ": is a directory, not a file");
+}
+
+// A fifo would block the open until a writer came; it is refused at once, for a head read too.
+TEST_F(IdxTest, FifoIsRefusedWithoutWaiting) {
+  const fs::path fifo = path("fifo");
+  ASSERT_EQ(::mkfifo(fifo.c_str(), 0600), 0);
+  EXPECT_EQ(error_of([&] { read_file_bytes(fifo, 10); }),
+            fifo.string() + ": is not a regular file");
+  EXPECT_EQ(error_of([&] { read_file_head(fifo, 4); }), fifo.string() + ": is not a regular file");
+}
+
+// Gzip::never reads a file that starts with the gzip magic as the bytes it holds.
+TEST_F(IdxTest, GzipNeverReadsTheBytesAsTheyAre) {
+  write_idx_labels(path("l.gz"), Bytes{1, 2, 3}, true);
+  const Bytes raw = file_contents(path("l.gz"));
+  ASSERT_GE(raw.size(), 2u);
+  ASSERT_EQ(raw[0], 0x1f);
+  EXPECT_EQ(read_file_bytes(path("l.gz"), 1u << 20, Gzip::never), raw);
+  EXPECT_EQ(error_of([&] { read_file_bytes(path("l.gz"), raw.size() - 1, Gzip::never); }),
+            path("l.gz").string() + ": is " + std::to_string(raw.size()) +
+                " bytes, larger than the limit of " + std::to_string(raw.size() - 1) + " bytes");
 }
 
 TEST_F(IdxTest, PlainFileOverTheCap) {
