@@ -44,7 +44,7 @@ std::optional<std::size_t> invalid_utf8_offset(std::string_view text) {
 std::optional<std::size_t> control_character_offset(std::string_view text) {
   for (std::size_t i = 0; i < text.size(); ++i) {
     const auto c = static_cast<std::uint8_t>(text[i]);
-    if (c < 0x20 || c == 0x7F) return i;
+    if ((c < 0x20 && c != '\t' && c != '\n' && c != '\r') || c == 0x7F) return i;
   }
   return std::nullopt;
 }

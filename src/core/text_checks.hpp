@@ -12,8 +12,9 @@ namespace backprop {
 // when all of `text` is UTF-8.
 std::optional<std::size_t> invalid_utf8_offset(std::string_view text);
 
-// The offset of the first control character (below 0x20, or 0x7f), which would act on a
-// terminal (escape sequences) or break a CSV header, or nullopt.
+// The offset of the first control character (below 0x20, or 0x7f) that would act on a terminal
+// (ESC starts its escape sequences), or nullopt. Tab, line feed and carriage return are white
+// space a quoted CSV field may hold, and are allowed.
 std::optional<std::size_t> control_character_offset(std::string_view text);
 
 }  // namespace backprop

@@ -39,7 +39,8 @@ TEST(TextChecks, ControlCharactersAreFound) {
   EXPECT_EQ(control_character_offset("red"), std::nullopt);
   EXPECT_EQ(control_character_offset("caf\xC3\xA9"), std::nullopt);
   EXPECT_EQ(control_character_offset("a\x1b[31mred"), std::optional<std::size_t>(1));
-  EXPECT_EQ(control_character_offset("tab\there"), std::optional<std::size_t>(3));
+  EXPECT_EQ(control_character_offset("tab\there,\r\nlines"), std::nullopt);
+  EXPECT_EQ(control_character_offset("bell\a"), std::optional<std::size_t>(4));
   EXPECT_EQ(control_character_offset(std::string("nul\0", 4)), std::optional<std::size_t>(3));
   EXPECT_EQ(control_character_offset("del\x7f"), std::optional<std::size_t>(3));
 }
