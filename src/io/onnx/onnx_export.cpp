@@ -115,9 +115,10 @@ std::string encode_onnx(const Network& network, const ModelInfo& info) {
   const Preprocessing& prep = info.preprocessing;
   if (static_cast<std::int64_t>(prep.offset.size()) != p ||
       static_cast<std::int64_t>(prep.scale.size()) != p)
-    throw Error(fmt::format("cannot export: the preprocessing has {} offsets and {} scales for {} "
-                            "inputs",
-                            prep.offset.size(), prep.scale.size(), p));
+    throw Error(
+        fmt::format("cannot export: the preprocessing has {} offsets and {} scales for {} "
+                    "inputs",
+                    prep.offset.size(), prep.scale.size(), p));
   const bool classify = a.loss == Loss::cross_entropy;
 
   onnx::Model m;
@@ -141,10 +142,9 @@ std::string encode_onnx(const Network& network, const ModelInfo& info) {
     const auto w = network.weight(l);
     const auto bias = network.bias(l);
     const std::string layer = fmt::format("layer{}", l + 1);
-    b.apply_constant(
-        "MatMul", layer + "/MatMul",
-        float_tensor(fmt::format("W{}", l + 1), {w.rows, w.cols},
-                     {w.data, static_cast<std::size_t>(w.size())}));
+    b.apply_constant("MatMul", layer + "/MatMul",
+                     float_tensor(fmt::format("W{}", l + 1), {w.rows, w.cols},
+                                  {w.data, static_cast<std::size_t>(w.size())}));
     b.apply_constant("Add", layer + "/Add",
                      float_tensor(fmt::format("b{}", l + 1), {w.cols}, bias));
     if (l + 1 == a.num_layers()) break;
@@ -172,16 +172,14 @@ std::string encode_onnx(const Network& network, const ModelInfo& info) {
                        offset ? "" : "predictions");
     if (offset)
       b.apply_constant("Add", "target/Add",
-                       float_tensor("target.offset", {1}, {&prep.target_offset, 1}),
-                       "predictions");
+                       float_tensor("target.offset", {1}, {&prep.target_offset, 1}), "predictions");
     if (!scale && !offset) b.apply("Identity", "predictions/Identity", {}, {}, "predictions");
     g.outputs.push_back(tensor_value("predictions", onnx::kFloat, {batch, {r, ""}}));
   }
   return onnx::encode_model(m);
 }
 
-void export_onnx(const std::filesystem::path& path, const Network& network,
-                 const ModelInfo& info) {
+void export_onnx(const std::filesystem::path& path, const Network& network, const ModelInfo& info) {
   write_file_atomically(path, encode_onnx(network, info));
 }
 

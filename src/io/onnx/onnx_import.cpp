@@ -84,9 +84,9 @@ class Importer {
   std::vector<double> offset_{0.0}, scale_{1.0};
   std::vector<Layer> layers_;
   bool softmax_ = false;
-  bool post_ = false;        // target scaling after the last layer: y = z / divisor + shift
+  bool post_ = false;  // target scaling after the last layer: y = z / divisor + shift
   double divisor_ = 1.0, shift_ = 0.0;
-  bool branched_ = false;    // the label branch has read the head
+  bool branched_ = false;  // the label branch has read the head
   std::optional<float> leaky_alpha_;
   std::vector<std::string> branch_classes_;
 };
@@ -114,18 +114,20 @@ void Importer::find_input() {
   for (const onnx::ValueInfo& v : m_.graph.inputs)
     if (constants_.count(v.name) == 0) inputs.push_back(&v);  // keep_initializers_as_inputs
   if (inputs.size() != 1)
-    fail(fmt::format("the graph has {} inputs besides its initializers; backprop imports models "
-                     "with exactly one (the samples, [batch, features])",
-                     inputs.size()));
+    fail(
+        fmt::format("the graph has {} inputs besides its initializers; backprop imports models "
+                    "with exactly one (the samples, [batch, features])",
+                    inputs.size()));
   const onnx::ValueInfo& in = *inputs.front();
   if (!in.is_tensor || (in.elem_type != onnx::kFloat && in.elem_type != onnx::kDouble))
     fail(fmt::format("input '{}' is {}, not a float or double tensor", in.name,
                      in.is_tensor ? onnx::data_type_name(in.elem_type) : "not a tensor"));
   if (in.shape) {
     if (in.shape->size() < 2)
-      fail(fmt::format("input '{}' has {} dims; backprop imports [batch, features] (or [batch, "
-                       "...] followed by Flatten)",
-                       in.name, in.shape->size()));
+      fail(
+          fmt::format("input '{}' has {} dims; backprop imports [batch, features] (or [batch, "
+                      "...] followed by Flatten)",
+                      in.name, in.shape->size()));
     std::vector<std::int64_t> dims;
     bool known = true;
     for (std::size_t k = 1; k < in.shape->size(); ++k) {
@@ -157,8 +159,9 @@ void Importer::find_input() {
 const onnx::Tensor& Importer::float_constant(std::size_t i, const onnx::Node& n,
                                              const onnx::Tensor& t) {
   if (t.data_type != onnx::kFloat && t.data_type != onnx::kDouble)
-    refuse(i, n, fmt::format("constant '{}' is {}, not float or double", t.name,
-                             onnx::data_type_name(t.data_type)));
+    refuse(i, n,
+           fmt::format("constant '{}' is {}, not float or double", t.name,
+                       onnx::data_type_name(t.data_type)));
   if (!std::all_of(t.floats.begin(), t.floats.end(), [](float v) { return std::isfinite(v); }))
     refuse(i, n, fmt::format("constant '{}' holds a value that is not finite (in float)", t.name));
   return t;
@@ -195,14 +198,15 @@ void Importer::constant_node(std::size_t i, const onnx::Node& n) {
 
 // Nodes after the classifier's output: the class index, names and the probability map.
 void Importer::label_node(std::size_t i, const onnx::Node& n) {
-  static const std::set<std::string> kLabelOps = {"ArgMax", "ArrayFeatureExtractor",
-                                                  "ZipMap", "Cast",
-                                                  "Reshape", "Identity",
-                                                  "Flatten", "Squeeze",
+  static const std::set<std::string> kLabelOps = {"ArgMax",    "ArrayFeatureExtractor",
+                                                  "ZipMap",    "Cast",
+                                                  "Reshape",   "Identity",
+                                                  "Flatten",   "Squeeze",
                                                   "Unsqueeze", "Concat"};
   if (kLabelOps.count(n.op_type) == 0)
-    refuse(i, n, "only ArgMax, ArrayFeatureExtractor, ZipMap, Cast, Reshape, Identity, "
-                 "Flatten, Squeeze, Unsqueeze and Concat may follow the model's output");
+    refuse(i, n,
+           "only ArgMax, ArrayFeatureExtractor, ZipMap, Cast, Reshape, Identity, "
+           "Flatten, Squeeze, Unsqueeze and Concat may follow the model's output");
   if (n.op_type == "ArrayFeatureExtractor" && !n.inputs.empty()) {
     const auto c = constants_.find(n.inputs.front());
     if (c != constants_.end()) {
@@ -213,8 +217,7 @@ void Importer::label_node(std::size_t i, const onnx::Node& n) {
     }
   }
   if (n.op_type == "ZipMap") {
-    if (const auto* a = n.attribute("classlabels_strings"))
-      branch_classes_ = a->strings;
+    if (const auto* a = n.attribute("classlabels_strings")) branch_classes_ = a->strings;
     if (const auto* a = n.attribute("classlabels_int64s")) {
       branch_classes_.clear();
       for (const auto v : a->ints) branch_classes_.push_back(std::to_string(v));
@@ -243,9 +246,10 @@ void Importer::node(std::size_t i, const onnx::Node& n) {
     if (name.empty()) continue;  // an optional input left out
     const auto kind = kinds_.find(name);
     if (kind == kinds_.end())
-      refuse(i, n, fmt::format("input '{}' is not the graph's input, an initializer or an earlier "
-                               "node's output",
-                               name));
+      refuse(i, n,
+             fmt::format("input '{}' is not the graph's input, an initializer or an earlier "
+                         "node's output",
+                         name));
     switch (kind->second) {
       case Kind::constant:
         if (constants++ == 0) c = constants_.at(name);
@@ -256,9 +260,10 @@ void Importer::node(std::size_t i, const onnx::Node& n) {
         head_first = k == 0;
         break;
       case Kind::old_head:
-        refuse(i, n, fmt::format("the graph branches: '{}' is read again after a later step "
-                                 "used it; backprop imports a single chain of layers",
-                                 name));
+        refuse(i, n,
+               fmt::format("the graph branches: '{}' is read again after a later step "
+                           "used it; backprop imports a single chain of layers",
+                           name));
       case Kind::label:
         any_label = true;
         break;
@@ -317,8 +322,9 @@ void Importer::chain_node(std::size_t i, const onnx::Node& n, const onnx::Tensor
   } else if (op == "Cast") {
     const std::int64_t to = attr_int("to", 0);
     if (to != onnx::kFloat && to != onnx::kDouble)
-      refuse(i, n, fmt::format("Cast to {} in the model's chain", onnx::data_type_name(
-                                                                     static_cast<std::int32_t>(to))));
+      refuse(i, n,
+             fmt::format("Cast to {} in the model's chain",
+                         onnx::data_type_name(static_cast<std::int32_t>(to))));
   } else if (op == "Flatten") {
     const std::int64_t axis = attr_int("axis", 1);
     if (axis != 1 && !(axis == -1 && feature_dims_ && feature_dims_->size() == 1))
@@ -328,13 +334,15 @@ void Importer::chain_node(std::size_t i, const onnx::Node& n, const onnx::Tensor
     const onnx::Tensor* shape = need_constant();
     if (shape->data_type != onnx::kInt64 || shape->ints.size() != 2 ||
         (shape->ints[0] != -1 && shape->ints[0] != 0) || shape->ints[1] < 1)
-      refuse(i, n, fmt::format("Reshape to [{}] (only [-1, F] and [0, F] are supported)",
-                               fmt::join(shape->ints, ", ")));
+      refuse(i, n,
+             fmt::format("Reshape to [{}] (only [-1, F] and [0, F] are supported)",
+                         fmt::join(shape->ints, ", ")));
     const std::int64_t f = features();
     const std::int64_t width = layers_.empty() ? f : layers_.back().out;
     if (width >= 0 && width != shape->ints[1])
-      refuse(i, n, fmt::format("Reshape to [{}, {}] of {} features", shape->ints[0],
-                               shape->ints[1], width));
+      refuse(
+          i, n,
+          fmt::format("Reshape to [{}, {}] of {} features", shape->ints[0], shape->ints[1], width));
     if (layers_.empty()) feature_dims_ = std::vector<std::int64_t>{shape->ints[1]};
   } else if (op == "Sub" || op == "Add" || op == "Mul" || op == "Div") {
     if (n.inputs.size() != 2) refuse(i, n, "expected two inputs");
@@ -358,8 +366,7 @@ void Importer::chain_node(std::size_t i, const onnx::Node& n, const onnx::Tensor
           attr_float("alpha", 1.0f));
     if (n.inputs.size() >= 3 && !n.inputs[2].empty()) {
       if (kinds_.at(n.inputs[2]) != Kind::constant) refuse(i, n, "Gemm's C is not a constant");
-      set_bias(i, n, float_constant(i, n, *constants_.at(n.inputs[2])),
-               attr_float("beta", 1.0f));
+      set_bias(i, n, float_constant(i, n, *constants_.at(n.inputs[2])), attr_float("beta", 1.0f));
     }
     layers_.back().has_bias = true;
   } else if (op == "Sigmoid" || op == "Tanh" || op == "Relu" || op == "LeakyRelu") {
@@ -371,9 +378,10 @@ void Importer::chain_node(std::size_t i, const onnx::Node& n, const onnx::Tensor
       a = Activation::leaky_relu;
       const float alpha = attr_float("alpha", 0.01f);
       if (leaky_alpha_ && *leaky_alpha_ != alpha)
-        refuse(i, n, fmt::format("LeakyRelu alpha {} differs from an earlier layer's {} "
-                                 "(backprop has one slope per network)",
-                                 alpha, *leaky_alpha_));
+        refuse(i, n,
+               fmt::format("LeakyRelu alpha {} differs from an earlier layer's {} "
+                           "(backprop has one slope per network)",
+                           alpha, *leaky_alpha_));
       leaky_alpha_ = alpha;
     }
     layers_.back().activation = a;
@@ -405,12 +413,14 @@ void Importer::arithmetic(std::size_t i, const onnx::Node& n, const onnx::Tensor
   Layer& last = layers_.back();
   if (op == "Add" && !last.has_bias && !last.activation && !post_) return set_bias(i, n, c, 1.0f);
   if (last.activation || softmax_)
-    refuse(i, n, fmt::format("{} after an activation (only before the first layer, or as the "
-                             "output's target scaling)",
-                             op));
+    refuse(i, n,
+           fmt::format("{} after an activation (only before the first layer, or as the "
+                       "output's target scaling)",
+                       op));
   if (c.floats.size() != 1)
-    refuse(i, n, fmt::format("{} of the output by {} values (target scaling takes one)", op,
-                             c.floats.size()));
+    refuse(i, n,
+           fmt::format("{} of the output by {} values (target scaling takes one)", op,
+                       c.floats.size()));
   // y = z / divisor + shift, kept in that form so that backprop's own Div + Add reads back
   // exactly.
   const double v = c.floats.front();
@@ -434,8 +444,9 @@ void Importer::preprocess(std::size_t i, const onnx::Node& n, char op, const std
       std::vector<std::int64_t> f = *feature_dims_;
       while (!f.empty() && f.front() == 1) f.erase(f.begin());
       if (!dims.empty() && d != f)
-        refuse(i, n, fmt::format("a constant of shape [{}] for samples of shape [{}]",
-                                 fmt::join(dims, ", "), fmt::join(*feature_dims_, ", ")));
+        refuse(i, n,
+               fmt::format("a constant of shape [{}] for samples of shape [{}]",
+                           fmt::join(dims, ", "), fmt::join(*feature_dims_, ", ")));
       if (static_cast<std::int64_t>(c.size()) != features())
         refuse(i, n, fmt::format("{} values for {} features", c.size(), features()));
     }
@@ -452,8 +463,7 @@ void Importer::preprocess(std::size_t i, const onnx::Node& n, char op, const std
     const double v = c[c.size() == 1 ? 0 : j];
     double& o = offset_[j];
     double& s = scale_[j];
-    if ((op == '-' || op == '+') && s == 0.0)
-      refuse(i, n, "a shift after a multiplication by 0");
+    if ((op == '-' || op == '+') && s == 0.0) refuse(i, n, "a shift after a multiplication by 0");
     if (op == '/' && v == 0.0) refuse(i, n, "a division by 0");
     if (op == '-') o += v / s;
     if (op == '+') o -= v / s;
@@ -469,7 +479,8 @@ void Importer::dense(std::size_t i, const onnx::Node& n, const onnx::Tensor& w, 
     // Two products in a row: the first layer is linear.
     layers_.back().activation = Activation::linear;
   }
-  if (w.dims.size() != 2) refuse(i, n, fmt::format("weight '{}' has {} dims, not 2", w.name, w.dims.size()));
+  if (w.dims.size() != 2)
+    refuse(i, n, fmt::format("weight '{}' has {} dims, not 2", w.name, w.dims.size()));
   Layer l;
   l.in = w.dims[transpose ? 1 : 0];
   l.out = w.dims[transpose ? 0 : 1];
@@ -477,8 +488,9 @@ void Importer::dense(std::size_t i, const onnx::Node& n, const onnx::Tensor& w, 
     refuse(i, n, fmt::format("weight '{}' has shape [{}]", w.name, fmt::join(w.dims, ", ")));
   const std::int64_t width = layers_.empty() ? features() : layers_.back().out;
   if (width >= 0 && width != l.in)
-    refuse(i, n, fmt::format("weight '{}' takes {} inputs, but the sample has {} here", w.name,
-                             l.in, width));
+    refuse(i, n,
+           fmt::format("weight '{}' takes {} inputs, but the sample has {} here", w.name, l.in,
+                       width));
   if (layers_.empty() && feature_dims_ && feature_dims_->size() != 1)
     refuse(i, n, "a layer on samples of more than one dim (Flatten them first)");
   l.w.resize(w.floats.size());
@@ -498,8 +510,9 @@ void Importer::set_bias(std::size_t i, const onnx::Node& n, const onnx::Tensor& 
   while (!d.empty() && d.front() == 1) d.erase(d.begin());
   const auto count = static_cast<std::int64_t>(c.floats.size());
   if (count != 1 && (count != l.out || d.size() != 1))
-    refuse(i, n, fmt::format("bias '{}' of shape [{}] for a layer of {} outputs", c.name,
-                             fmt::join(c.dims, ", "), l.out));
+    refuse(i, n,
+           fmt::format("bias '{}' of shape [{}] for a layer of {} outputs", c.name,
+                       fmt::join(c.dims, ", "), l.out));
   for (std::int64_t k = 0; k < l.out; ++k) {
     const float v = c.floats[static_cast<std::size_t>(count == 1 ? 0 : k)];
     l.b[static_cast<std::size_t>(k)] = beta == 1.0f ? v : beta * v;
@@ -518,9 +531,10 @@ Model Importer::run(std::int64_t max_batch) {
 
   if (layers_.empty()) fail("the graph has no dense layer (MatMul or Gemm on the input)");
   if (layers_.back().activation)
-    fail(fmt::format("the last layer ends in an activation ({}); backprop's outputs are Softmax "
-                     "(classification) or linear (regression)",
-                     to_string(*layers_.back().activation)));
+    fail(
+        fmt::format("the last layer ends in an activation ({}); backprop's outputs are Softmax "
+                    "(classification) or linear (regression)",
+                    to_string(*layers_.back().activation)));
   bool head_is_output = false;
   for (const onnx::ValueInfo& v : m_.graph.outputs) {
     if (v.name == head_) head_is_output = true;
@@ -535,7 +549,8 @@ Model Importer::run(std::int64_t max_batch) {
   Architecture& a = info.architecture;
   a.widths.push_back(layers_.front().in);
   for (const Layer& l : layers_) a.widths.push_back(l.out);
-  for (std::size_t l = 0; l + 1 < layers_.size(); ++l) a.activations.push_back(*layers_[l].activation);
+  for (std::size_t l = 0; l + 1 < layers_.size(); ++l)
+    a.activations.push_back(*layers_[l].activation);
   a.loss = softmax_ ? Loss::cross_entropy : Loss::mse;
   if (leaky_alpha_) a.leaky_slope = *leaky_alpha_;
   try {
@@ -553,8 +568,9 @@ Model Importer::run(std::int64_t max_batch) {
   info.csv_columns = p + 1;
   for (std::int64_t j = 0; j < p; ++j) info.feature_names.push_back(fmt::format("c{}", j));
   info.label_name = fmt::format("c{}", p);
-  const bool identity = std::all_of(offset_.begin(), offset_.end(), [](double v) { return v == 0; }) &&
-                        std::all_of(scale_.begin(), scale_.end(), [](double v) { return v == 1; });
+  const bool identity =
+      std::all_of(offset_.begin(), offset_.end(), [](double v) { return v == 0; }) &&
+      std::all_of(scale_.begin(), scale_.end(), [](double v) { return v == 1; });
   info.preprocessing.kind = identity ? Normalization::none : Normalization::standard;
   if (info.task == Task::classification) {
     if (!branch_classes_.empty()) {
@@ -595,8 +611,8 @@ Model Importer::run(std::int64_t max_batch) {
     fail("the output's target scaling is not finite in float");
   info.training["imported_from"] = source_;
   if (!m_.producer_name.empty())
-    info.training["producer"] = m_.producer_name +
-                                (m_.producer_version.empty() ? "" : " " + m_.producer_version);
+    info.training["producer"] =
+        m_.producer_name + (m_.producer_version.empty() ? "" : " " + m_.producer_version);
 
   model.network = std::make_unique<Network>(a, max_batch);
   for (std::size_t l = 0; l < layers_.size(); ++l) {

@@ -14,7 +14,8 @@ namespace {
 using nlohmann::json;
 
 std::vector<std::string> string_list(const json& j, const std::string& source, const char* key) {
-  if (!j.is_array() || !std::all_of(j.begin(), j.end(), [](const json& v) { return v.is_string(); }))
+  if (!j.is_array() ||
+      !std::all_of(j.begin(), j.end(), [](const json& v) { return v.is_string(); }))
     throw Error(fmt::format("{}: metadata_props '{}' is not a JSON list of strings", source, key));
   return j.get<std::vector<std::string>>();
 }
@@ -26,10 +27,10 @@ std::vector<std::pair<std::string, std::string>> onnx_metadata(const ModelInfo& 
   m.emplace_back("backprop_format_version", std::to_string(kModelFormatVersion));
   if (info.task == Task::classification) m.emplace_back("classes", json(info.class_names).dump());
   m.emplace_back("features", json(info.feature_names).dump());
-  m.emplace_back(
-      "input",
-      json{{"format", info.input_format}, {"header", info.csv_header}, {"columns", info.csv_columns}}
-          .dump());
+  m.emplace_back("input", json{{"format", info.input_format},
+                               {"header", info.csv_header},
+                               {"columns", info.csv_columns}}
+                              .dump());
   m.emplace_back("label", info.label_name);
   m.emplace_back("preprocessing", to_string(info.preprocessing.kind));
   m.emplace_back("task", info.task == Task::classification ? "classification" : "regression");

@@ -26,9 +26,9 @@ std::size_t element_size(std::int32_t type) {
     case 6:   // INT32
     case 12:  // UINT32
       return 4;
-    case 2:   // UINT8
-    case 3:   // INT8
-    case 9:   // BOOL
+    case 2:  // UINT8
+    case 3:  // INT8
+    case 9:  // BOOL
       return 1;
     case 4:   // UINT16
     case 5:   // INT16
@@ -79,9 +79,8 @@ void repeated_scalars(const Reader& r, const Field& f, WireType element, F&& eac
     } else {
       const std::size_t n = element == WireType::fixed32 ? 4 : 8;
       if (run.size() - pos < n)
-        fail(r.what(),
-             fmt::format("packed field {} is {} bytes, not a multiple of {}", f.number,
-                         run.size(), n));
+        fail(r.what(), fmt::format("packed field {} is {} bytes, not a multiple of {}", f.number,
+                                   run.size(), n));
       std::uint64_t bits = 0;
       std::memcpy(&bits, run.data() + pos, n);
       v.integer = bits;
@@ -172,8 +171,8 @@ class TensorDecoder {
     if (t.elements != 0) {
       for (const std::int64_t d : t.dims) {
         if (t.elements > cap / static_cast<std::uint64_t>(d))
-          fail(where_, fmt::format("dims [{}] hold more than {} elements",
-                                   fmt::join(t.dims, ", "), cap));
+          fail(where_,
+               fmt::format("dims [{}] hold more than {} elements", fmt::join(t.dims, ", "), cap));
         t.elements *= static_cast<std::uint64_t>(d);
       }
     }
@@ -201,15 +200,15 @@ class TensorDecoder {
           });
           break;
         case 5:
-          expect_type(t, f, is_integer_type(t.data_type) && t.data_type != kInt64,
-                      "int32_data");
+          expect_type(t, f, is_integer_type(t.data_type) && t.data_type != kInt64, "int32_data");
           repeated_scalars(r, f, WireType::varint, [&](const Field& v) {
             push_int(t, static_cast<std::int32_t>(r.int64(v)));
           });
           break;
         case 7:
           expect_type(t, f, t.data_type == kInt64, "int64_data");
-          repeated_scalars(r, f, WireType::varint, [&](const Field& v) { push_int(t, r.int64(v)); });
+          repeated_scalars(r, f, WireType::varint,
+                           [&](const Field& v) { push_int(t, r.int64(v)); });
           break;
         case 11:
           expect_type(t, f, t.data_type == 12 || t.data_type == 13, "uint64_data");
@@ -227,8 +226,7 @@ class TensorDecoder {
           break;
       }
     }
-    if (raw_seen && data_fields > 1)
-      fail(where_, "has both raw_data and a typed data field");
+    if (raw_seen && data_fields > 1) fail(where_, "has both raw_data and a typed data field");
     const std::uint64_t count = t.floats.size() + t.ints.size() + t.strings.size();
     t.decoded = t.data_type == kFloat || t.data_type == kDouble || t.data_type == kString ||
                 is_integer_type(t.data_type);
@@ -459,8 +457,7 @@ Graph decode_graph(Bytes bytes, const std::string& where, const OnnxLimits& limi
       case 5:
         count(g.initializers.size(), limits.max_initializers, "initializers");
         g.initializers.push_back(decode_tensor(
-            r.message(f), fmt::format("{}.initializer[{}]", where, g.initializers.size()),
-            limits));
+            r.message(f), fmt::format("{}.initializer[{}]", where, g.initializers.size()), limits));
         break;
       case 11:
       case 12: {
@@ -557,9 +554,9 @@ Writer encode_value_info(const ValueInfo& v) {
 }  // namespace
 
 std::string data_type_name(std::int32_t type) {
-  static const char* const kNames[] = {"UNDEFINED", "FLOAT",  "UINT8",     "INT8",      "UINT16",
-                                       "INT16",     "INT32",  "INT64",     "STRING",    "BOOL",
-                                       "FLOAT16",   "DOUBLE", "UINT32",    "UINT64",    "COMPLEX64",
+  static const char* const kNames[] = {"UNDEFINED",  "FLOAT",   "UINT8",  "INT8",   "UINT16",
+                                       "INT16",      "INT32",   "INT64",  "STRING", "BOOL",
+                                       "FLOAT16",    "DOUBLE",  "UINT32", "UINT64", "COMPLEX64",
                                        "COMPLEX128", "BFLOAT16"};
   if (type >= 0 && type < static_cast<std::int32_t>(std::size(kNames))) return kNames[type];
   return fmt::format("type {}", type);

@@ -66,16 +66,17 @@ Field Reader::next() {
       f.type = WireType::length;
       const std::uint64_t n = varint();
       if (n > bytes_.size() - pos_)
-        fail(fmt::format("malformed protobuf: field {} claims {} bytes, but {} remain", f.number,
-                         n, bytes_.size() - pos_));
+        fail(fmt::format("malformed protobuf: field {} claims {} bytes, but {} remain", f.number, n,
+                         bytes_.size() - pos_));
       f.bytes = bytes_.subspan(pos_, static_cast<std::size_t>(n));
       pos_ += static_cast<std::size_t>(n);
       break;
     }
     default:
-      fail(fmt::format("malformed protobuf: field {} has wire type {} (groups and unknown types "
-                       "are not ONNX)",
-                       f.number, key & 7));
+      fail(
+          fmt::format("malformed protobuf: field {} has wire type {} (groups and unknown types "
+                      "are not ONNX)",
+                      f.number, key & 7));
   }
   return f;
 }
