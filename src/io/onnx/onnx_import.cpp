@@ -500,6 +500,8 @@ void Importer::dense(std::size_t i, const onnx::Node& n, const onnx::Tensor& w, 
                                 : w.floats[static_cast<std::size_t>(r * l.out + k)];
       l.w[static_cast<std::size_t>(r * l.out + k)] = alpha == 1.0f ? v : alpha * v;
     }
+  if (!std::all_of(l.w.begin(), l.w.end(), [](float v) { return std::isfinite(v); }))
+    refuse(i, n, fmt::format("alpha {} times weight '{}' is not finite in float", alpha, w.name));
   l.b.assign(static_cast<std::size_t>(l.out), 0.0f);
   layers_.push_back(std::move(l));
 }
@@ -517,6 +519,8 @@ void Importer::set_bias(std::size_t i, const onnx::Node& n, const onnx::Tensor& 
     const float v = c.floats[static_cast<std::size_t>(count == 1 ? 0 : k)];
     l.b[static_cast<std::size_t>(k)] = beta == 1.0f ? v : beta * v;
   }
+  if (!std::all_of(l.b.begin(), l.b.end(), [](float v) { return std::isfinite(v); }))
+    refuse(i, n, fmt::format("beta {} times bias '{}' is not finite in float", beta, c.name));
   l.has_bias = true;
 }
 
@@ -595,7 +599,8 @@ Model Importer::run(std::int64_t max_batch) {
   Preprocessing& prep = info.preprocessing;
   for (std::int64_t j = 0; j < p; ++j) {
     const std::size_t k = offset_.size() == 1 ? 0 : static_cast<std::size_t>(j);
-    prep.offset.push_back(static_cast<float>(offset_[k]));
+    // + 0.0f: an offset of -0 is the identity too, and must export (and read back) as one.
+    prep.offset.push_back(static_cast<float>(offset_[k]) + 0.0f);
     prep.scale.push_back(static_cast<float>(scale_[k]));
   }
   const auto finite = [](float v) { return std::isfinite(v); };
@@ -605,7 +610,7 @@ Model Importer::run(std::int64_t max_batch) {
   if (post_ && info.task == Task::classification)
     fail("scaling after the last layer of a classifier");
   prep.target_scale = static_cast<float>(divisor_);
-  prep.target_offset = static_cast<float>(shift_);
+  prep.target_offset = static_cast<float>(shift_) + 0.0f;
   if (!std::isfinite(prep.target_scale) || !std::isfinite(prep.target_offset) ||
       prep.target_scale == 0.0f)
     fail("the output's target scaling is not finite in float");
