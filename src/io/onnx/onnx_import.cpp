@@ -12,6 +12,7 @@
 #include <cmath>
 #include <deque>
 #include <map>
+#include <nlohmann/json.hpp>
 #include <optional>
 #include <set>
 
@@ -90,6 +91,15 @@ class Importer {
   std::optional<float> leaky_alpha_;
   std::vector<std::string> branch_classes_;
 };
+
+bool valid_utf8(const std::string& s) {
+  try {
+    (void)nlohmann::json(s).dump();
+    return true;
+  } catch (const nlohmann::json::exception&) {
+    return false;
+  }
+}
 
 std::int64_t product(const std::vector<std::int64_t>& dims) {
   std::int64_t p = 1;
@@ -435,6 +445,10 @@ void Importer::arithmetic(std::size_t i, const onnx::Node& n, const onnx::Tensor
 void Importer::preprocess(std::size_t i, const onnx::Node& n, char op, const std::vector<float>& c,
                           const std::vector<std::int64_t>& dims) {
   if (c.empty()) refuse(i, n, "a preprocessing constant with no values");
+  if (c.size() > static_cast<std::size_t>(kMaxWidth))
+    refuse(i, n,
+           fmt::format("a preprocessing constant of {} values (more than {} features)", c.size(),
+                       kMaxWidth));
   if (c.size() > 1) {
     // The constant must line up with the sample's features: its dims without leading 1s end
     // the sample's dims (elementwise after the row-major flatten).
@@ -614,10 +628,14 @@ Model Importer::run(std::int64_t max_batch) {
   if (!std::isfinite(prep.target_scale) || !std::isfinite(prep.target_offset) ||
       prep.target_scale == 0.0f)
     fail("the output's target scaling is not finite in float");
-  info.training["imported_from"] = source_;
-  if (!m_.producer_name.empty())
-    info.training["producer"] =
-        m_.producer_name + (m_.producer_version.empty() ? "" : " " + m_.producer_version);
+  // Names end up in JSON (the model file's metadata), which holds UTF-8 only.
+  for (const auto& name : info.class_names)
+    if (!valid_utf8(name)) fail("a class name is not valid UTF-8");
+  if (!valid_utf8(info.label_name)) fail("metadata_props label is not valid UTF-8");
+  if (valid_utf8(source_)) info.training["imported_from"] = source_;
+  const std::string producer =
+      m_.producer_name + (m_.producer_version.empty() ? "" : " " + m_.producer_version);
+  if (!m_.producer_name.empty() && valid_utf8(producer)) info.training["producer"] = producer;
 
   model.network = std::make_unique<Network>(a, max_batch);
   for (std::size_t l = 0; l < layers_.size(); ++l) {
