@@ -8,7 +8,7 @@
 //     layouts of skl2onnx and Keras converters (make_producer_models.py) import, predict as
 //     their producer does within 1e-5, and fine-tune with train --init.
 // Data and models are generated here (tiny CSV and IDX sets, a few epochs); nothing is
-// downloaded. The runtimes run once per suite on all models together.
+// downloaded. Each runtime runs once per test process, on all models together.
 #include <fmt/format.h>
 #include <gtest/gtest.h>
 
@@ -189,22 +189,31 @@ class OnnxExports : public ::testing::Test {
                           {"features", c.rows.front().size()},
                           {"rows", c.rows}});
     write_file(d / "manifest.json", manifest.dump());
+  }
 
+  // Each runtime runs once per process, in the tests that need it (CTest runs every test in a
+  // process of its own, so work done in SetUpTestSuite is repeated per test).
+  static void run_onnxruntime() {
+    const TempDir& d = *dir_;
     const fs::path node_modules = kInteropDir / "node_modules" / "onnxruntime-node";
     if (!fs::exists(node_modules)) {
       ort_error_ = node_modules.string() +
                    " is missing: run `ONNXRUNTIME_NODE_INSTALL=skip npm ci` in " +
                    kInteropDir.string() + " (scripts/test.sh does)";
-    } else {
-      const RunResult r =
-          Child({"/usr/bin/env", "node", (kInteropDir / "run_onnxruntime.js").string(),
-                 d.str("manifest.json"), d.str("ort.json")})
-              .wait(120);
-      if (r.exit_code != 0)
-        ort_error_ = "run_onnxruntime.js failed: " + r.describe();
-      else
-        ort_ = read_json(d / "ort.json");
+      return;
     }
+    const RunResult r =
+        Child({"/usr/bin/env", "node", (kInteropDir / "run_onnxruntime.js").string(),
+               d.str("manifest.json"), d.str("ort.json")})
+            .wait(120);
+    if (r.exit_code != 0)
+      ort_error_ = "run_onnxruntime.js failed: " + r.describe();
+    else
+      ort_ = read_json(d / "ort.json");
+  }
+
+  static void run_python_checks() {
+    const TempDir& d = *dir_;
     const RunResult p = Child({"/usr/bin/python3", (kInteropDir / "check_exports.py").string(),
                                d.str("manifest.json"), d.str("python.json")})
                             .wait(120);
@@ -221,6 +230,7 @@ class OnnxExports : public ::testing::Test {
 };
 
 TEST_F(OnnxExports, OnnxRuntimeMatchesPredictForEveryModelAndBatch) {
+  run_onnxruntime();
   ASSERT_TRUE(ort_error_.empty()) << ort_error_;
   double worst = 0.0;
   for (const Case& c : cases_) {
@@ -237,11 +247,13 @@ TEST_F(OnnxExports, OnnxRuntimeMatchesPredictForEveryModelAndBatch) {
 }
 
 TEST_F(OnnxExports, OnnxCheckerAcceptsEveryExport) {
+  run_python_checks();
   ASSERT_TRUE(python_error_.empty()) << python_error_;
   for (const Case& c : cases_) EXPECT_EQ(python_.at("checker").at(c.name), "ok") << c.name;
 }
 
 TEST_F(OnnxExports, OpenCvDnnLoadsEveryExportAndMatchesPredict) {
+  run_python_checks();
   ASSERT_TRUE(python_error_.empty()) << python_error_;
   double worst = 0.0;
   for (const Case& c : cases_) {
