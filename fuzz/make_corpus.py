@@ -790,6 +790,7 @@ def onnx_seeds():
     w = onnx_tensor("w", [2, 2], weights(2, 2))
     add(t, "op_conv", one_layer(w, op="Conv"))
     add(t, "gemm_trans_a", one_layer(w, op="Gemm", transA=1))
+    add(t, "gemm_b_left_out", onnx_model([onnx_node("Gemm", ["x", "", "w"], ["y"])], [w], x, y))
     add(t, "softmax_axis_0", one_layer(w, [onnx_node("Softmax", ["y"], ["p"], axis=0)]))
     add(t, "activation_last", one_layer(w, [onnx_node("Relu", ["y"], ["r"])]))
     add(t, "no_layer", onnx_model([onnx_node("Relu", ["x"], ["y"])], [], x, y))

@@ -370,7 +370,7 @@ void Importer::chain_node(std::size_t i, const onnx::Node& n, const onnx::Tensor
   } else if (op == "Gemm") {
     if (!head_first) refuse(i, n, "Gemm with the sample as B");
     if (attr_int("transA", 0) != 0) refuse(i, n, "Gemm with transA=1");
-    if (n.inputs.size() < 2 || kinds_.at(n.inputs[1]) != Kind::constant)
+    if (n.inputs.size() < 2 || n.inputs[1].empty() || kinds_.at(n.inputs[1]) != Kind::constant)
       refuse(i, n, "Gemm's B is not a constant");
     dense(i, n, float_constant(i, n, *constants_.at(n.inputs[1])), attr_int("transB", 0) != 0,
           attr_float("alpha", 1.0f));
