@@ -22,6 +22,8 @@ int main(int argc, char** argv) {
   add_predict_command(app, exit_code);
   add_gradcheck_command(app, exit_code);
   add_info_command(app, exit_code);
+  add_export_command(app, exit_code);
+  add_import_command(app, exit_code);
   try {
     app.parse(argc, argv);
   } catch (const CLI::CallForHelp& e) {

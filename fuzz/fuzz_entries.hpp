@@ -51,6 +51,13 @@
 #define BACKPROP_FUZZ_HAVE_MODEL 0
 #endif
 
+#if BACKPROP_FUZZ_HAVE_MODEL && __has_include("backprop/onnx.hpp")
+#include "backprop/onnx.hpp"
+#define BACKPROP_FUZZ_HAVE_ONNX 1
+#else
+#define BACKPROP_FUZZ_HAVE_ONNX 0
+#endif
+
 namespace backprop::fuzz {
 
 using Bytes = std::span<const std::uint8_t>;
@@ -566,6 +573,65 @@ inline bool model_entry(Bytes input) {
 }
 #else
 inline bool model_entry(Bytes) { return false; }
+#endif
+
+// ---- fuzz_onnx ----------------------------------------------------------------------------
+//
+// Input: the ONNX file's bytes (a ModelProto). An accepted file must give a model that passes
+// check_model, and exporting that model and importing the export must give the same widths,
+// activations, preprocessing and parameters, bit for bit (the exporter writes only what the
+// importer reads back exactly).
+
+#if BACKPROP_FUZZ_HAVE_ONNX
+inline void check_onnx_round_trip(const Model& m) {
+  constexpr const char* t = "fuzz_onnx";
+  std::string encoded;
+  try {
+    encoded = encode_onnx(*m.network, m.info);
+  } catch (const Error& error) {
+    throw InvariantViolation(std::string("fuzz_onnx: an imported model cannot be exported: ") +
+                             error.what());
+  }
+  const Bytes bytes(reinterpret_cast<const std::uint8_t*>(encoded.data()), encoded.size());
+  Model again;
+  try {
+    again = parse_onnx(bytes, "again.onnx", kFuzzMaxBatch);
+  } catch (const Error& error) {
+    throw InvariantViolation(
+        std::string("fuzz_onnx: encode_onnx wrote a file that parse_onnx refuses: ") +
+        error.what());
+  }
+  const Architecture& a = m.info.architecture;
+  const Architecture& b = again.info.architecture;
+  BACKPROP_FUZZ_REQUIRE(t, a.widths == b.widths && a.activations == b.activations);
+  BACKPROP_FUZZ_REQUIRE(t, a.loss == b.loss && m.info.task == again.info.task);
+  BACKPROP_FUZZ_REQUIRE(t, m.info.class_names == again.info.class_names);
+  BACKPROP_FUZZ_REQUIRE(t, m.info.feature_names == again.info.feature_names);
+  const Preprocessing& p = m.info.preprocessing;
+  const Preprocessing& q = again.info.preprocessing;
+  BACKPROP_FUZZ_REQUIRE(t, same_floats(p.offset, q.offset) && same_floats(p.scale, q.scale));
+  if (m.info.task == Task::regression) {
+    BACKPROP_FUZZ_REQUIRE(t, same_floats({&p.target_offset, 1}, {&q.target_offset, 1}));
+    BACKPROP_FUZZ_REQUIRE(t, same_floats({&p.target_scale, 1}, {&q.target_scale, 1}));
+  }
+  BACKPROP_FUZZ_REQUIRE(t, same_floats(m.network->parameters(), again.network->parameters()));
+}
+
+inline bool onnx_entry(Bytes input) {
+  try {
+    const Model m = parse_onnx(input, "model.onnx", kFuzzMaxBatch);
+    check_model(m);
+    BACKPROP_FUZZ_REQUIRE("fuzz_onnx", m.info.preprocessing.offset.size() ==
+                                           static_cast<std::size_t>(m.info.architecture.inputs()));
+    check_model_round_trip(m);  // what `backprop import` saves loads back
+    check_onnx_round_trip(m);
+    return true;
+  } catch (const Error&) {
+    return false;
+  }
+}
+#else
+inline bool onnx_entry(Bytes) { return false; }
 #endif
 
 }  // namespace backprop::fuzz

@@ -12,6 +12,7 @@ regenerated and reviewed. Each file is an input in the format its target's entry
     fuzz_csv          1 options byte, then the CSV text
     fuzz_safetensors  the file
     fuzz_model        the file
+    fuzz_onnx         the file
 
 Files named valid_* must be accepted by the target's main reader; tests/fuzz_corpus_test.cpp
 checks that, and that nothing but backprop::Error comes out of any file. Everything else is
@@ -566,6 +567,250 @@ def model_seeds():
                        "training": '{"a":' + "[" * depth + "]" * depth + "}"}))
 
 
+# ---- fuzz_onnx: protobuf written by hand (onnx.proto field numbers, docs/onnx.md) ----------
+
+def pb_varint(v):
+    v &= (1 << 64) - 1
+    out = bytearray()
+    while v >= 0x80:
+        out.append((v & 0x7F) | 0x80)
+        v >>= 7
+    out.append(v)
+    return bytes(out)
+
+
+def pb_int(field, v):
+    return pb_varint(field << 3) + pb_varint(v)
+
+
+def pb_bytes(field, data):
+    if isinstance(data, str):
+        data = data.encode()
+    return pb_varint(field << 3 | 2) + pb_varint(len(data)) + data
+
+
+def pb_float(field, v):
+    return pb_varint(field << 3 | 5) + struct.pack("<f", v)
+
+
+FLOAT, INT64, STRING, DOUBLE = 1, 7, 8, 11
+
+
+def onnx_tensor(name, dims, values, dtype=FLOAT, form="raw"):
+    """A TensorProto: raw_data, or the typed field ("typed": one field per value; "packed")."""
+    t = b"".join(pb_int(1, d) for d in dims) + pb_int(2, dtype) + pb_bytes(8, name)
+    if dtype == STRING:
+        return t + b"".join(pb_bytes(6, v) for v in values)
+    code, field = {FLOAT: ("<f", 4), DOUBLE: ("<d", 10), INT64: ("<q", 7)}[dtype]
+    if form == "raw":
+        return t + pb_bytes(9, b"".join(struct.pack(code, v) for v in values))
+    if dtype == INT64:
+        items = [pb_varint(v) for v in values]
+    else:
+        items = [struct.pack(code, v) for v in values]
+    if form == "packed":
+        return t + pb_bytes(field, b"".join(items))
+    wire = 0 if dtype == INT64 else (5 if dtype == FLOAT else 1)
+    return t + b"".join(pb_varint(field << 3 | wire) + item for item in items)
+
+
+def onnx_attr(name, value):
+    a = pb_bytes(1, name)
+    if isinstance(value, float):
+        return a + pb_float(2, value) + pb_int(20, 1)
+    if isinstance(value, int):
+        return a + pb_int(3, value) + pb_int(20, 2)
+    if isinstance(value, bytes):  # a TensorProto
+        return a + pb_bytes(5, value) + pb_int(20, 4)
+    if value and isinstance(value[0], float):
+        return a + b"".join(pb_float(7, v) for v in value) + pb_int(20, 6)
+    return a + b"".join(pb_bytes(9, v) for v in value) + pb_int(20, 8)
+
+
+def onnx_node(op, inputs, outputs, name="", domain="", **attrs):
+    n = b"".join(pb_bytes(1, i) for i in inputs) + b"".join(pb_bytes(2, o) for o in outputs)
+    n += pb_bytes(3, name or op) + pb_bytes(4, op)
+    n += b"".join(pb_bytes(5, onnx_attr(k, v)) for k, v in attrs.items())
+    return n + (pb_bytes(7, domain) if domain else b"")
+
+
+def onnx_value(name, elem=FLOAT, dims=("batch", 2)):
+    shape = b"".join(pb_bytes(1, pb_bytes(2, d) if isinstance(d, str) else pb_int(1, d))
+                     for d in dims)
+    tensor_type = pb_int(1, elem) + pb_bytes(2, shape)
+    return pb_bytes(1, name) + pb_bytes(2, pb_bytes(1, tensor_type))
+
+
+def onnx_model(nodes, initializers, inputs, outputs, opset=13, metadata=None, ml=False):
+    g = b"".join(pb_bytes(1, n) for n in nodes) + pb_bytes(2, "g")
+    g += b"".join(pb_bytes(5, t) for t in initializers)
+    g += b"".join(pb_bytes(11, v) for v in inputs) + b"".join(pb_bytes(12, v) for v in outputs)
+    m = pb_int(1, 7) + pb_bytes(2, "make_corpus") + pb_bytes(7, g)
+    m += pb_bytes(8, pb_int(2, opset))
+    if ml:
+        m += pb_bytes(8, pb_bytes(1, "ai.onnx.ml") + pb_int(2, 1))
+    for k, v in (metadata or {}).items():
+        m += pb_bytes(14, pb_bytes(1, k) + pb_bytes(2, v))
+    return m
+
+
+def weights(i, o, seed=0):
+    return [(((k + seed) * 7) % 11 - 5) / 10 for k in range(i * o)]
+
+
+def backprop_export(task="classification", activation="Tanh", alpha=None):
+    """The layout backprop's exporter writes: 2-3-2 (or 2-3-1 for regression)."""
+    out = 2 if task == "classification" else 1
+    attrs = {"alpha": alpha} if alpha is not None else {}
+    nodes = [onnx_node("Sub", ["input", "input.offset"], ["input/Sub"]),
+             onnx_node("Mul", ["input/Sub", "input.scale"], ["input/Mul"]),
+             onnx_node("MatMul", ["input/Mul", "W1"], ["layer1/MatMul"]),
+             onnx_node("Add", ["layer1/MatMul", "b1"], ["layer1/Add"]),
+             onnx_node(activation, ["layer1/Add"], ["layer1/act"], **attrs),
+             onnx_node("MatMul", ["layer1/act", "W2"], ["layer2/MatMul"]),
+             onnx_node("Add", ["layer2/MatMul", "b2"], ["layer2/Add"])]
+    inits = [onnx_tensor("input.offset", [2], [0.5, -1.0]),
+             onnx_tensor("input.scale", [2], [2.0, 0.25]),
+             onnx_tensor("W1", [2, 3], weights(2, 3)), onnx_tensor("b1", [3], [0.1, 0.2, 0.3]),
+             onnx_tensor("W2", [3, out], weights(3, out, 1)),
+             onnx_tensor("b2", [out], [0.0] * out)]
+    meta = {"backprop_format_version": "1", "features": '["a","b"]',
+            "input": '{"columns":3,"format":"csv","header":true}', "label": "y",
+            "preprocessing": "standard", "task": task}
+    if task == "classification":
+        nodes += [onnx_node("Softmax", ["layer2/Add"], ["probabilities"], axis=-1),
+                  onnx_node("ArgMax", ["probabilities"], ["class_index"], axis=1, keepdims=0)]
+        outputs = [onnx_value("probabilities", FLOAT, ("batch", 2)),
+                   onnx_value("class_index", INT64, ("batch",))]
+        meta["classes"] = '["no","yes"]'
+    else:
+        nodes += [onnx_node("Div", ["layer2/Add", "target.scale"], ["target/Div"]),
+                  onnx_node("Add", ["target/Div", "target.offset"], ["predictions"])]
+        inits += [onnx_tensor("target.scale", [1], [0.5]),
+                  onnx_tensor("target.offset", [1], [3.0])]
+        outputs = [onnx_value("predictions", FLOAT, ("batch", 1))]
+    return onnx_model(nodes, inits, [onnx_value("input")], outputs, metadata=meta)
+
+
+def torch_like(opset=9):
+    """torch.onnx.export of Flatten, Linear, Sigmoid, Linear, Softmax with
+    keep_initializers_as_inputs: Gemm with transB=1, weights listed as graph inputs."""
+    nodes = [onnx_node("Flatten", ["x"], ["f"], axis=1),
+             onnx_node("Gemm", ["f", "0.weight", "0.bias"], ["g1"], alpha=1.0, beta=1.0,
+                       transB=1),
+             onnx_node("Sigmoid", ["g1"], ["s1"]),
+             onnx_node("Gemm", ["s1", "2.weight", "2.bias"], ["g2"], transB=1),
+             onnx_node("Softmax", ["g2"], ["y"], axis=1)]
+    inits = [onnx_tensor("0.weight", [3, 2], weights(3, 2)), onnx_tensor("0.bias", [3], [0.1] * 3),
+             onnx_tensor("2.weight", [2, 3], weights(2, 3, 2)), onnx_tensor("2.bias", [2], [0.0, 0.5])]
+    inputs = [onnx_value("x")] + [onnx_value(n, FLOAT, d) for n, d in
+                                  [("0.weight", (3, 2)), ("0.bias", (3,)),
+                                   ("2.weight", (2, 3)), ("2.bias", (2,))]]
+    return onnx_model(nodes, inits, inputs, [onnx_value("y", FLOAT, ("batch", 2))], opset=opset)
+
+
+def onnx_seeds():
+    t = "fuzz_onnx"
+    add(t, "valid_backprop_classifier", backprop_export())
+    add(t, "valid_backprop_regressor", backprop_export("regression", "LeakyRelu", 0.2))
+    add(t, "valid_backprop_relu", backprop_export(activation="Relu"))
+    add(t, "valid_torch_gemm_opset9", torch_like(9))
+    # (x - mean) / std as Constant nodes, Gemm with alpha and beta, linear output.
+    add(t, "valid_constants_sub_div_gemm", onnx_model(
+        [onnx_node("Constant", [], ["mean"], value=onnx_tensor("m", [2], [1.0, -2.0])),
+         onnx_node("Constant", [], ["std"], value_floats=[2.0, 0.5]),
+         onnx_node("Sub", ["x", "mean"], ["c"]), onnx_node("Div", ["c", "std"], ["n"]),
+         onnx_node("Gemm", ["n", "w", "b"], ["z"], alpha=0.5, beta=2.0),
+         onnx_node("Sigmoid", ["z"], ["h"]), onnx_node("MatMul", ["h", "w2"], ["y"])],
+        [onnx_tensor("w", [2, 3], weights(2, 3), DOUBLE, "packed"),
+         onnx_tensor("b", [1, 3], [0.5, 0.0, -0.5], DOUBLE, "typed"),
+         onnx_tensor("w2", [3, 1], [1.0, -1.0, 0.5], FLOAT, "typed")],
+        [onnx_value("x")], [onnx_value("y", FLOAT, ("batch", 1))], opset=14))
+    # skl2onnx's MLPClassifier: Scaler, Cast, bias on the left, label branch with ZipMap.
+    add(t, "valid_scaler_label_branch", onnx_model(
+        [onnx_node("Scaler", ["x"], ["s"], domain="ai.onnx.ml", offset=[0.5, 1.0],
+                   scale=[2.0, 4.0]),
+         onnx_node("Cast", ["s"], ["c"], to=FLOAT),
+         onnx_node("MatMul", ["c", "w"], ["m"]), onnx_node("Add", ["b", "m"], ["a"]),
+         onnx_node("Relu", ["a"], ["h"]), onnx_node("MatMul", ["h", "w2"], ["m2"]),
+         onnx_node("Add", ["m2", "b2"], ["z"]), onnx_node("Softmax", ["z"], ["p"], axis=1),
+         onnx_node("ArgMax", ["p"], ["i"], axis=1),
+         onnx_node("ArrayFeatureExtractor", ["classes", "i"], ["label"], domain="ai.onnx.ml"),
+         onnx_node("ZipMap", ["p"], ["probs"], domain="ai.onnx.ml",
+                   classlabels_strings=[b"cat", b"dog"])],
+        [onnx_tensor("w", [2, 3], weights(2, 3)), onnx_tensor("b", [1, 3], [0.1] * 3),
+         onnx_tensor("w2", [3, 2], weights(3, 2, 4)), onnx_tensor("b2", [1, 2], [0.0, 0.1]),
+         onnx_tensor("classes", [2], [b"cat", b"dog"], STRING)],
+        [onnx_value("x")], [onnx_value("label", STRING, ("batch",))], ml=True))
+    # A Keras converter: Reshape to [0, F] by a Constant, Identity, Dropout, Tanh.
+    add(t, "valid_reshape_identity_dropout", onnx_model(
+        [onnx_node("Constant", [], ["shape"], value=onnx_tensor("s", [2], [0, 2], INT64)),
+         onnx_node("Reshape", ["x", "shape"], ["r"]), onnx_node("Identity", ["r"], ["i"]),
+         onnx_node("MatMul", ["i", "w"], ["m"]), onnx_node("Add", ["m", "b"], ["a"]),
+         onnx_node("Tanh", ["a"], ["h"]), onnx_node("Dropout", ["h"], ["d"]),
+         onnx_node("MatMul", ["d", "w2"], ["m2"]), onnx_node("Add", ["m2", "b2"], ["z"]),
+         onnx_node("Softmax", ["z"], ["y"])],
+        [onnx_tensor("w", [2, 3], weights(2, 3)), onnx_tensor("b", [3], [0.1] * 3),
+         onnx_tensor("w2", [3, 2], weights(3, 2, 3), FLOAT, "packed"),
+         onnx_tensor("b2", [2], [0.0, 0.1])],
+        [onnx_value("x", FLOAT, ("N", 2))], [onnx_value("y", FLOAT, ("N", 2))]))
+
+    whole = backprop_export()
+    add(t, "empty", b"")
+    add(t, "truncated_half", whole[:len(whole) // 2])
+    add(t, "truncated_one_byte", whole[:-1])
+    add(t, "varint_eleven_bytes", b"\x08" + b"\xff" * 10 + b"\x01")
+    add(t, "varint_overflow", b"\x08" + b"\xff" * 9 + b"\x02")
+    add(t, "length_beyond_end", b"\x3a\xff\xff\xff\xff\x0f")
+    add(t, "group_wire_type", b"\x0b\x0c")
+    add(t, "not_onnx_text", b"hello, world\n")
+    x = [onnx_value("x")]
+    y = [onnx_value("y", FLOAT, ("batch", 2))]
+
+    def one_layer(w_tensor, extra_nodes=(), op="MatMul", **attrs):
+        return onnx_model([onnx_node(op, ["x", "w"], ["y"], **attrs)] + list(extra_nodes),
+                          [w_tensor], x, y)
+
+    add(t, "dims_huge", one_layer(onnx_tensor("w", [1 << 40, 1 << 40], [1.0] * 4)))
+    add(t, "dims_negative", one_layer(onnx_tensor("w", [-2, 2], [1.0] * 4)))
+    add(t, "dims_int64_max", one_layer(onnx_tensor("w", [(1 << 63) - 1, 2], [1.0] * 4)))
+    add(t, "dims_too_many", one_layer(onnx_tensor("w", [1] * 12, [1.0])))
+    add(t, "raw_data_short", one_layer(onnx_tensor("w", [2, 2], [1.0] * 3)))
+    add(t, "raw_data_long", one_layer(onnx_tensor("w", [2, 2], [1.0] * 5)))
+    add(t, "typed_data_short", one_layer(onnx_tensor("w", [2, 2], [1.0] * 3, FLOAT, "typed")))
+    add(t, "packed_float_ragged", one_layer(
+        pb_int(1, 2) + pb_int(1, 2) + pb_int(2, FLOAT) + pb_bytes(8, "w") + pb_bytes(4, b"\0" * 7)))
+    add(t, "string_weights", one_layer(onnx_tensor("w", [2, 2], [b"a", b"b", b"c", b"d"], STRING)))
+    for name, location in [("external_parent", "../../etc/passwd"),
+                           ("external_absolute", "/etc/passwd"),
+                           ("external_relative", "weights.bin")]:
+        tensor = (pb_int(1, 2) + pb_int(1, 2) + pb_int(2, FLOAT) + pb_bytes(8, "w") +
+                  pb_bytes(13, pb_bytes(1, "location") + pb_bytes(2, location)) + pb_int(14, 1))
+        add(t, name, one_layer(tensor))
+    w = onnx_tensor("w", [2, 2], weights(2, 2))
+    add(t, "op_conv", one_layer(w, op="Conv"))
+    add(t, "gemm_trans_a", one_layer(w, op="Gemm", transA=1))
+    add(t, "gemm_b_left_out", onnx_model([onnx_node("Gemm", ["x", "", "w"], ["y"])], [w], x, y))
+    add(t, "softmax_axis_0", one_layer(w, [onnx_node("Softmax", ["y"], ["p"], axis=0)]))
+    add(t, "activation_last", one_layer(w, [onnx_node("Relu", ["y"], ["r"])]))
+    add(t, "no_layer", onnx_model([onnx_node("Relu", ["x"], ["y"])], [], x, y))
+    add(t, "branch", onnx_model(
+        [onnx_node("MatMul", ["x", "w"], ["a"]), onnx_node("MatMul", ["x", "w"], ["y"])],
+        [w], x, y))
+    add(t, "two_inputs", onnx_model([onnx_node("Add", ["x", "x2"], ["y"])], [], x +
+                                    [onnx_value("x2")], y))
+    add(t, "input_rank_1", onnx_model([onnx_node("MatMul", ["x", "w"], ["y"])], [w],
+                                      [onnx_value("x", FLOAT, ("batch",))], y))
+    add(t, "opset_99", onnx_model([onnx_node("MatMul", ["x", "w"], ["y"])], [w], x, y, opset=99))
+    add(t, "width_mismatch", one_layer(onnx_tensor("w", [3, 2], weights(3, 2))))
+    add(t, "metadata_bad_version", onnx_model(
+        [onnx_node("MatMul", ["x", "w"], ["y"])], [w], x, y,
+        metadata={"backprop_format_version": "9"}))
+    add(t, "metadata_classes_not_json", onnx_model(
+        [onnx_node("MatMul", ["x", "w"], ["z"]), onnx_node("Softmax", ["z"], ["y"])], [w], x, y,
+        metadata={"classes": "[[[[[[[[[[[[[[[[[[[[[[[[[["}))
+
+
 def write(check):
     changed = []
     for target in sorted(corpus):
@@ -608,6 +853,7 @@ def main():
     csv_seeds()
     safetensors_seeds()
     model_seeds()
+    onnx_seeds()
     changed = write(check)
     for target in sorted(corpus):
         print(f"{target}: {len(corpus[target])} files")

@@ -3,7 +3,7 @@
 #
 #   scripts/fuzz.sh [seconds-per-target]     (default 60)
 #
-# Environment: FUZZ_CXX (default clang++), FUZZ_TARGETS (default: all four, space-separated),
+# Environment: FUZZ_CXX (default clang++), FUZZ_TARGETS (default: all five, space-separated),
 # FUZZ_BUILD_DIR (default <repo>/build-fuzz), FUZZ_JOBS (build parallelism, default nproc),
 # FUZZ_SEED_REGRESSIONS (default 1; 0 leaves fuzz/regressions out of the seeds, so that a known,
 # still unfixed crash does not end a target's run at once; tests/fuzz_corpus_test.cpp replays
@@ -15,7 +15,7 @@
 # and exits 1 if any target crashed, leaked, ran out of memory or timed out; the input that did
 # it is kept under build-fuzz/fuzz-artifacts/<target>/ and its path printed. Reproduce with
 #   build-fuzz/fuzz/<target> <artifact>
-# Needs no network. Takes about 4 x seconds plus the build (a few minutes from scratch).
+# Needs no network. Takes about 5 x seconds plus the build (a few minutes from scratch).
 set -euo pipefail
 
 seconds="${1:-60}"
@@ -27,7 +27,7 @@ fi
 root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 build="${FUZZ_BUILD_DIR:-$root/build-fuzz}"
 cxx="${FUZZ_CXX:-clang++}"
-read -r -a targets <<<"${FUZZ_TARGETS:-fuzz_idx fuzz_csv fuzz_safetensors fuzz_model}"
+read -r -a targets <<<"${FUZZ_TARGETS:-fuzz_idx fuzz_csv fuzz_safetensors fuzz_model fuzz_onnx}"
 jobs="${FUZZ_JOBS:-$(nproc 2>/dev/null || echo 2)}"
 
 # Inputs longer than this are not generated; sized so every seed fits and each run stays fast.
@@ -37,6 +37,7 @@ max_len_for() {
     fuzz_csv) echo 4096 ;;
     fuzz_safetensors) echo 8192 ;;
     fuzz_model) echo 16384 ;;
+    fuzz_onnx) echo 8192 ;;
     *) echo 4096 ;;
   esac
 }

@@ -19,6 +19,8 @@ test_packages=(
   python3 python3-torch python3-numpy         # side-by-side peers in bench/
   libopenblas0-pthread libopenblas-dev        # the peers' BLAS (else NumPy and PyTorch get the
                                               # reference BLAS) and gemm_bench's OpenBLAS rows
+  python3-onnx python3-opencv nodejs          # ONNX interop: onnx.checker, OpenCV dnn, and node
+                                              # for onnxruntime-node (tests/interop/onnx, npm ci)
 )
 if [ "${1:-}" = "--test" ]; then
   packages+=("${test_packages[@]}")
@@ -31,6 +33,10 @@ missing=()
 for p in "${packages[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
 done
+# npm ships inside NodeSource's nodejs package and separately with Debian's.
+if [ "${1:-}" = "--test" ] && ! command -v npm >/dev/null 2>&1; then
+  missing+=(npm)
+fi
 if [ ${#missing[@]} -eq 0 ]; then
   echo "install-deps: all ${#packages[@]} packages present"
   exit 0

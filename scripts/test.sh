@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # The whole test suite, as CI runs it (.ci/run calls this):
-#   1. dependencies (apt-get, only if missing), and clang-format's verdict on every source file
+#   1. dependencies (apt-get, only if missing; npm ci for tests/interop/onnx), and
+#      clang-format's verdict on every source file
 #   2. release build with warnings as errors, every test under CTest
 #   3. ASan + UBSan build of the library, CLI and tests, every test under CTest (a Debug build:
 #      tests and CLI at -O0, which compile 2.5x faster; the library at -O1, cmake/sanitizers.cmake)
@@ -14,6 +15,11 @@ jobs=$(nproc)
 fuzz_seconds=${FUZZ_SECONDS:-30}
 
 scripts/install-deps.sh --test
+
+echo "== npm ci for the ONNX Runtime interop test ($(date +%T))"
+# The CPU library ships inside onnxruntime-node; its install script would only fetch CUDA.
+(cd tests/interop/onnx && ONNXRUNTIME_NODE_INSTALL=skip npm ci --no-audit --no-fund) ||
+  echo "npm ci failed in tests/interop/onnx: OnnxExports.OnnxRuntime* will fail"
 
 echo "== clang-format ($(date +%T))"
 unformatted=$(git ls-files '*.cpp' '*.hpp' | xargs clang-format --dry-run --Werror 2>&1 | grep -oE '^[^:]+\.(cpp|hpp)' | sort -u || true)

@@ -46,6 +46,7 @@ const Target kTargets[] = {
     {"fuzz_csv", fuzz::csv_entry},
     {"fuzz_safetensors", fuzz::safetensors_entry},
     {"fuzz_model", fuzz::model_entry},
+    {"fuzz_onnx", fuzz::onnx_entry},
 };
 
 const fs::path kFuzzDir = fs::path(BACKPROP_SOURCE_DIR) / "fuzz";

@@ -1,0 +1,43 @@
+// backprop export MODEL -o FILE.onnx: the model as an ONNX graph any ONNX runtime runs
+// (docs/onnx.md).
+#include <fmt/format.h>
+
+#include <memory>
+
+#include "backprop/model.hpp"
+#include "backprop/onnx.hpp"
+#include "commands.hpp"
+#include "core/atomic_file.hpp"
+
+namespace backprop::cli {
+
+namespace {
+
+struct ExportArgs {
+  std::string model;
+  std::string output;
+  bool quiet = false;
+};
+
+int run_export(const ExportArgs& a) {
+  check_writable(a.output);
+  const Model model = load_model(a.model, 1);
+  export_onnx(a.output, *model.network, model.info);
+  if (!a.quiet)
+    fmt::print("exported {} ({}) to {} (ONNX opset {})\n", a.model,
+               model.info.architecture.describe(), a.output, kOnnxOpset);
+  return kSuccess;
+}
+
+}  // namespace
+
+void add_export_command(CLI::App& app, int& exit_code) {
+  auto* cmd = app.add_subcommand("export", "Write a model as an ONNX file");
+  auto args = std::make_shared<ExportArgs>();
+  cmd->add_option("model", args->model, "Model file (.safetensors) or checkpoint")->required();
+  cmd->add_option("-o,--output", args->output, "ONNX file to write")->required();
+  cmd->add_flag("-q,--quiet", args->quiet, "Print nothing but errors");
+  cmd->callback([args, &exit_code] { exit_code = run_export(*args); });
+}
+
+}  // namespace backprop::cli
