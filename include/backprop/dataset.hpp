@@ -20,7 +20,7 @@ struct Dataset {
 
   Task task = Task::classification;
   std::vector<std::int32_t> labels;  // N class indices in [0, class_names.size()) (classification)
-  std::vector<float> targets;        // N target values (regression)
+  std::vector<float> targets;        // N x r target values, row-major (regression; CSV: r = 1)
 
   std::vector<std::string> class_names;    // index -> name; for IDX "0".."9"
   std::vector<std::string> feature_names;  // p names (CSV header), empty for IDX
