@@ -34,7 +34,10 @@ count_ctest() {  # adds CTest's "N tests failed out of M" to the totals
 }
 
 echo "== release build ($(date +%T))"
-cmake -S . -B build -G Ninja -DCMAKE_BUILD_TYPE=Release -DBACKPROP_WERROR=ON >/dev/null
+# The Python module and its pytest tests (python/) with Debian's interpreter, the one with numpy
+# and scikit-learn; ON here so that a missing pybind11 or Python header fails the build.
+cmake -S . -B build -G Ninja -DCMAKE_BUILD_TYPE=Release -DBACKPROP_WERROR=ON \
+  -DBACKPROP_BUILD_PYTHON=ON -DPython_EXECUTABLE=/usr/bin/python3 >/dev/null
 cmake --build build -j "$jobs"
 echo "== tests (release) ($(date +%T))"
 status=0
@@ -43,7 +46,7 @@ count_ctest build/ctest.log
 
 echo "== ASan + UBSan build ($(date +%T))"
 cmake -S . -B build-asan -G Ninja -DCMAKE_BUILD_TYPE=Debug -DBACKPROP_SANITIZE=ON \
-  -DBACKPROP_BUILD_BENCH=OFF -DBACKPROP_BUILD_EXAMPLES=OFF >/dev/null
+  -DBACKPROP_BUILD_BENCH=OFF -DBACKPROP_BUILD_EXAMPLES=OFF -DBACKPROP_BUILD_PYTHON=OFF >/dev/null
 cmake --build build-asan -j "$jobs"
 echo "== tests (ASan + UBSan) ($(date +%T))"
 (cd build-asan && ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 UBSAN_OPTIONS=print_stacktrace=1 \
