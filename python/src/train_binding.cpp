@@ -50,7 +50,9 @@ class TrainSession {
       throw_value_error(fmt::format("X must be 2-D with {} columns", a.inputs()));
     data_.rows = x.shape(0);
     data_.features = a.inputs();
-    data_.values.assign(x.data(), x.data() + x.size());
+    // X is read in place (the session keeps a reference to the array): no copy of the data.
+    x_ = x;
+    data_.borrowed_values = x_.data();
     data_.task = info_.task;
     data_.class_names = info_.class_names;
     data_.source = "X";
@@ -214,6 +216,7 @@ class TrainSession {
   }
 
   ModelInfo info_;
+  FloatArray x_;  // the array data_ reads
   Dataset data_;
   Split split_;
   std::unique_ptr<Network> net_;

@@ -227,7 +227,7 @@ Preprocessing Preprocessing::fit(Normalization kind, const Dataset& data,
   if (data.is_bytes()) {
     fit_columns(prep, data.bytes.data(), data.features, rows);
   } else {
-    fit_columns(prep, data.values.data(), data.features, rows);
+    fit_columns(prep, data.value_data(), data.features, rows);
   }
   return prep;
 }
@@ -244,7 +244,7 @@ void prefetch_batch(const Dataset& data, std::span<const std::int64_t> rows,
   if (data.is_bytes()) {
     prefetch_rows(data.bytes.data(), data.features, rows, first_column, count);
   } else {
-    prefetch_rows(data.values.data(), data.features, rows, first_column, count);
+    prefetch_rows(data.value_data(), data.features, rows, first_column, count);
   }
 }
 
@@ -277,7 +277,7 @@ void gather_checked(MatrixView x, const Dataset& data, const Preprocessing& prep
     if (data.is_bytes()) {
       gather_rows(part, data.bytes.data(), data.features, prep, part_rows, first_column);
     } else {
-      gather_rows(part, data.values.data(), data.features, prep, part_rows, first_column);
+      gather_rows(part, data.value_data(), data.features, prep, part_rows, first_column);
     }
   });
 }
