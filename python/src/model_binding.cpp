@@ -125,8 +125,12 @@ py::bytes Model::to_bytes() const {
   return py::bytes(encode_safetensors(tensors, model_metadata(info_)));
 }
 
-ThreadPool& Model::pool(int threads) {
-  if (!pool_ || pool_->size() != threads) pool_ = std::make_unique<ThreadPool>(threads);
+ThreadPool& Model::pool(int n_jobs) {
+  // Kept across calls: a one-row prediction costs a few microseconds, a new pool far more.
+  if (!pool_ || pool_jobs_ != n_jobs) {
+    pool_ = std::make_unique<ThreadPool>(thread_count(n_jobs));
+    pool_jobs_ = n_jobs;
+  }
   return *pool_;
 }
 
@@ -178,7 +182,7 @@ py::array_t<float> Model::predict(const FloatArray& x, int n_jobs) {
     py::gil_scoped_release release;
     const std::lock_guard<std::mutex> lock(mutex_);
     last_input_ = reinterpret_cast<std::uintptr_t>(src);
-    run_forward(src, rows, dst, pool(thread_count(n_jobs)));
+    run_forward(src, rows, dst, pool(n_jobs));
   }
   return out;
 }

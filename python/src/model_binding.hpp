@@ -73,7 +73,7 @@ class Model {
 
  private:
   void run_forward(const float* x, std::int64_t rows, float* out, ThreadPool& pool);
-  ThreadPool& pool(int threads);
+  ThreadPool& pool(int n_jobs);
 
   ModelInfo info_;
   std::unique_ptr<Network> net_;
@@ -81,6 +81,7 @@ class Model {
   TrainingProgress progress_;
   std::mutex mutex_;  // one predict() at a time uses the network's buffers
   std::unique_ptr<ThreadPool> pool_;
+  int pool_jobs_ = 0;          // the n_jobs pool_ was made for
   std::vector<float> scaled_;  // a chunk of X after preprocessing (models with a non-identity one)
   std::uintptr_t last_input_ = 0;
 };
