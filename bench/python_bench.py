@@ -17,6 +17,8 @@ batch 64, alpha 0, seed 1, pixels / 255:
             wall times, and whether the weights are the same bits (unit scaling x * (1/255)
             in float32 is what the CLI applies to IDX pixels)
 
+Every timing is the fastest of --repeat runs (default 3; quick mode 1), the engines' runs
+interleaved, since on a shared machine noise only ever adds time.
 Quick mode: 2000 training rows, 1 epoch, 200 single-row predictions; no verdicts.
 Exit status: non-zero if a run failed, or in full mode if a target below was missed.
 """
@@ -91,7 +93,9 @@ def main():
     ap.add_argument("--build", default=os.path.join(os.path.dirname(HERE), "build"))
     ap.add_argument("--quick", action="store_true")
     ap.add_argument("--json", help="write the results here")
+    ap.add_argument("--repeat", type=int, help="runs per measurement (default 3, quick 1)")
     args = ap.parse_args()
+    repeat = args.repeat or (1 if args.quick else 3)
     build = os.path.abspath(args.build)
     sys.path.insert(0, os.path.join(build, "python"))
     import backprop
@@ -101,14 +105,18 @@ def main():
     n_train, n_test, epochs, n_rows = (2000, 500, 1, 200) if args.quick else (60000, 10000, 3, 2000)
     Xtr, ytr, Xte, yte, pixels = load(n_train, n_test)
     results = {"mode": "quick" if args.quick else "full", "train_rows": len(Xtr), "epochs": epochs,
-               "threads": os.cpu_count()}
+               "threads": os.cpu_count(), "repeat": repeat}
     print(f"backprop Python bench ({results['mode']} mode): Fashion-MNIST {len(Xtr)} train rows, "
           f"{len(Xte)} test rows, 784-128-10 ReLU, Adam, batch 64, {epochs} epoch(s)")
 
     # fit: backprop's estimator against scikit-learn's, interleaved.
-    ours, theirs = BackpropMLP(**params(epochs)), SklearnMLP(**params(epochs))
-    fit = {"backprop_seconds": timed_fit(ours, Xtr, ytr),
-           "sklearn_seconds": timed_fit(theirs, Xtr, ytr),
+    ours_times, theirs_times = [], []
+    for _ in range(repeat):
+        ours, theirs = BackpropMLP(**params(epochs)), SklearnMLP(**params(epochs))
+        ours_times.append(timed_fit(ours, Xtr, ytr))
+        theirs_times.append(timed_fit(theirs, Xtr, ytr))
+    fit = {"backprop_seconds": min(ours_times), "sklearn_seconds": min(theirs_times),
+           "backprop_runs": ours_times, "sklearn_runs": theirs_times,
            "backprop_accuracy": float(ours.score(Xte, yte)),
            "sklearn_accuracy": float(theirs.score(Xte, yte))}
     fit["speedup"] = fit["sklearn_seconds"] / fit["backprop_seconds"]
@@ -126,10 +134,15 @@ def main():
             "python_model_us": per_call_us(lambda x: model.predict_proba(x, 1), rows),
             "python_estimator_us": per_call_us(ours.predict_proba, rows),
             "sklearn_estimator_us": per_call_us(theirs.predict_proba, rows)}
-    e2e = subprocess.run([os.path.join(build, "bench", "e2e", "e2e_bench"), "--workload", "W3",
-                          "--threads", "1", "--limit", str(len(rows)), "--json"],
-                         check=True, capture_output=True, text=True).stdout.strip().splitlines()[-1]
-    pred["cpp_us"] = json.loads(e2e)["latency_us"]
+    cpp = []
+    for _ in range(repeat):
+        e2e = subprocess.run([os.path.join(build, "bench", "e2e", "e2e_bench"), "--workload", "W3",
+                              "--threads", "1", "--limit", str(len(rows)), "--json"], check=True,
+                             capture_output=True, text=True).stdout.strip().splitlines()[-1]
+        cpp.append(json.loads(e2e)["latency_us"])
+        pred["python_model_us"] = min(pred["python_model_us"],
+                                      per_call_us(lambda x: model.predict_proba(x, 1), rows))
+    pred["cpp_us"] = min(cpp)
     pred["python_overhead_us"] = pred["python_model_us"] - pred["cpp_us"]
     results["predict"] = pred
     print(f"predict  one row, 1 thread: C++ {pred['cpp_us']:.2f} us   backprop.Model.predict_proba "
@@ -152,12 +165,15 @@ def main():
             cmd += ["--data", data, "--label", "y", "--task", "classification", "--normalize", "none"]
         else:  # the IDX file alone: no test set to evaluate after each epoch
             cmd += ["--data", os.path.join(DATA, "train-images-idx3-ubyte.gz")]
-        t0 = time.perf_counter()
-        subprocess.run(cmd, check=True)
-        cli_wall = time.perf_counter() - t0
-        with open(os.path.join(tmp, "m.jsonl")) as f:
-            cli_train = sum(json.loads(line)["seconds"] for line in f)
-        python_fit = timed_fit(BackpropMLP(**params(epochs)), Xtr, ytr)
+        cli_walls, cli_trains, python_fits = [], [], []
+        for _ in range(repeat):
+            t0 = time.perf_counter()
+            subprocess.run(cmd, check=True)
+            cli_walls.append(time.perf_counter() - t0)
+            with open(os.path.join(tmp, "m.jsonl")) as f:
+                cli_trains.append(sum(json.loads(line)["seconds"] for line in f))
+            python_fits.append(timed_fit(BackpropMLP(**params(epochs)), Xtr, ytr))
+        cli_wall, cli_train, python_fit = min(cli_walls), min(cli_trains), min(python_fits)
         cli_model = backprop.load(out)
     same = all(np.array_equal(a, b) for a, b in zip(ours._model.weights() + ours._model.biases(),
                                                     cli_model.weights() + cli_model.biases()))
