@@ -123,7 +123,7 @@ def main():
     results["fit"] = fit
     print(f"fit      backprop {fit['backprop_seconds']:.2f} s (test acc {fit['backprop_accuracy']:.4f})"
           f"   scikit-learn {fit['sklearn_seconds']:.2f} s (test acc {fit['sklearn_accuracy']:.4f})"
-          f"   speedup {fit['speedup']:.1f}x")
+          f"   speedup {fit['speedup']:.2f}x")
 
     # predict: one row per call, 1 thread, against the C++ forward pass (e2e_bench W3).
     model = backprop.Model.create([784, 128, 10], ["sigmoid"], "classification",
@@ -135,7 +135,7 @@ def main():
             "python_estimator_us": per_call_us(ours.predict_proba, rows),
             "sklearn_estimator_us": per_call_us(theirs.predict_proba, rows)}
     cpp = []
-    for _ in range(repeat):
+    for _ in range(max(repeat, 7 if not args.quick else 1)):  # microseconds: more runs
         e2e = subprocess.run([os.path.join(build, "bench", "e2e", "e2e_bench"), "--workload", "W3",
                               "--threads", "1", "--limit", str(len(rows)), "--json"], check=True,
                              capture_output=True, text=True).stdout.strip().splitlines()[-1]
@@ -188,7 +188,7 @@ def main():
     failures = []
     if not args.quick:
         if fit["speedup"] < SPEEDUP_TARGET:
-            failures.append(f"fit speedup {fit['speedup']:.1f}x < {SPEEDUP_TARGET}x")
+            failures.append(f"fit speedup {fit['speedup']:.2f}x < {SPEEDUP_TARGET}x")
         if abs(fit["backprop_accuracy"] - fit["sklearn_accuracy"]) > ACCURACY_TOLERANCE:
             failures.append("test accuracy differs by more than one point")
         if pred["python_overhead_us"] > LATENCY_TARGET_US:
