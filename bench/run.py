@@ -420,6 +420,14 @@ def main():
             flags.append(f"{workload}: backprop test accuracy {bp['test_accuracy']:.4f} vs best peer "
                          f"{best_name} {peers[best_name]:.4f}")
 
+    if args.quick:
+        # The Python package beside its peers (bench/python_bench.py; run it alone for the full
+        # comparison): quick mode only checks that it runs.
+        code = subprocess.run([sys.executable, os.path.join(HERE, "python_bench.py"), "--build",
+                               args.build, "--quick"]).returncode
+        if code != 0:
+            failures.append(f"python_bench.py --quick exited with {code}")
+
     fail_flags = [] if args.quick else flags
     if args.json:
         out = {

@@ -11,12 +11,16 @@ packages=(
   libcli11-dev libfmt-dev nlohmann-json3-dev  # CLI parsing, formatting, JSON (model metadata)
   zlib1g-dev                                  # gzip-compressed IDX files
   dataset-fashion-mnist                       # the default training data
+  pybind11-dev python3-dev python3-numpy      # the Python module (python/)
+  python3-setuptools python3-venv             # installing it: pip install ./python (README)
 )
 test_packages=(
   libgtest-dev libgmock-dev libbenchmark-dev  # tests and microbenchmarks
   clang libclang-rt-14-dev                    # libFuzzer + sanitizers for the fuzz step
   clang-format                                # the formatting check
   python3 python3-torch python3-numpy         # side-by-side peers in bench/
+  python3-pytest python3-sklearn              # the Python tests: pytest, scikit-learn's checks
+  python3-pandas python3-scipy                # DataFrame and sparse input in those tests
   libopenblas0-pthread libopenblas-dev        # the peers' BLAS (else NumPy and PyTorch get the
                                               # reference BLAS) and gemm_bench's OpenBLAS rows
   python3-onnx python3-opencv nodejs          # ONNX interop: onnx.checker, OpenCV dnn, and node

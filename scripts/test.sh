@@ -40,9 +40,12 @@ count_ctest() {  # adds CTest's "N tests failed out of M" to the totals
 }
 
 echo "== release build ($(date +%T))"
-# Tests and benchmarks on explicitly: a missing test package fails here, it skips nothing.
+# Tests, benchmarks and the Python module on explicitly: a missing test package, pybind11 or Python
+# header fails here, it skips nothing. The module and its pytest tests use Debian's interpreter,
+# the one with numpy and scikit-learn.
 cmake -S . -B build -G Ninja -DCMAKE_BUILD_TYPE=Release -DBACKPROP_WERROR=ON \
-  -DBACKPROP_BUILD_TESTS=ON -DBACKPROP_BUILD_BENCH=ON -DBACKPROP_BUILD_EXAMPLES=ON >/dev/null
+  -DBACKPROP_BUILD_TESTS=ON -DBACKPROP_BUILD_BENCH=ON -DBACKPROP_BUILD_EXAMPLES=ON \
+  -DBACKPROP_BUILD_PYTHON=ON -DPython_EXECUTABLE=/usr/bin/python3 >/dev/null
 cmake --build build -j "$jobs"
 echo "== tests (release) ($(date +%T))"
 status=0
@@ -51,7 +54,8 @@ count_ctest build/ctest.log
 
 echo "== ASan + UBSan build ($(date +%T))"
 cmake -S . -B build-asan -G Ninja -DCMAKE_BUILD_TYPE=Debug -DBACKPROP_SANITIZE=ON \
-  -DBACKPROP_BUILD_TESTS=ON -DBACKPROP_BUILD_BENCH=OFF -DBACKPROP_BUILD_EXAMPLES=OFF >/dev/null
+  -DBACKPROP_BUILD_TESTS=ON -DBACKPROP_BUILD_BENCH=OFF -DBACKPROP_BUILD_EXAMPLES=OFF \
+  -DBACKPROP_BUILD_PYTHON=OFF >/dev/null
 cmake --build build-asan -j "$jobs"
 echo "== tests (ASan + UBSan) ($(date +%T))"
 (cd build-asan && ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 UBSAN_OPTIONS=print_stacktrace=1 \

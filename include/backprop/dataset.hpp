@@ -17,10 +17,13 @@ struct Dataset {
   // Exactly one of these holds the N x p raw values, row-major.
   std::vector<std::uint8_t> bytes;  // IDX images
   std::vector<float> values;        // CSV numbers
+  // Instead of `values`: N x p floats owned by the caller (the Python module trains on a numpy
+  // array in place), which must outlive every use of the data set.
+  const float* borrowed_values = nullptr;
 
   Task task = Task::classification;
   std::vector<std::int32_t> labels;  // N class indices in [0, class_names.size()) (classification)
-  std::vector<float> targets;        // N target values (regression)
+  std::vector<float> targets;        // N x r target values, row-major (regression; CSV: r = 1)
 
   std::vector<std::string> class_names;    // index -> name; for IDX "0".."9"
   std::vector<std::string> feature_names;  // p names (CSV header), empty for IDX
@@ -29,10 +32,14 @@ struct Dataset {
   std::vector<std::string> ids;            // N row ids (CSV id column), empty if none
 
   bool is_bytes() const { return !bytes.empty(); }
+  // The N x p floats, wherever they are.
+  const float* value_data() const {
+    return borrowed_values != nullptr ? borrowed_values : values.data();
+  }
   // The raw value of feature j of sample i, whichever storage holds it.
   float raw(std::int64_t i, std::int64_t j) const {
     const auto at = static_cast<std::size_t>(i * features + j);
-    return is_bytes() ? static_cast<float>(bytes[at]) : values[at];
+    return is_bytes() ? static_cast<float>(bytes[at]) : value_data()[at];
   }
   std::int64_t num_classes() const { return static_cast<std::int64_t>(class_names.size()); }
 };

@@ -182,15 +182,24 @@ void Preprocessing::fit_targets(const Dataset& data, std::span<const std::int64_
   target_offset = 0.0f;
   target_scale = 1.0f;
   if (data.task != Task::regression || kind == Normalization::none || rows.empty()) return;
+  // One offset and scale over all r targets of the rows (r = 1 for CSV data).
+  const std::size_t r =
+      data.rows > 0 ? data.targets.size() / static_cast<std::size_t>(data.rows) : 1;
   double sum = 0.0;
-  for (const auto i : rows) sum += static_cast<double>(data.targets[static_cast<std::size_t>(i)]);
-  const double mean = sum / static_cast<double>(rows.size());
+  for (const auto i : rows)
+    for (std::size_t j = 0; j < r; ++j)
+      sum += static_cast<double>(data.targets[static_cast<std::size_t>(i) * r + j]);
+  const double count = static_cast<double>(rows.size() * r);
+  const double mean = sum / count;
   double squares = 0.0;
   for (const auto i : rows) {
-    const double d = static_cast<double>(data.targets[static_cast<std::size_t>(i)]) - mean;
-    squares += d * d;
+    for (std::size_t j = 0; j < r; ++j) {
+      const double d =
+          static_cast<double>(data.targets[static_cast<std::size_t>(i) * r + j]) - mean;
+      squares += d * d;
+    }
   }
-  const double sd = std::sqrt(squares / static_cast<double>(rows.size()));
+  const double sd = std::sqrt(squares / count);
   target_offset = static_cast<float>(mean);
   // A constant target (sd 0) or one whose inverse spread overflows a float keeps scale 1.
   target_scale = sd > 0.0 && 1.0 / sd < 3.0e38 ? static_cast<float>(1.0 / sd) : 1.0f;
@@ -218,7 +227,7 @@ Preprocessing Preprocessing::fit(Normalization kind, const Dataset& data,
   if (data.is_bytes()) {
     fit_columns(prep, data.bytes.data(), data.features, rows);
   } else {
-    fit_columns(prep, data.values.data(), data.features, rows);
+    fit_columns(prep, data.value_data(), data.features, rows);
   }
   return prep;
 }
@@ -235,7 +244,7 @@ void prefetch_batch(const Dataset& data, std::span<const std::int64_t> rows,
   if (data.is_bytes()) {
     prefetch_rows(data.bytes.data(), data.features, rows, first_column, count);
   } else {
-    prefetch_rows(data.values.data(), data.features, rows, first_column, count);
+    prefetch_rows(data.value_data(), data.features, rows, first_column, count);
   }
 }
 
@@ -268,7 +277,7 @@ void gather_checked(MatrixView x, const Dataset& data, const Preprocessing& prep
     if (data.is_bytes()) {
       gather_rows(part, data.bytes.data(), data.features, prep, part_rows, first_column);
     } else {
-      gather_rows(part, data.values.data(), data.features, prep, part_rows, first_column);
+      gather_rows(part, data.value_data(), data.features, prep, part_rows, first_column);
     }
   });
 }

@@ -124,9 +124,13 @@ Batch<float> BatchBuffers::batch(const Dataset& data, const Preprocessing& prep,
       labels_[i] = data.labels[static_cast<std::size_t>(rows[i])];
     batch.labels = std::span<const std::int32_t>(labels_.data(), rows.size());
   } else {
+    // Row i's r targets are data.targets[i * r, (i + 1) * r).
+    const auto r = static_cast<std::size_t>(outputs_);
     for (std::size_t i = 0; i < rows.size(); ++i)
-      targets_.data()[i] = (data.targets[static_cast<std::size_t>(rows[i])] - prep.target_offset) *
-                           prep.target_scale;
+      for (std::size_t j = 0; j < r; ++j)
+        targets_.data()[i * r + j] =
+            (data.targets[static_cast<std::size_t>(rows[i]) * r + j] - prep.target_offset) *
+            prep.target_scale;
     batch.targets = View<const float>(targets_.data(), b, outputs_);
   }
   return batch;
@@ -150,9 +154,9 @@ void check_compatible(const Network& network, const Dataset& data) {
   } else {
     if (arch.loss != Loss::mse)
       throw Error(fmt::format("{}: numeric targets, but the network is a classifier", data.source));
-    if (arch.outputs() != 1)
-      throw Error(fmt::format("{}: one target per sample, but the network has {} outputs",
-                              data.source, arch.outputs()));
+    if (data.targets.size() != static_cast<std::size_t>(data.rows * arch.outputs()))
+      throw Error(fmt::format("{}: {} targets for {} samples, but the network has {} outputs",
+                              data.source, data.targets.size(), data.rows, arch.outputs()));
   }
 }
 
@@ -188,16 +192,20 @@ Evaluation evaluate(Network& network, const Dataset& data, const Preprocessing& 
         const auto truth = batch.labels[static_cast<std::size_t>(i)];
         e.confusion[static_cast<std::size_t>(truth * r + argmax(yhat.row(i), r))] += 1;
       } else {
-        // In the data's own units: y = y' / scale + offset, for both target and prediction.
-        const double y = static_cast<double>(
-            data.targets[static_cast<std::size_t>(chunk[static_cast<std::size_t>(i)])]);
-        const double predicted =
-            static_cast<double>(yhat(i, 0)) / static_cast<double>(prep.target_scale) +
-            static_cast<double>(prep.target_offset);
-        abs_sum += std::abs(predicted - y);
-        sq_sum += (predicted - y) * (predicted - y);
-        target_sum += y;
-        target_sq += y * y;
+        // In the data's own units: y = y' / scale + offset, for both target and prediction;
+        // the r outputs of every sample are pooled.
+        const auto row = static_cast<std::size_t>(chunk[static_cast<std::size_t>(i)]);
+        for (std::int64_t j = 0; j < r; ++j) {
+          const double y = static_cast<double>(
+              data.targets[row * static_cast<std::size_t>(r) + static_cast<std::size_t>(j)]);
+          const double predicted =
+              static_cast<double>(yhat(i, j)) / static_cast<double>(prep.target_scale) +
+              static_cast<double>(prep.target_offset);
+          abs_sum += std::abs(predicted - y);
+          sq_sum += (predicted - y) * (predicted - y);
+          target_sum += y;
+          target_sq += y * y;
+        }
       }
     }
   }
@@ -219,11 +227,12 @@ Evaluation evaluate(Network& network, const Dataset& data, const Preprocessing& 
     }
     e.accuracy = static_cast<double>(correct) / n;
   } else {
-    e.mse = sq_sum / n;
-    e.mae = abs_sum / n;
+    const double values = n * static_cast<double>(r);
+    e.mse = sq_sum / values;
+    e.mae = abs_sum / values;
     // R^2 = 1 - SS_res / SS_tot, SS_tot = sum (y - mean y)^2 = sum y^2 - n mean^2
-    const double ss_tot = target_sq - target_sum * target_sum / n;
-    e.r2 = ss_tot > 0.0 ? 1.0 - e.mse * n / ss_tot : 0.0;
+    const double ss_tot = target_sq - target_sum * target_sum / values;
+    e.r2 = ss_tot > 0.0 ? 1.0 - sq_sum / ss_tot : 0.0;
   }
   return e;
 }

@@ -300,5 +300,44 @@ TEST(Training, AnOverflowingSgdUpdateNamesItsLayerAndResetsTheWeights) {
                            net.parameters().size() * sizeof(float)));
 }
 
+// Regression with r = 2 targets per row (Dataset::targets is N x r): a linear network learns
+// Y = X A exactly, so its loss and evaluate's MSE fall to ~0, which needs every target of every
+// row in its place. A target count that does not fit the outputs is an error.
+TEST(Training, LearnsSeveralRegressionTargetsPerRow) {
+  Dataset data;
+  data.task = Task::regression;
+  data.features = 3;
+  data.source = "generated";
+  Rng rng(5);
+  const float a[3][2] = {{1.0f, -2.0f}, {0.5f, 0.0f}, {-1.0f, 3.0f}};
+  for (std::int64_t i = 0; i < 64; ++i, ++data.rows) {
+    float x[3];
+    for (float& v : x) v = static_cast<float>(rng.uniform() * 2.0 - 1.0);
+    data.values.insert(data.values.end(), x, x + 3);
+    for (int j = 0; j < 2; ++j)
+      data.targets.push_back(x[0] * a[0][j] + x[1] * a[1][j] + x[2] * a[2][j]);
+  }
+  Architecture arch{{3, 2}, {}, Loss::mse};
+  Network net(arch, 16);
+  net.initialize(1);
+  TrainOptions options;
+  options.epochs = 300;
+  options.batch = 16;
+  options.optimizer.kind = OptimizerKind::adam;
+  options.schedule.base_lr = 0.05f;
+  const Preprocessing prep = Preprocessing::identity(data.features);
+  ThreadPool pool(1);
+  Trainer trainer(net, prep, options, data, all_rows(data), pool);
+  trainer.run();
+  const Evaluation e = evaluate(net, data, prep, {}, pool);
+  EXPECT_LT(e.mse, 1e-4);
+  EXPECT_GT(e.r2, 0.999);
+  EXPECT_NEAR(net.weight(0)(0, 1), -2.0f, 0.02f);
+  EXPECT_NEAR(net.weight(0)(2, 1), 3.0f, 0.02f);
+
+  data.targets.pop_back();
+  EXPECT_THROW(check_compatible(net, data), Error);
+}
+
 }  // namespace
 }  // namespace backprop
