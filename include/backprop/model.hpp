@@ -21,6 +21,7 @@
 #include <vector>
 
 #include "backprop/architecture.hpp"
+#include "backprop/data_source.hpp"
 #include "backprop/dataset.hpp"
 #include "backprop/network.hpp"
 #include "backprop/preprocessing.hpp"
@@ -48,6 +49,9 @@ struct Model {
   ModelInfo info;
   std::unique_ptr<Network> network;
 };
+
+// The form of data the model reads, for load_data_for_model.
+ModelInput model_input(const ModelInfo& info);
 
 // The tensors and metadata of a model, for saving it alone or inside a checkpoint.
 std::vector<TensorRef> model_tensors(const Network& network, const ModelInfo& info);
