@@ -4,6 +4,7 @@
 #include <CLI/CLI.hpp>
 #include <memory>
 #include <string>
+#include <utility>
 
 #include "backprop/data_source.hpp"
 #include "backprop/model.hpp"

@@ -6,6 +6,7 @@
 // the checks, the list of options --resume accepts) is derived from that table.
 #include <CLI/CLI.hpp>
 #include <cstdint>
+#include <functional>
 #include <map>
 #include <nlohmann/json.hpp>
 #include <string>
@@ -52,8 +53,8 @@ struct GivenOptions {
   bool epochs = false;
 };
 
-// Adds every train option to `cmd`, bound to `args`; `given` is filled in when parsed.
-// Returns the function that reports which options the parsed command line gave.
+// Adds every train option to `cmd`, bound to `args`. Returns the function that reports, once
+// the command line is parsed, which options it gave.
 std::function<GivenOptions()> add_train_options(CLI::App* cmd, TrainArgs& args);
 
 // Throws Error on the first option that fails its check (a choice name, a range), in table

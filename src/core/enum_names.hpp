@@ -53,11 +53,11 @@ std::string enum_choices(const EnumNames<E, N>& names) {
   return text;
 }
 
-// The value named `text`, or Error "unknown <what> '<text>' (choose a, b, c)".
+// The value named `text`, or Error `unknown <what> "<text>" (choose a, b, c)`.
 template <class E, std::size_t N>
 E parse_enum(const EnumNames<E, N>& names, std::string_view text, std::string_view what) {
   if (const auto value = find_enum(names, text)) return *value;
-  throw Error(fmt::format("unknown {} '{}' (choose {})", what, text, enum_choices(names)));
+  throw Error(fmt::format("unknown {} \"{}\" (choose {})", what, text, enum_choices(names)));
 }
 
 }  // namespace backprop

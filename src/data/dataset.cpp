@@ -20,7 +20,7 @@ Task parse_task(const std::string& name) { return parse_enum(kTaskNames, name, "
 std::optional<Task> parse_task_or_auto(const std::string& name) {
   if (name == "auto") return std::nullopt;
   if (const auto task = find_enum(kTaskNames, name)) return task;
-  throw Error(fmt::format("unknown task '{}' (choose {}, auto)", name, enum_choices(kTaskNames)));
+  throw Error(fmt::format("unknown task \"{}\" (choose {}, auto)", name, enum_choices(kTaskNames)));
 }
 
 }  // namespace backprop

@@ -184,7 +184,7 @@ Model model_from_file(const SafetensorsFile& file, std::int64_t max_batch) {
   try {
     info.task = parse_task(task);
   } catch (const Error& e) {
-    throw Error(fmt::format("{}: metadata 'task': {}", file.source, e.what()));
+    throw Error(fmt::format("{}: metadata 'task' is '{}': {}", file.source, task, e.what()));
   }
   if ((info.task == Task::classification) != (a.loss == Loss::cross_entropy))
     throw Error(fmt::format("{}: task '{}' does not match the loss '{}'", file.source, task,

@@ -32,7 +32,7 @@ TEST(EnumNamesTest, FirstEntryIsTheNameLaterOnesAreSpellings) {
   EXPECT_EQ(enum_to_string(kColours, static_cast<Colour>(7)), "unknown");
   EXPECT_FALSE(find_enum(kColours, "Red").has_value());
   EXPECT_EQ(error_of([] { parse_enum(kColours, "mauve", "colour"); }),
-            "unknown colour 'mauve' (choose red, green, blue)");
+            "unknown colour \"mauve\" (choose red, green, blue)");
 }
 
 TEST(EnumNamesTest, EveryLibraryEnumRoundTrips) {
@@ -69,21 +69,21 @@ TEST(EnumNamesTest, AcceptedSpellings) {
 
 TEST(EnumNamesTest, UnknownNamesListTheChoices) {
   EXPECT_EQ(error_of([] { parse_activation("softplus"); }),
-            "unknown activation 'softplus' (choose sigmoid, tanh, relu, leaky_relu, linear)");
+            "unknown activation \"softplus\" (choose sigmoid, tanh, relu, leaky_relu, linear)");
   EXPECT_EQ(error_of([] { parse_loss("hinge"); }),
-            "unknown loss 'hinge' (choose cross_entropy, mse)");
+            "unknown loss \"hinge\" (choose cross_entropy, mse)");
   EXPECT_EQ(error_of([] { parse_optimizer("rmsprop"); }),
-            "unknown optimizer 'rmsprop' (choose sgd, momentum, adam, adamw)");
+            "unknown optimizer \"rmsprop\" (choose sgd, momentum, adam, adamw)");
   EXPECT_EQ(error_of([] { parse_schedule("linear"); }),
-            "unknown learning-rate schedule 'linear' (choose constant, step, cosine)");
+            "unknown learning-rate schedule \"linear\" (choose constant, step, cosine)");
   EXPECT_EQ(error_of([] { parse_normalization("zscore"); }),
-            "unknown normalization 'zscore' (choose none, unit, standard, minmax)");
+            "unknown normalization \"zscore\" (choose none, unit, standard, minmax)");
   EXPECT_EQ(error_of([] { parse_task("clustering"); }),
-            "unknown task 'clustering' (choose classification, regression)");
+            "unknown task \"clustering\" (choose classification, regression)");
   EXPECT_EQ(error_of([] { parse_task_or_auto("clustering"); }),
-            "unknown task 'clustering' (choose classification, regression, auto)");
+            "unknown task \"clustering\" (choose classification, regression, auto)");
   EXPECT_EQ(error_of([] { parse_csv_header("maybe"); }),
-            "unknown CSV header choice 'maybe' (choose yes, no, auto)");
+            "unknown CSV header choice \"maybe\" (choose yes, no, auto)");
 }
 
 }  // namespace
