@@ -17,18 +17,16 @@ struct InfoArgs {
 };
 
 int run_info(const InfoArgs& args) {
-  const std::string& path = args.model;
-  const bool json = args.json;
-  const Model model = load_model(path, 1);
+  const Model model = load_model(args.model, 1);
   const ModelInfo& info = model.info;
   const Architecture& a = info.architecture;
-  if (json) {
+  if (args.json) {
     nlohmann::json j = model_metadata(info);
     j["parameters"] = a.parameter_count();
     fmt::print("{}\n", j.dump());
     return kSuccess;
   }
-  fmt::print("model: {}\n", path);
+  fmt::print("model: {}\n", args.model);
   fmt::print("architecture: {}\n", a.describe());
   fmt::print("parameters: {}\n", a.parameter_count());
   for (std::int64_t l = 0; l < a.num_layers(); ++l)
