@@ -3,13 +3,11 @@
 #include <fmt/format.h>
 
 #include <algorithm>
-#include <memory>
 #include <nlohmann/json.hpp>
 
 #include "backprop/evaluate.hpp"
-#include "backprop/model.hpp"
 #include "commands.hpp"
-#include "data_source.hpp"
+#include "common_options.hpp"
 
 namespace backprop::cli {
 
@@ -23,9 +21,8 @@ struct EvalArgs {
 };
 
 int run_eval(const EvalArgs& a) {
-  Model model = load_model(a.model, 1024);
-  const Dataset data = load_data_for_model(a.data, model.info, true, "");
-  ThreadPool pool(a.threads > 0 ? a.threads : ThreadPool::hardware_threads());
+  const auto [model, data] = load_model_and_data(a.model, a.data, true, "");
+  ThreadPool pool(thread_count(a.threads));
   const Evaluation e = evaluate(*model.network, data, model.info.preprocessing, {}, pool);
   const auto& names = model.info.class_names;
   if (a.json) {
@@ -74,15 +71,13 @@ int run_eval(const EvalArgs& a) {
 }  // namespace
 
 void add_eval_command(CLI::App& app, int& exit_code) {
-  auto* cmd = app.add_subcommand("eval", "Measure a model on labelled data");
-  auto args = std::make_shared<EvalArgs>();
-  cmd->add_option("model", args->model, "Model file")->required();
-  cmd->add_option("--data", args->data,
-                  "Data in the form the model was trained on (IDX directory/file or CSV)")
-      ->required();
-  cmd->add_flag("--json", args->json, "Print one JSON object");
-  cmd->add_option("--threads", args->threads, "Threads (default: all cores)");
-  cmd->callback([args, &exit_code] { exit_code = run_eval(*args); });
+  const auto [cmd, args] =
+      add_command(app, "eval", "Measure a model on labelled data", exit_code, &run_eval);
+  add_model_argument(cmd, args->model);
+  add_data_option(cmd, args->data,
+                  "Data in the form the model was trained on (IDX directory/file or CSV)");
+  add_json_flag(cmd, args->json);
+  add_threads_option(cmd, args->threads);
 }
 
 }  // namespace backprop::cli

@@ -2,12 +2,11 @@
 // precision, per parameter tensor; non-zero exit above the tolerance.
 #include <fmt/format.h>
 
-#include <memory>
-
 #include "backprop/error.hpp"
 #include "backprop/gradcheck.hpp"
 #include "backprop/model.hpp"
 #include "commands.hpp"
+#include "common_options.hpp"
 
 namespace backprop::cli {
 
@@ -77,8 +76,9 @@ int run_gradcheck(const GradcheckArgs& a) {
 }  // namespace
 
 void add_gradcheck_command(CLI::App& app, int& exit_code) {
-  auto* cmd = app.add_subcommand("gradcheck", "Check every gradient against finite differences");
-  auto args = std::make_shared<GradcheckArgs>();
+  const auto [cmd, args] =
+      add_command(app, "gradcheck", "Check every gradient against finite differences", exit_code,
+                  &run_gradcheck);
   cmd->add_option("--layers", args->layers, "Widths, input to output")->capture_default_str();
   cmd->add_option("--activation", args->activation, "Hidden activation(s)")->capture_default_str();
   cmd->add_option("--loss", args->loss, "cross_entropy or mse")->capture_default_str();
@@ -92,7 +92,6 @@ void add_gradcheck_command(CLI::App& app, int& exit_code) {
   cmd->add_option("--tolerance", args->tolerance, "Largest accepted relative error")
       ->capture_default_str();
   cmd->add_option("--seed", args->seed, "Seed for weights and data")->capture_default_str();
-  cmd->callback([args, &exit_code] { exit_code = run_gradcheck(*args); });
 }
 
 }  // namespace backprop::cli

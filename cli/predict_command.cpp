@@ -3,14 +3,12 @@
 #include <fmt/format.h>
 
 #include <cstdio>
-#include <memory>
 
 #include "backprop/error.hpp"
 #include "backprop/evaluate.hpp"
-#include "backprop/model.hpp"
 #include "commands.hpp"
+#include "common_options.hpp"
 #include "core/atomic_file.hpp"
-#include "data_source.hpp"
 
 namespace backprop::cli {
 
@@ -35,11 +33,8 @@ std::string csv_field(const std::string& s) {
 
 int run_predict(const PredictArgs& a) {
   if (!a.output.empty()) check_writable(a.output);
-  Model model = load_model(a.model, 1024);
-  if (!a.id_column.empty() && model.info.input_format != "csv")
-    throw Error("--id applies to CSV data only");
-  const Dataset data = load_data_for_model(a.data, model.info, false, a.id_column);
-  ThreadPool pool(a.threads > 0 ? a.threads : ThreadPool::hardware_threads());
+  const auto [model, data] = load_model_and_data(a.model, a.data, false, a.id_column);
+  ThreadPool pool(thread_count(a.threads));
   const std::vector<float> out = predict(*model.network, data, model.info.preprocessing, pool);
   const std::int64_t r = model.network->architecture().outputs();
   const auto& names = model.info.class_names;
@@ -77,16 +72,15 @@ int run_predict(const PredictArgs& a) {
 }  // namespace
 
 void add_predict_command(CLI::App& app, int& exit_code) {
-  auto* cmd = app.add_subcommand("predict", "Predict a class (or value) for every sample");
-  auto args = std::make_shared<PredictArgs>();
-  cmd->add_option("model", args->model, "Model file")->required();
-  cmd->add_option("--data", args->data, "Samples, with or without a label column")->required();
+  const auto [cmd, args] = add_command(
+      app, "predict", "Predict a class (or value) for every sample", exit_code, &run_predict);
+  add_model_argument(cmd, args->model);
+  add_data_option(cmd, args->data, "Samples, with or without a label column");
   cmd->add_option("-o,--output", args->output, "Write the CSV here instead of standard output");
   cmd->add_flag("--probabilities", args->probabilities, "Add one probability column per class");
   cmd->add_option("--id", args->id_column,
                   "CSV: copy this column into the output to identify rows");
-  cmd->add_option("--threads", args->threads, "Threads (default: all cores)");
-  cmd->callback([args, &exit_code] { exit_code = run_predict(*args); });
+  add_threads_option(cmd, args->threads);
 }
 
 }  // namespace backprop::cli

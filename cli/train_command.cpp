@@ -17,138 +17,16 @@
 #include "backprop/trainer.hpp"
 #include "backprop/validation_split.hpp"
 #include "commands.hpp"
+#include "common_options.hpp"
 #include "core/atomic_file.hpp"
-#include "data_source.hpp"
 #include "signals.hpp"
+#include "train_options.hpp"
 
 namespace backprop::cli {
 
 namespace {
 
 using nlohmann::json;
-
-constexpr const char* kDefaultData = "/usr/share/datasets/fashion-mnist";
-
-// Every option that decides the trained weights. Stored in checkpoints as JSON, so that
-// --resume rebuilds exactly the same run.
-struct TrainArgs {
-  std::string data = kDefaultData;
-  std::string test;
-  std::string layers;
-  std::string hidden;
-  std::string activation = "sigmoid";
-  std::string loss;  // default: from the task
-  std::string optimizer = "sgd";
-  float lr = 0.0f;  // 0: the optimiser's default (default_learning_rate)
-  float momentum = 0.9f;
-  bool nesterov = false;
-  std::int64_t batch = 64;
-  std::int64_t epochs = 15;
-  std::uint64_t seed = 1;
-  float weight_decay = 0.0f;
-  float dropout = 0.0f;
-  double val_split = 0.0;
-  std::string schedule = "constant";
-  std::int64_t lr_step = 10;
-  float lr_gamma = 0.1f;
-  std::int64_t patience = 0;
-  std::string init;
-  bool no_shuffle = false;
-  // CSV
-  std::string header = "auto";
-  std::string label;
-  std::vector<std::string> ignore;
-  std::string task = "auto";
-  std::string normalize = "standard";
-  std::string id_column;
-};
-
-// A float as the shortest decimal that reads back to it ("0.01", not 0.009999999776482582).
-json short_float(float v) { return json(std::stod(fmt::format("{}", v))); }
-
-json to_json(const TrainArgs& a) {
-  return {{"data", a.data},
-          {"test", a.test},
-          {"layers", a.layers},
-          {"hidden", a.hidden},
-          {"activation", a.activation},
-          {"loss", a.loss},
-          {"optimizer", a.optimizer},
-          {"lr", short_float(a.lr)},
-          {"momentum", short_float(a.momentum)},
-          {"nesterov", a.nesterov},
-          {"batch", a.batch},
-          {"epochs", a.epochs},
-          {"seed", a.seed},
-          {"weight_decay", short_float(a.weight_decay)},
-          {"dropout", short_float(a.dropout)},
-          {"val_split", a.val_split},
-          {"schedule", a.schedule},
-          {"lr_step", a.lr_step},
-          {"lr_gamma", short_float(a.lr_gamma)},
-          {"patience", a.patience},
-          {"init", a.init},
-          {"no_shuffle", a.no_shuffle},
-          {"header", a.header},
-          {"label", a.label},
-          {"ignore", a.ignore},
-          {"task", a.task},
-          {"normalize", a.normalize},
-          {"id", a.id_column}};
-}
-
-// A float field of a checkpoint's run description: a finite number within float's range.
-float float_field(const json& j, const char* key) {
-  const json& v = j.at(key);
-  if (!v.is_number() || !(std::abs(v.get<double>()) <= 3.0e38))
-    throw Error(
-        fmt::format("the checkpoint's run description has {} = {}, not a number", key, v.dump()));
-  return static_cast<float>(v.get<double>());
-}
-
-TrainArgs from_json(const json& j) {
-  TrainArgs a;
-  a.data = j.at("data");
-  a.test = j.at("test");
-  a.layers = j.at("layers");
-  a.hidden = j.at("hidden");
-  a.activation = j.at("activation");
-  a.loss = j.at("loss");
-  a.optimizer = j.at("optimizer");
-  a.lr = float_field(j, "lr");
-  a.momentum = float_field(j, "momentum");
-  a.nesterov = j.at("nesterov");
-  a.batch = j.at("batch");
-  a.epochs = j.at("epochs");
-  a.seed = j.at("seed");
-  a.weight_decay = float_field(j, "weight_decay");
-  a.dropout = float_field(j, "dropout");
-  a.val_split = j.at("val_split");
-  a.schedule = j.at("schedule");
-  a.lr_step = j.at("lr_step");
-  a.lr_gamma = float_field(j, "lr_gamma");
-  a.patience = j.at("patience");
-  a.init = j.at("init");
-  a.no_shuffle = j.at("no_shuffle");
-  a.header = j.at("header");
-  a.label = j.at("label");
-  a.ignore = j.at("ignore").get<std::vector<std::string>>();
-  a.task = j.at("task");
-  a.normalize = j.at("normalize");
-  a.id_column = j.at("id");
-  return a;
-}
-
-// Options of one invocation that do not change the weights.
-struct RunArgs {
-  std::string output = "model.safetensors";
-  std::string metrics;
-  std::string checkpoint;
-  std::int64_t checkpoint_every = 1;
-  std::string resume;
-  int threads = 0;
-  bool quiet = false;
-};
 
 // Defaults that train the seed's network well in seconds: plain SGD on sigmoid units takes a
 // large step (0.5 reaches 0.877 on Fashion-MNIST in 15 epochs, 0.1 only 0.85 in 10); momentum
@@ -168,22 +46,10 @@ float default_learning_rate(OptimizerKind kind) {
 
 CsvOptions csv_options(const TrainArgs& a) {
   CsvOptions o;
-  if (a.header == "yes") {
-    o.header = CsvOptions::Header::yes;
-  } else if (a.header == "no") {
-    o.header = CsvOptions::Header::no;
-  } else if (a.header != "auto") {
-    throw Error(fmt::format("--header '{}' (choose yes, no, auto)", a.header));
-  }
+  o.header = parse_csv_header(a.header);
   o.label = a.label;
   o.ignore = a.ignore;
-  if (a.task == "classification") {
-    o.task = Task::classification;
-  } else if (a.task == "regression") {
-    o.task = Task::regression;
-  } else if (a.task != "auto") {
-    throw Error(fmt::format("--task '{}' (choose classification, regression, auto)", a.task));
-  }
+  o.task = parse_task_or_auto(a.task);
   o.id_column = a.id_column;
   return o;
 }
@@ -214,8 +80,7 @@ Architecture build_architecture(const TrainArgs& a, const Dataset& train) {
   arch.loss = a.loss.empty() ? natural : parse_loss(a.loss);
   if (arch.loss != natural)
     throw Error(fmt::format("--loss {} does not fit {} data (use {})", a.loss,
-                            train.task == Task::classification ? "classification" : "regression",
-                            to_string(natural)));
+                            to_string(train.task), to_string(natural)));
   arch.dropout = a.dropout;
   arch.validate();
   return arch;
@@ -256,37 +121,22 @@ class ProgressBar {
   std::int64_t last_percent_ = -1;
 };
 
-// Names are checked before any data is read, so a typo costs no loading time.
-void check_choices(const TrainArgs& a) {
-  parse_optimizer(a.optimizer);
-  parse_schedule(a.schedule);
-  for (std::size_t start = 0; start <= a.activation.size();) {  // each name of a comma list
-    const std::size_t comma = std::min(a.activation.find(',', start), a.activation.size());
-    parse_activation(a.activation.substr(start, comma - start));
-    start = comma + 1;
-  }
-  if (!a.loss.empty()) parse_loss(a.loss);
-  csv_options(a);
-  parse_normalization(a.normalize);
-  if (a.epochs < 1) throw Error(fmt::format("--epochs {} must be at least 1", a.epochs));
-}
-
-int run_train(TrainArgs args, const RunArgs& run, const std::vector<std::string>& given_with_resume,
-              const std::vector<std::string>& csv_flags_given) {
+int run_train(TrainArgs args, const GivenOptions& given) {
   const std::atomic<bool>& stop = install_stop_handlers();
   std::optional<Checkpoint> resumed;
-  if (!run.resume.empty()) {
-    if (!given_with_resume.empty())
-      throw Error(fmt::format(
-          "--resume continues the checkpoint's own run; {} cannot be changed (only --epochs, "
-          "--threads, -o, --metrics, --checkpoint, --checkpoint-every, -q)",
-          given_with_resume.front()));
-    const std::int64_t requested_epochs = args.epochs;
-    resumed = load_checkpoint(run.resume, 1);
+  if (!args.resume.empty()) {
+    if (!given.fixed_by_checkpoint.empty())
+      throw Error(
+          fmt::format("--resume continues the checkpoint's own run; {} cannot be changed "
+                      "(only {})",
+                      given.fixed_by_checkpoint.front(), options_allowed_on_resume()));
+    check_train_options(args);  // the options given with --resume
+    const std::int64_t requested_epochs = given.epochs ? args.epochs : 0;
+    resumed = load_checkpoint(args.resume, 1);
     try {
-      args = from_json(json::parse(resumed->run));
+      read_json(json::parse(resumed->run), args);
     } catch (const json::exception& e) {
-      throw Error(fmt::format("{}: the checkpoint's run description is malformed ({})", run.resume,
+      throw Error(fmt::format("{}: the checkpoint's run description is malformed ({})", args.resume,
                               e.what()));
     }
     if (requested_epochs > 0 && requested_epochs != args.epochs && args.schedule == "cosine")
@@ -295,29 +145,24 @@ int run_train(TrainArgs args, const RunArgs& run, const std::vector<std::string>
           "epoch count");
     if (requested_epochs > 0) args.epochs = requested_epochs;
   }
-  check_choices(args);
+  check_train_options(args);
   // Fail on unwritable outputs now, not after an hour of training.
-  check_writable(run.output);
-  if (!run.metrics.empty()) check_writable(run.metrics);
+  check_writable(args.output);
+  if (!args.metrics.empty()) check_writable(args.metrics);
   const std::string checkpoint_path =
-      run.checkpoint.empty() ? run.output + ".checkpoint" : run.checkpoint;
+      args.checkpoint.empty() ? args.output + ".checkpoint" : args.checkpoint;
   check_writable(checkpoint_path);
-  if (run.checkpoint_every < 1)
-    throw Error(fmt::format("--checkpoint-every {} must be at least 1", run.checkpoint_every));
-  if (!(args.val_split >= 0.0 && args.val_split < 1.0))
-    throw Error(fmt::format("--val-split {} is not in [0, 1)", args.val_split));
 
   const CsvOptions csv = csv_options(args);
-  TrainingData data = load_training_data(args.data, args.test, csv);
-  if (!data.csv && !csv_flags_given.empty())
+  TrainingData data = load_training_data(args.data, args.test, csv, data_flag_names());
+  if (!data.csv && !given.csv_only.empty())
     throw Error(fmt::format("{} applies to CSV data only, but --data '{}' is IDX",
-                            csv_flags_given.front(), args.data));
+                            given.csv_only.front(), args.data));
   if (stop.load()) throw Error("interrupted before training started");
   const Dataset& train = data.train;
-  if (data.csv && !run.quiet) {
+  if (data.csv && !args.quiet) {
     fmt::print("data: {} ({} rows, {} features); {}; task: {} ({})\n", train.source, train.rows,
-               train.features, data.csv_report.header_reason,
-               train.task == Task::classification ? "classification" : "regression",
+               train.features, data.csv_report.header_reason, to_string(train.task),
                data.csv_report.task_reason);
   }
   const Split split = split_validation(train, args.val_split, args.seed);
@@ -342,7 +187,7 @@ int run_train(TrainArgs args, const RunArgs& run, const std::vector<std::string>
   if (resumed) {
     if (resumed->model.info.architecture.widths != info.architecture.widths)
       throw Error(fmt::format("{}: the checkpoint's architecture {} differs from the data's {}",
-                              run.resume, resumed->model.info.architecture.describe(),
+                              args.resume, resumed->model.info.architecture.describe(),
                               info.architecture.describe()));
     copy_parameters(net, *resumed->model.network);
     info.preprocessing = resumed->model.info.preprocessing;
@@ -359,42 +204,25 @@ int run_train(TrainArgs args, const RunArgs& run, const std::vector<std::string>
     net.initialize(args.seed);
   }
 
-  TrainOptions options;
-  options.epochs = args.epochs;
-  options.batch = args.batch;
-  options.shuffle = !args.no_shuffle;
-  options.seed = args.seed;
-  options.optimizer.kind = parse_optimizer(args.optimizer);
-  if (args.lr == 0.0f) args.lr = default_learning_rate(options.optimizer.kind);
-  options.optimizer.momentum = args.momentum;
-  options.optimizer.nesterov = args.nesterov;
-  options.optimizer.weight_decay = args.weight_decay;
+  if (args.lr == 0.0f) args.lr = default_learning_rate(parse_optimizer(args.optimizer));
+  const TrainOptions options = train_options(args);
   if (args.nesterov && options.optimizer.kind != OptimizerKind::momentum)
     throw Error("--nesterov applies to --optimizer momentum only");
-  options.schedule.kind = parse_schedule(args.schedule);
-  options.schedule.base_lr = args.lr;
-  options.schedule.step_epochs = args.lr_step;
-  options.schedule.gamma = args.lr_gamma;
-  options.schedule.total_epochs = args.epochs;
-  options.patience = args.patience;
   if (args.patience > 0 && split.validation.empty())
     throw Error("early stopping (--patience) needs a validation set: give --val-split");
 
-  const int threads = run.threads > 0 ? run.threads : ThreadPool::hardware_threads();
+  const int threads = thread_count(args.threads);
   ThreadPool pool(threads);
   Trainer trainer(net, info.preprocessing, options, train, split.train, pool);
   if (!split.validation.empty()) trainer.set_validation(train, split.validation);
   if (data.test) trainer.set_test(*data.test);
   if (resumed) restore_trainer(trainer, *resumed);
 
-  info.training = {{"optimizer", args.optimizer},
-                   {"lr", fmt::format("{}", args.lr)},
-                   {"batch", std::to_string(args.batch)},
-                   {"seed", std::to_string(args.seed)},
-                   {"data", train.source}};
+  info.training = training_provenance(args);
+  info.training["data"] = train.source;
   const std::string run_json = to_json(args).dump();
 
-  if (!run.quiet) {
+  if (!args.quiet) {
     fmt::print("network: {} ({} parameters); {} lr {}, batch {}, {} epochs, {} thread{}\n",
                info.architecture.describe(), info.architecture.parameter_count(), args.optimizer,
                args.lr, args.batch, args.epochs, threads, threads == 1 ? "" : "s");
@@ -403,16 +231,16 @@ int run_train(TrainArgs args, const RunArgs& run, const std::vector<std::string>
         split.validation.empty() ? "" : fmt::format(", validation: {}", split.validation.size()),
         data.test ? fmt::format(", test: {} ({})", data.test->rows, data.test->source) : "");
     if (resumed)
-      fmt::print("resuming from {} at epoch {}, step {}\n", run.resume, resumed->state.epoch + 1,
+      fmt::print("resuming from {} at epoch {}, step {}\n", args.resume, resumed->state.epoch + 1,
                  resumed->state.step_in_epoch);
   }
-  ProgressBar progress(isatty(STDERR_FILENO) != 0 && !run.quiet);
+  ProgressBar progress(isatty(STDERR_FILENO) != 0 && !args.quiet);
   trainer.on_step = [&](std::int64_t step, std::int64_t steps) {
     progress.update(trainer.state().epoch + 1, args.epochs, step, steps);
   };
   trainer.on_epoch = [&](const EpochMetrics& m) {
     progress.clear();
-    if (!run.quiet) {
+    if (!args.quiet) {
       fmt::print(
           "epoch {:>3}/{}  loss {}  acc {}  val_loss {}  val_acc {}  test_acc {}  {:.2f}s  {:.0f} "
           "samples/s\n",
@@ -421,9 +249,9 @@ int run_train(TrainArgs args, const RunArgs& run, const std::vector<std::string>
           m.seconds, m.samples_per_second);
       std::fflush(stdout);
     }
-    if (!run.metrics.empty()) write_metrics(run.metrics, trainer.state().history);
+    if (!args.metrics.empty()) write_metrics(args.metrics, trainer.state().history);
     const bool last = m.epoch >= args.epochs;
-    if (!run.checkpoint.empty() && (m.epoch % run.checkpoint_every == 0 || last))
+    if (!args.checkpoint.empty() && (m.epoch % args.checkpoint_every == 0 || last))
       save_checkpoint(checkpoint_path, net, info, trainer, run_json);
   };
   trainer.stop_requested = &stop;
@@ -436,18 +264,18 @@ int run_train(TrainArgs args, const RunArgs& run, const std::vector<std::string>
     // The network holds finite weights (from before the failing step when the loss was not
     // finite, or from the start of the epoch when a gradient or the update was not): keep
     // them, never NaNs.
-    save_model(run.output, net, info);
+    save_model(args.output, net, info);
     fmt::print(stderr, "backprop: the last finite weights (see the error below) were saved to {}\n",
-               run.output);
+               args.output);
     throw;
   }
   progress.clear();
   if (outcome == TrainOutcome::interrupted) {
     save_checkpoint(checkpoint_path, net, info, trainer, run_json);
     std::string resume = fmt::format("backprop train --resume {}", checkpoint_path);
-    if (run.output != "model.safetensors") resume += fmt::format(" -o {}", run.output);
-    if (!run.metrics.empty()) resume += fmt::format(" --metrics {}", run.metrics);
-    if (!run.checkpoint.empty()) resume += fmt::format(" --checkpoint {}", run.checkpoint);
+    if (args.output != "model.safetensors") resume += fmt::format(" -o {}", args.output);
+    if (!args.metrics.empty()) resume += fmt::format(" --metrics {}", args.metrics);
+    if (!args.checkpoint.empty()) resume += fmt::format(" --checkpoint {}", args.checkpoint);
     fmt::print(stderr,
                "backprop: interrupted (signal {}) at epoch {}, step {}/{}; checkpoint saved to {}\n"
                "backprop: resume with: {}\n",
@@ -462,8 +290,8 @@ int run_train(TrainArgs args, const RunArgs& run, const std::vector<std::string>
     if (std::isfinite(last.test_accuracy))
       info.training["test_accuracy"] = fmt::format("{:.4f}", last.test_accuracy);
   }
-  save_model(run.output, net, info);
-  if (!run.quiet) {
+  save_model(args.output, net, info);
+  if (!args.quiet) {
     if (outcome == TrainOutcome::early_stopped)
       fmt::print("early stopping: no validation improvement for {} epochs; kept epoch {}\n",
                  args.patience, trainer.state().best_epoch);
@@ -477,7 +305,7 @@ int run_train(TrainArgs args, const RunArgs& run, const std::vector<std::string>
                    e.samples);
       }
     }
-    fmt::print("saved {}\n", run.output);
+    fmt::print("saved {}\n", args.output);
   }
   return kSuccess;
 }
@@ -490,96 +318,8 @@ void add_train_command(CLI::App& app, int& exit_code) {
                          "Train a network (with no options: the seed's 784-128-10 sigmoid network "
                          "on Fashion-MNIST)");
   auto args = std::make_shared<TrainArgs>();
-  auto run = std::make_shared<RunArgs>();
-  std::vector<CLI::Option*> weight_options;
-  std::vector<CLI::Option*> csv_only;
-  auto opt = [&](CLI::Option* o) {
-    weight_options.push_back(o);
-    return o;
-  };
-  auto csv_opt = [&](CLI::Option* o) {  // meaningful for CSV data only: an error with IDX
-    csv_only.push_back(o);
-    return opt(o);
-  };
-  opt(cmd->add_option("--data", args->data,
-                      "Training data: an MNIST-layout directory, an IDX images file, or a CSV file")
-          ->capture_default_str());
-  opt(cmd->add_option("--test", args->test,
-                      "Test data (default: the t10k files of an IDX --data directory)"));
-  opt(cmd->add_option("--layers", args->layers, "All widths, input to output, e.g. 784,128,10"));
-  opt(cmd->add_option("--hidden", args->hidden,
-                      "Hidden widths only, e.g. 64,32 (input and output follow from the data)"));
-  opt(cmd->add_option("--activation", args->activation,
-                      "sigmoid, tanh, relu, leaky_relu, linear; one, or one per hidden layer")
-          ->capture_default_str());
-  opt(cmd->add_option("--loss", args->loss,
-                      "cross_entropy (classification) or mse (regression); default from the task"));
-  opt(cmd->add_option("--optimizer", args->optimizer, "sgd, momentum, adam, adamw")
-          ->capture_default_str());
-  opt(cmd->add_option("--lr", args->lr,
-                      "Learning rate (default: sgd 0.5, momentum 0.05, adam/adamw 0.001)"));
-  opt(cmd->add_option("--momentum", args->momentum, "Momentum for --optimizer momentum")
-          ->capture_default_str());
-  opt(cmd->add_flag("--nesterov", args->nesterov, "Nesterov momentum"));
-  opt(cmd->add_option("--batch", args->batch, "Minibatch size")->capture_default_str());
-  auto* epochs = cmd->add_option("--epochs", args->epochs, "Epochs")->capture_default_str();
-  opt(cmd->add_option("--seed", args->seed,
-                      "Seed for initialisation, shuffling, dropout and the split")
-          ->capture_default_str());
-  opt(cmd->add_option("--weight-decay", args->weight_decay, "L2 weight decay (decoupled for adamw)")
-          ->capture_default_str());
-  opt(cmd->add_option("--dropout", args->dropout, "Dropout probability on hidden layers")
-          ->capture_default_str());
-  opt(cmd->add_option("--val-split", args->val_split,
-                      "Fraction of the training data held out for validation")
-          ->capture_default_str());
-  opt(cmd->add_option("--schedule", args->schedule,
-                      "Learning-rate schedule: constant, step, cosine")
-          ->capture_default_str());
-  opt(cmd->add_option("--lr-step", args->lr_step, "step schedule: epochs between decays")
-          ->capture_default_str());
-  opt(cmd->add_option("--lr-gamma", args->lr_gamma, "step schedule: decay factor")
-          ->capture_default_str());
-  opt(cmd->add_option("--patience", args->patience,
-                      "Early stopping after this many epochs without validation "
-                      "improvement (0: off)")
-          ->capture_default_str());
-  opt(cmd->add_option("--init", args->init, "Start from the weights of this model file"));
-  opt(cmd->add_flag("--no-shuffle", args->no_shuffle, "Keep the data's order in every epoch"));
-  csv_opt(cmd->add_option("--header", args->header, "CSV: yes, no or auto")->capture_default_str());
-  csv_opt(cmd->add_option("--label", args->label,
-                          "CSV: label column, by name or 0-based index (default: last)"));
-  csv_opt(cmd->add_option("--ignore", args->ignore, "CSV: columns to drop, e.g. id,name")
-              ->delimiter(','));
-  csv_opt(cmd->add_option("--task", args->task, "CSV: classification, regression or auto")
-              ->capture_default_str());
-  csv_opt(cmd->add_option("--normalize", args->normalize,
-                          "CSV: standard, minmax, unit (x/255) or none; fitted on the training "
-                          "split (regression targets are standardised too unless none)")
-              ->capture_default_str());
-  csv_opt(
-      cmd->add_option("--id", args->id_column, "CSV: an id column to leave out of the features"));
-  cmd->add_option("-o,--output", run->output, "Model file to write")->capture_default_str();
-  cmd->add_option("--metrics", run->metrics,
-                  "Write one JSON object per epoch to this JSON Lines file");
-  cmd->add_option("--checkpoint", run->checkpoint,
-                  "Checkpoint file (default on interrupt: OUTPUT.checkpoint)");
-  cmd->add_option("--checkpoint-every", run->checkpoint_every, "Epochs between checkpoints")
-      ->capture_default_str();
-  cmd->add_option("--resume", run->resume, "Continue the run saved in this checkpoint");
-  cmd->add_option("--threads", run->threads,
-                  "Threads (default: all cores); results are identical for any count");
-  cmd->add_flag("-q,--quiet", run->quiet, "Print nothing but errors");
-  cmd->callback([args, run, weight_options, csv_only, epochs, &exit_code] {
-    std::vector<std::string> given, csv_given;
-    for (auto* o : weight_options)
-      if (o->count() > 0) given.push_back(o->get_name());
-    for (auto* o : csv_only)
-      if (o->count() > 0) csv_given.push_back(o->get_name());
-    if (!run->resume.empty() && epochs->count() == 0) args->epochs = 0;  // keep the checkpoint's
-    if (epochs->count() > 0 && args->epochs < 1)
-      throw Error(fmt::format("--epochs {} must be at least 1", args->epochs));
-    exit_code = run_train(*args, *run, given, csv_given);
+  cmd->callback([args, given = add_train_options(cmd, *args), &exit_code] {
+    exit_code = run_train(*args, given());
   });
 }
 

@@ -68,6 +68,9 @@ struct CsvOptions {
   std::string id_column;
 };
 
+// "yes", "no", "auto" (Header::automatic); throws Error listing the choices.
+CsvOptions::Header parse_csv_header(const std::string& name);
+
 // What a model trained on a CSV file remembers about its columns, so that eval and predict
 // files can be read the same way.
 struct CsvSchema {

@@ -3,12 +3,18 @@
 // (classification) or a target value (regression). Pixels stay as bytes (IDX) and are turned
 // into floats one minibatch at a time, so a 60000-image set costs 47 MB, not 188 MB.
 #include <cstdint>
+#include <optional>
 #include <string>
 #include <vector>
 
 namespace backprop {
 
 enum class Task { classification, regression };
+
+std::string to_string(Task t);             // "classification", "regression"
+Task parse_task(const std::string& name);  // throws Error listing the choices
+// As parse_task, and "auto" gives nullopt (the reader infers the task).
+std::optional<Task> parse_task_or_auto(const std::string& name);
 
 struct Dataset {
   std::int64_t rows = 0;      // N samples

@@ -21,6 +21,7 @@
 #include <vector>
 
 #include "backprop/architecture.hpp"
+#include "backprop/data_source.hpp"
 #include "backprop/dataset.hpp"
 #include "backprop/network.hpp"
 #include "backprop/preprocessing.hpp"
@@ -60,6 +61,9 @@ struct TrainOptions;  // backprop/trainer.hpp
 Model train_model(const Dataset& data, const Architecture& architecture,
                   const TrainOptions& options,
                   Normalization normalization = Normalization::standard, int threads = 1);
+
+// The form of data the model reads, for load_data_for_model.
+ModelInput model_input(const ModelInfo& info);
 
 // The tensors and metadata of a model, for saving it alone or inside a checkpoint.
 std::vector<TensorRef> model_tensors(const Network& network, const ModelInfo& info);

@@ -12,6 +12,7 @@
 #include <fmt/format.h>
 
 #include "backprop/error.hpp"
+#include "core/enum_names.hpp"
 #include "core/file_bytes.hpp"
 #include "core/text_checks.hpp"
 
@@ -369,11 +370,17 @@ bool detect_header(const CsvRecord& first, const CsvRecord* second, std::string&
   return false;
 }
 
-std::string_view task_name(Task task) {
-  return task == Task::classification ? "classification" : "regression";
-}
+constexpr EnumNames<CsvOptions::Header, 3> kHeaderNames{{
+    {CsvOptions::Header::yes, "yes"},
+    {CsvOptions::Header::no, "no"},
+    {CsvOptions::Header::automatic, "auto"},
+}};
 
 }  // namespace
+
+CsvOptions::Header parse_csv_header(const std::string& name) {
+  return parse_enum(kHeaderNames, name, "CSV header choice");
+}
 
 // ---- CsvReader ----------------------------------------------------------------------------
 
@@ -558,7 +565,7 @@ Dataset parse_csv_dataset(std::string_view text, const std::string& source,
 
   const TaskChoice choice =
       options.task
-          ? TaskChoice{*options.task, fmt::format("{} (as asked)", task_name(*options.task))}
+          ? TaskChoice{*options.task, fmt::format("{} (as asked)", to_string(*options.task))}
           : infer_task(rows.labels, plan.names[label]);
 
   Dataset data = make_dataset(rows, plan, source);

@@ -9,32 +9,27 @@
 
 #include "backprop/error.hpp"
 #include "core/cpu_clones.hpp"
+#include "core/enum_names.hpp"
 #include "core/float_mode.hpp"
 #include "ops/ops.hpp"
 
 namespace backprop {
 
-std::string to_string(Normalization n) {
-  switch (n) {
-    case Normalization::none:
-      return "none";
-    case Normalization::unit_range:
-      return "unit";
-    case Normalization::standard:
-      return "standard";
-    case Normalization::minmax:
-      return "minmax";
-  }
-  return "?";
-}
+namespace {
+
+constexpr EnumNames<Normalization, 4> kNormalizationNames{{
+    {Normalization::none, "none"},
+    {Normalization::unit_range, "unit"},
+    {Normalization::standard, "standard"},
+    {Normalization::minmax, "minmax"},
+}};
+
+}  // namespace
+
+std::string to_string(Normalization n) { return enum_to_string(kNormalizationNames, n); }
 
 Normalization parse_normalization(const std::string& name) {
-  for (const Normalization n : {Normalization::none, Normalization::unit_range,
-                                Normalization::standard, Normalization::minmax}) {
-    if (name == to_string(n)) return n;
-  }
-  throw Error(
-      fmt::format("unknown normalization \"{}\" (choices: none, unit, standard, minmax)", name));
+  return parse_enum(kNormalizationNames, name, "normalization");
 }
 
 namespace {

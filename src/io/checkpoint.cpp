@@ -5,6 +5,8 @@
 #include <cmath>
 #include <limits>
 #include <nlohmann/json.hpp>
+#include <type_traits>
+#include <variant>
 
 #include "backprop/error.hpp"
 #include "io/metadata_json.hpp"
@@ -15,10 +17,56 @@ namespace {
 
 using nlohmann::json;
 
-// JSON has no infinity or NaN: they are written as null and read back as such.
-json number(double v) { return std::isfinite(v) ? json(v) : json(nullptr); }
-double read_number(const json& j, double missing) {
-  return j.is_null() ? missing : j.get<double>();
+// The scalar fields of TrainState, each under its JSON key in the "checkpoint" metadata.
+struct StateField {
+  const char* key;
+  std::variant<std::int64_t TrainState::*, double TrainState::*> member;
+};
+constexpr StateField kStateFields[] = {
+    {"epoch", &TrainState::epoch},
+    {"step_in_epoch", &TrainState::step_in_epoch},
+    {"running_loss", &TrainState::running_loss},
+    {"running_correct", &TrainState::running_correct},
+    {"running_seen", &TrainState::running_seen},
+    {"running_seconds", &TrainState::running_seconds},
+    {"best_val_loss", &TrainState::best_val_loss},
+    {"best_epoch", &TrainState::best_epoch},
+    {"stale_epochs", &TrainState::stale_epochs},
+};
+
+// JSON has no infinity or NaN: a non-finite double is written as null and read back as
+// infinity (the only non-finite value a state holds: best_val_loss before any validation).
+json state_json(const TrainState& s) {
+  json j = json::object();
+  for (const auto& f : kStateFields) {
+    std::visit(
+        [&](auto member) {
+          const auto v = s.*member;
+          if constexpr (std::is_same_v<decltype(v), const double>) {
+            j[f.key] = std::isfinite(v) ? json(v) : json(nullptr);
+          } else {
+            j[f.key] = v;
+          }
+        },
+        f.member);
+  }
+  return j;
+}
+
+void read_state(const json& j, TrainState& s) {
+  for (const auto& f : kStateFields) {
+    std::visit(
+        [&](auto member) {
+          const json& v = j.at(f.key);
+          using T = std::decay_t<decltype(s.*member)>;
+          if constexpr (std::is_same_v<T, double>) {
+            s.*member = v.is_null() ? std::numeric_limits<double>::infinity() : v.get<double>();
+          } else {
+            s.*member = v.get<T>();
+          }
+        },
+        f.member);
+  }
 }
 
 }  // namespace
@@ -35,18 +83,10 @@ void save_checkpoint(const std::filesystem::path& path, const Network& network,
                        s.best_parameters});
   json history = json::array();
   for (const auto& m : s.history) history.push_back(json::parse(to_json(m)));
-  const json state = {{"epoch", s.epoch},
-                      {"step_in_epoch", s.step_in_epoch},
-                      {"running_loss", s.running_loss},
-                      {"running_correct", s.running_correct},
-                      {"running_seen", s.running_seen},
-                      {"running_seconds", s.running_seconds},
-                      {"best_val_loss", number(s.best_val_loss)},
-                      {"best_epoch", s.best_epoch},
-                      {"stale_epochs", s.stale_epochs},
-                      {"optimizer_steps", trainer.optimizer().steps()},
-                      {"parameter_buffer", network.parameters().size()},
-                      {"history", history}};
+  json state = state_json(s);
+  state["optimizer_steps"] = trainer.optimizer().steps();
+  state["parameter_buffer"] = network.parameters().size();
+  state["history"] = history;
   auto metadata = model_metadata(info);
   metadata["checkpoint"] = state.dump();
   metadata["run"] = run;
@@ -65,15 +105,7 @@ Checkpoint load_checkpoint(const std::filesystem::path& path, std::int64_t max_b
   try {
     const json j = parse_metadata_json(found->second, file.source, "checkpoint");
     TrainState& s = c.state;
-    s.epoch = j.at("epoch").get<std::int64_t>();
-    s.step_in_epoch = j.at("step_in_epoch").get<std::int64_t>();
-    s.running_loss = j.at("running_loss").get<double>();
-    s.running_correct = j.at("running_correct").get<std::int64_t>();
-    s.running_seen = j.at("running_seen").get<std::int64_t>();
-    s.running_seconds = j.at("running_seconds").get<double>();
-    s.best_val_loss = read_number(j.at("best_val_loss"), std::numeric_limits<double>::infinity());
-    s.best_epoch = j.at("best_epoch").get<std::int64_t>();
-    s.stale_epochs = j.at("stale_epochs").get<std::int64_t>();
+    read_state(j, s);
     for (const auto& m : j.at("history")) s.history.push_back(epoch_metrics_from_json(m.dump()));
     c.optimizer_steps = j.at("optimizer_steps").get<std::uint64_t>();
     const auto buffer = j.at("parameter_buffer").get<std::size_t>();

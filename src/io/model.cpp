@@ -20,10 +20,6 @@ std::string layer_name(const char* prefix, std::int64_t layer) {
   return fmt::format("{}{}", prefix, layer + 1);
 }
 
-std::string task_name(Task t) {
-  return t == Task::classification ? "classification" : "regression";
-}
-
 // A whole number in [lo, hi] from a JSON value, or an Error naming the field.
 std::int64_t whole_number(const SafetensorsFile& file, const json& value, const char* what,
                           std::int64_t lo, std::int64_t hi) {
@@ -109,6 +105,18 @@ const NamedTensor& expect_tensor(const SafetensorsFile& file, const std::string&
 
 }  // namespace
 
+ModelInput model_input(const ModelInfo& info) {
+  ModelInput in;
+  in.csv = info.input_format == "csv";
+  in.schema.feature_names = info.feature_names;
+  in.schema.label_name = info.label_name;
+  in.schema.task = info.task;
+  in.schema.class_names = info.class_names;
+  in.schema.has_header = info.csv_header;
+  in.schema.columns = info.csv_columns;
+  return in;
+}
+
 std::vector<TensorRef> model_tensors(const Network& network, const ModelInfo& info) {
   std::vector<TensorRef> tensors;
   for (std::int64_t l = 0; l < network.num_layers(); ++l) {
@@ -141,7 +149,7 @@ std::map<std::string, std::string> model_metadata(const ModelInfo& info) {
   m["format_version"] = std::to_string(kModelFormatVersion);
   m["architecture"] = arch.dump();
   m["preprocessing"] = to_string(info.preprocessing.kind);
-  m["task"] = task_name(info.task);
+  m["task"] = to_string(info.task);
   if (info.task == Task::classification) m["classes"] = json(info.class_names).dump();
   m["features"] = json(info.feature_names).dump();
   m["label"] = info.label_name;
@@ -196,10 +204,11 @@ Model model_from_file(const SafetensorsFile& file, std::int64_t max_batch) {
   const Architecture& a = info.architecture;
 
   const std::string task = metadata_string(file, "task");
-  if (task != "classification" && task != "regression")
-    throw Error(fmt::format("{}: metadata 'task' is '{}' (expected classification or regression)",
-                            file.source, task));
-  info.task = task == "classification" ? Task::classification : Task::regression;
+  try {
+    info.task = parse_task(task);
+  } catch (const Error& e) {
+    throw Error(fmt::format("{}: metadata 'task' is '{}': {}", file.source, task, e.what()));
+  }
   if ((info.task == Task::classification) != (a.loss == Loss::cross_entropy))
     throw Error(fmt::format("{}: task '{}' does not match the loss '{}'", file.source, task,
                             to_string(a.loss)));

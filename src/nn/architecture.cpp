@@ -7,17 +7,27 @@
 #include <utility>
 
 #include "backprop/error.hpp"
+#include "core/enum_names.hpp"
 
 namespace backprop {
 
 namespace {
 
-constexpr std::array<std::pair<Activation, const char*>, 5> kActivationNames{{
+constexpr EnumNames<Activation, 7> kActivationNames{{
     {Activation::sigmoid, "sigmoid"},
     {Activation::tanh, "tanh"},
     {Activation::relu, "relu"},
     {Activation::leaky_relu, "leaky_relu"},
     {Activation::linear, "linear"},
+    {Activation::leaky_relu, "leaky-relu"},
+    {Activation::leaky_relu, "leakyrelu"},
+}};
+
+constexpr EnumNames<Loss, 4> kLossNames{{
+    {Loss::cross_entropy, "cross_entropy"},
+    {Loss::mse, "mse"},
+    {Loss::cross_entropy, "cross-entropy"},
+    {Loss::cross_entropy, "ce"},
 }};
 
 std::vector<std::string> split(const std::string& text, const char* separators) {
@@ -37,28 +47,13 @@ std::vector<std::string> split(const std::string& text, const char* separators) 
 
 }  // namespace
 
-std::string to_string(Activation a) {
-  for (const auto& [value, name] : kActivationNames)
-    if (value == a) return name;
-  return "unknown";
-}
-
-std::string to_string(Loss l) { return l == Loss::cross_entropy ? "cross_entropy" : "mse"; }
+std::string to_string(Activation a) { return enum_to_string(kActivationNames, a); }
+std::string to_string(Loss l) { return enum_to_string(kLossNames, l); }
 
 Activation parse_activation(const std::string& name) {
-  for (const auto& [value, text] : kActivationNames)
-    if (name == text) return value;
-  if (name == "leaky-relu" || name == "leakyrelu") return Activation::leaky_relu;
-  throw Error(fmt::format(
-      "unknown activation '{}' (choose sigmoid, tanh, relu, leaky_relu, linear)", name));
+  return parse_enum(kActivationNames, name, "activation");
 }
-
-Loss parse_loss(const std::string& name) {
-  if (name == "cross_entropy" || name == "cross-entropy" || name == "ce")
-    return Loss::cross_entropy;
-  if (name == "mse") return Loss::mse;
-  throw Error(fmt::format("unknown loss '{}' (choose cross_entropy, mse)", name));
-}
+Loss parse_loss(const std::string& name) { return parse_enum(kLossNames, name, "loss"); }
 
 std::int64_t Architecture::parameter_count() const {
   std::int64_t count = 0;

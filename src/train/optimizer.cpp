@@ -10,29 +10,26 @@
 
 #include "backprop/error.hpp"
 #include "core/cpu_clones.hpp"
+#include "core/enum_names.hpp"
 #include "core/float_mode.hpp"
 
 namespace backprop {
 
-std::string to_string(OptimizerKind k) {
-  switch (k) {
-    case OptimizerKind::sgd:
-      return "sgd";
-    case OptimizerKind::momentum:
-      return "momentum";
-    case OptimizerKind::adam:
-      return "adam";
-    case OptimizerKind::adamw:
-      return "adamw";
-  }
-  return "unknown";
-}
+namespace {
+
+constexpr EnumNames<OptimizerKind, 4> kOptimizerNames{{
+    {OptimizerKind::sgd, "sgd"},
+    {OptimizerKind::momentum, "momentum"},
+    {OptimizerKind::adam, "adam"},
+    {OptimizerKind::adamw, "adamw"},
+}};
+
+}  // namespace
+
+std::string to_string(OptimizerKind k) { return enum_to_string(kOptimizerNames, k); }
 
 OptimizerKind parse_optimizer(const std::string& name) {
-  for (const auto k :
-       {OptimizerKind::sgd, OptimizerKind::momentum, OptimizerKind::adam, OptimizerKind::adamw})
-    if (name == to_string(k)) return k;
-  throw Error(fmt::format("unknown optimizer '{}' (choose sgd, momentum, adam, adamw)", name));
+  return parse_enum(kOptimizerNames, name, "optimizer");
 }
 
 void OptimizerConfig::validate() const {

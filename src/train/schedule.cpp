@@ -7,26 +7,24 @@
 #include <numbers>
 
 #include "backprop/error.hpp"
+#include "core/enum_names.hpp"
 
 namespace backprop {
 
-std::string to_string(ScheduleKind k) {
-  switch (k) {
-    case ScheduleKind::constant:
-      return "constant";
-    case ScheduleKind::step:
-      return "step";
-    case ScheduleKind::cosine:
-      return "cosine";
-  }
-  return "unknown";
-}
+namespace {
+
+constexpr EnumNames<ScheduleKind, 3> kScheduleNames{{
+    {ScheduleKind::constant, "constant"},
+    {ScheduleKind::step, "step"},
+    {ScheduleKind::cosine, "cosine"},
+}};
+
+}  // namespace
+
+std::string to_string(ScheduleKind k) { return enum_to_string(kScheduleNames, k); }
 
 ScheduleKind parse_schedule(const std::string& name) {
-  for (const auto k : {ScheduleKind::constant, ScheduleKind::step, ScheduleKind::cosine})
-    if (name == to_string(k)) return k;
-  throw Error(
-      fmt::format("unknown learning-rate schedule '{}' (choose constant, step, cosine)", name));
+  return parse_enum(kScheduleNames, name, "learning-rate schedule");
 }
 
 void Schedule::validate() const {

@@ -440,5 +440,41 @@ TEST_F(CliReliability, ResumeOfAPlainModelFileIsRefused) {
   EXPECT_FALSE(fs::exists(tmp / "m.safetensors"));
 }
 
+// The run description a checkpoint stores is what --resume rebuilds the run from: every option
+// that decides the weights, under the keys checkpoints already on disk carry. --resume refuses
+// those options and names the ones it takes; the ones it takes are still checked.
+TEST_F(CliReliability, ResumeStoresEveryWeightOptionAndRefusesThemAgain) {
+  TempDir tmp;
+  const std::string ck = tmp.str("ck.safetensors");
+  const RunResult first =
+      run_cli({"train", "--data", small_, "--hidden", "8", "--epochs", "1", "--threads", "1", "-q",
+               "-o", tmp.str("m.safetensors"), "--checkpoint", ck});
+  ASSERT_EQ(first.exit_code, 0) << first.describe();
+  const json run = json::parse(load_checkpoint(ck, 1).run);
+  std::set<std::string> keys;
+  for (const auto& [key, value] : run.items()) keys.insert(key);
+  EXPECT_EQ(keys, (std::set<std::string>{
+                      "activation", "batch",     "data",      "dropout",     "epochs",   "header",
+                      "hidden",     "id",        "ignore",    "init",        "label",    "layers",
+                      "loss",       "lr",        "lr_gamma",  "lr_step",     "momentum", "nesterov",
+                      "no_shuffle", "normalize", "optimizer", "patience",    "schedule", "seed",
+                      "task",       "test",      "val_split", "weight_decay"}));
+  EXPECT_EQ(run.at("hidden"), "8");
+  EXPECT_EQ(run.at("data"), small_);
+
+  const RunResult hidden = run_cli({"train", "--resume", ck, "--hidden", "3"});
+  EXPECT_EQ(hidden.exit_code, 1) << hidden.describe();
+  EXPECT_TRUE(contains(hidden.err,
+                       "--hidden cannot be changed (only --epochs, -o, --metrics, --checkpoint, "
+                       "--checkpoint-every, --threads, -q)"))
+      << hidden.err;
+  const RunResult csv = run_cli({"train", "--resume", ck, "--normalize", "none"});
+  EXPECT_EQ(csv.exit_code, 1) << csv.describe();
+  EXPECT_TRUE(contains(csv.err, "--normalize cannot be changed")) << csv.err;
+  const RunResult epochs = run_cli({"train", "--resume", ck, "--epochs", "0"});
+  EXPECT_EQ(epochs.exit_code, 1) << epochs.describe();
+  EXPECT_TRUE(contains(epochs.err, "--epochs 0 must be at least 1")) << epochs.err;
+}
+
 }  // namespace
 }  // namespace backprop::test

@@ -1,15 +1,14 @@
-#include "data_source.hpp"
+#include "backprop/data_source.hpp"
 
 #include <fmt/format.h>
 
-#include <algorithm>
 #include <filesystem>
 
 #include "backprop/error.hpp"
 #include "backprop/idx.hpp"
 #include "core/file_bytes.hpp"
 
-namespace backprop::cli {
+namespace backprop {
 
 namespace fs = std::filesystem;
 
@@ -35,36 +34,25 @@ void unify_classes(Dataset& train, Dataset& test) {
   test.class_names = train.class_names;
 }
 
-void require_exists(const std::string& path, const char* what) {
+void require_exists(const std::string& path, const std::string& what) {
   std::error_code ec;
   if (!fs::exists(path, ec)) throw Error(fmt::format("{} '{}' does not exist", what, path));
 }
 
 }  // namespace
 
-CsvSchema schema_of(const ModelInfo& info) {
-  CsvSchema s;
-  s.feature_names = info.feature_names;
-  s.label_name = info.label_name;
-  s.task = info.task;
-  s.class_names = info.class_names;
-  s.has_header = info.csv_header;
-  s.columns = info.csv_columns;
-  return s;
-}
-
 TrainingData load_training_data(const std::string& data, const std::string& test,
-                                const CsvOptions& csv_options) {
-  require_exists(data, "--data");
+                                const CsvOptions& csv_options, const DataSourceNames& names) {
+  require_exists(data, names.data);
   TrainingData out;
   const fs::path path(data);
   if (fs::is_directory(path)) {
     const auto dir = find_idx_directory(path);
     if (!dir)
       throw Error(
-          fmt::format("--data '{}': a directory without train-images-idx3-ubyte[.gz] and "
+          fmt::format("{} '{}': a directory without train-images-idx3-ubyte[.gz] and "
                       "train-labels-idx1-ubyte[.gz]",
-                      data));
+                      names.data, data));
     out.train = read_idx(dir->train_images, dir->train_labels);
     if (test.empty() && dir->test_images && dir->test_labels)
       out.test = read_idx(*dir->test_images, *dir->test_labels);
@@ -75,7 +63,7 @@ TrainingData load_training_data(const std::string& data, const std::string& test
     out.train = read_csv_dataset(path, csv_options, &out.csv_report);
   }
   if (!test.empty()) {
-    require_exists(test, "--test");
+    require_exists(test, names.test);
     const fs::path tpath(test);
     if (out.csv) {
       out.test = read_csv_for_model(tpath, out.csv_report.schema, true, csv_options.id_column);
@@ -86,7 +74,7 @@ TrainingData load_training_data(const std::string& data, const std::string& test
       } else if (dir) {
         out.test = read_idx(dir->train_images, dir->train_labels);
       } else {
-        throw Error(fmt::format("--test '{}': a directory without IDX files", test));
+        throw Error(fmt::format("{} '{}': a directory without IDX files", names.test, test));
       }
     } else {
       out.test = read_idx_images(tpath);
@@ -96,31 +84,33 @@ TrainingData load_training_data(const std::string& data, const std::string& test
   return out;
 }
 
-Dataset load_data_for_model(const std::string& path_text, const ModelInfo& info, bool require_label,
-                            const std::string& id_column) {
-  require_exists(path_text, "--data");
+Dataset load_data_for_model(const std::string& path_text, const ModelInput& input,
+                            bool require_label, const std::string& id_column,
+                            const DataSourceNames& names) {
+  require_exists(path_text, names.data);
   const fs::path path(path_text);
-  if (info.input_format == "csv") {
+  if (input.csv) {
     if (fs::is_directory(path))
-      throw Error(fmt::format("--data '{}' is a directory, but this model was trained on CSV rows",
-                              path_text));
-    return read_csv_for_model(path, schema_of(info), require_label, id_column);
+      throw Error(fmt::format("{} '{}' is a directory, but this model was trained on CSV rows",
+                              names.data, path_text));
+    return read_csv_for_model(path, input.schema, require_label, id_column);
   }
   Dataset d;
   if (fs::is_directory(path)) {
     const auto dir = find_idx_directory(path);
-    if (!dir) throw Error(fmt::format("--data '{}': a directory without IDX files", path_text));
+    if (!dir)
+      throw Error(fmt::format("{} '{}': a directory without IDX files", names.data, path_text));
     // A model is usually measured on the held-out set: t10k when the directory has it.
     d = dir->test_images && dir->test_labels ? read_idx(*dir->test_images, *dir->test_labels)
                                              : read_idx(dir->train_images, dir->train_labels);
   } else if (is_idx_file(path)) {
     d = read_idx_images(path);
   } else {
-    throw Error(fmt::format(
-        "--data '{}' is not an IDX file, but this model was trained on IDX images", path_text));
+    throw Error(fmt::format("{} '{}' is not an IDX file, but this model was trained on IDX images",
+                            names.data, path_text));
   }
-  d.class_names = info.class_names;
+  d.class_names = input.schema.class_names;
   return d;
 }
 
-}  // namespace backprop::cli
+}  // namespace backprop

@@ -1,0 +1,40 @@
+#include "common_options.hpp"
+
+#include "backprop/error.hpp"
+#include "backprop/thread_pool.hpp"
+
+namespace backprop::cli {
+
+CLI::Option* add_model_argument(CLI::App* cmd, std::string& model) {
+  return cmd->add_option("model", model, "Model file")->required();
+}
+
+CLI::Option* add_data_option(CLI::App* cmd, std::string& data, const std::string& help) {
+  return cmd->add_option("--data", data, help)->required();
+}
+
+CLI::Option* add_threads_option(CLI::App* cmd, int& threads, const std::string& help) {
+  return cmd->add_option("--threads", threads, help);
+}
+
+CLI::Option* add_json_flag(CLI::App* cmd, bool& json) {
+  return cmd->add_flag("--json", json, "Print one JSON object");
+}
+
+int thread_count(int requested) {
+  return requested > 0 ? requested : ThreadPool::hardware_threads();
+}
+
+DataSourceNames data_flag_names() { return {"--data", "--test"}; }
+
+ModelAndData load_model_and_data(const std::string& model_path, const std::string& data_path,
+                                 bool require_label, const std::string& id_column) {
+  // Batches of up to 1024 rows: evaluation and prediction go through the data in such chunks.
+  ModelAndData out{load_model(model_path, 1024), {}};
+  const ModelInput input = model_input(out.model.info);
+  if (!id_column.empty() && !input.csv) throw Error("--id applies to CSV data only");
+  out.data = load_data_for_model(data_path, input, require_label, id_column, data_flag_names());
+  return out;
+}
+
+}  // namespace backprop::cli

@@ -1,0 +1,50 @@
+#pragma once
+// What several subcommands share, declared once: registering a subcommand on an Args struct,
+// the MODEL positional, --data, --threads, --json, and loading a model with its data.
+#include <CLI/CLI.hpp>
+#include <memory>
+#include <string>
+#include <utility>
+
+#include "backprop/data_source.hpp"
+#include "backprop/model.hpp"
+
+namespace backprop::cli {
+
+// A subcommand whose options fill one Args and whose run(args) gives the exit status.
+template <class Args>
+std::pair<CLI::App*, std::shared_ptr<Args>> add_command(CLI::App& app, const char* name,
+                                                        const char* description, int& exit_code,
+                                                        int (*run)(const Args&)) {
+  auto* cmd = app.add_subcommand(name, description);
+  auto args = std::make_shared<Args>();
+  cmd->callback([args, run, &exit_code] { exit_code = run(*args); });
+  return {cmd, args};
+}
+
+// MODEL: the required positional model file.
+CLI::Option* add_model_argument(CLI::App* cmd, std::string& model);
+// --data PATH, required, with the subcommand's own description of what it holds.
+CLI::Option* add_data_option(CLI::App* cmd, std::string& data, const std::string& help);
+// --threads N (0: all cores).
+CLI::Option* add_threads_option(CLI::App* cmd, int& threads,
+                                const std::string& help = "Threads (default: all cores)");
+// --json: one JSON object instead of the text report.
+CLI::Option* add_json_flag(CLI::App* cmd, bool& json);
+
+// --threads N as a thread count: N, or every core this process may use for 0.
+int thread_count(int requested);
+
+// How library messages name the data paths: by the flags.
+DataSourceNames data_flag_names();
+
+// A model file and data read the way it was trained (eval, predict). id_column ("" = none)
+// is CSV-only: a model trained on IDX images refuses it.
+struct ModelAndData {
+  Model model;
+  Dataset data;
+};
+ModelAndData load_model_and_data(const std::string& model_path, const std::string& data_path,
+                                 bool require_label, const std::string& id_column);
+
+}  // namespace backprop::cli
