@@ -5,7 +5,8 @@
 //                           max(the loss of predicting the class frequencies (their entropy) or
 //                           the targets' mean (their variance), the first step's loss)
 //   dead layer (stop)       every unit of a ReLU layer dead on the probe samples
-//   dead units              at least half of a ReLU layer's units dead
+//   dead units              at least half of a ReLU layer's units dead (leaky ReLU units
+//                           still pass 1% of the gradient: not warned about)
 //   saturated units         at least half of a sigmoid / tanh layer's units saturated
 //   vanishing gradients     a layer below the output whose RMS weight gradient is below
 //                           kVanishingRatio times the output layer's

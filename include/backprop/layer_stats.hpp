@@ -4,8 +4,9 @@
 //   grad_norm       ||dW||_F on the sampled step
 //   update_ratio    ||W_after - W_before||_F / ||W_before||_F on that step
 //   dead_fraction   ReLU / leaky ReLU layers: units with f(z) <= 0 on every probe sample
-//   saturated_fraction  sigmoid / tanh layers: units in the flat part of f on every probe
-//                   sample (sigmoid |z| > 6, tanh |z| > 3: f' below 1% of its peak)
+//   saturated_fraction  sigmoid / tanh layers: units in the flat part of f (sigmoid |z| > 6,
+//                   tanh |z| > 3: f' below 1% of its peak) on at least kSaturatedShare of the
+//                   probe samples
 //   activation_mean, activation_std  of f(Z) over every probe sample and unit
 // The sampled step is the middle step of the epoch. With plain SGD the update is fused into
 // the backward pass and dW is never stored, so dW is read from the update itself:
@@ -42,6 +43,7 @@ struct LayerStats {
 class LayerStatsRecorder {
  public:
   static constexpr std::int64_t kProbeRows = 256;
+  static constexpr double kSaturatedShare = 0.9;
 
   // Copies the probe samples (the first kProbeRows of `rows`, preprocessed) once.
   LayerStatsRecorder(const Architecture& architecture, const Dataset& data,

@@ -95,7 +95,7 @@ std::vector<HealthFinding> HealthMonitor::check_epoch(const EpochMetrics& m) {
                       "Likely fix: a lower learning rate (--lr), --activation leaky_relu, or "
                       "--optimizer adam",
                       e, layer_name(s.layer)));
-    } else if (s.dead_fraction >= 0.5) {
+    } else if (f == Activation::relu && s.dead_fraction >= 0.5) {
       add("dead_units", s.layer, false,
           fmt::format("epoch {}, {}: {:.0f}% of the units are dead (output 0 on every probe "
                       "sample) and no longer learn. Likely fix: a lower learning rate (--lr) or "
@@ -105,7 +105,8 @@ std::vector<HealthFinding> HealthMonitor::check_epoch(const EpochMetrics& m) {
     if (s.saturated_fraction >= 0.5) {
       add("saturated_units", s.layer, false,
           fmt::format("epoch {}, {}: {:.0f}% of the units are saturated (in the flat part of {} "
-                      "on every probe sample), so their gradients are nearly zero. Likely fix: "
+                      "on at least 90% of the probe samples), so their gradients are nearly zero. "
+                      "Likely fix: "
                       "scale the inputs (--normalize standard), a lower learning rate (--lr), or "
                       "--activation relu",
                       e, layer_name(s.layer), 100 * s.saturated_fraction, to_string(f)));

@@ -74,8 +74,8 @@ std::vector<LayerStats> LayerStatsRecorder::finish_epoch(const Network& network,
     const MatrixView h(hidden_[static_cast<std::size_t>(l)].data(), n, width);
     ops::dense_forward<float>(h, input, network.weight(l), network.bias(l), f, arch_.leaky_slope,
                               pool);
-    // A unit is dead (ReLU) or saturated (sigmoid, tanh) when every probe sample puts it there.
-    std::vector<char> alive(static_cast<std::size_t>(width), 0);
+    // Probe samples that put each unit in the flat part of f.
+    std::vector<std::int64_t> flat_count(static_cast<std::size_t>(width), 0);
     double sum = 0, sum_sq = 0;
     for (std::int64_t i = 0; i < n; ++i)
       for (std::int64_t j = 0; j < width; ++j) {
@@ -97,16 +97,22 @@ std::vector<LayerStats> LayerStatsRecorder::finish_epoch(const Network& network,
           case Activation::linear:
             break;
         }
-        if (!flat) alive[static_cast<std::size_t>(j)] = 1;
+        if (flat) flat_count[static_cast<std::size_t>(j)] += 1;
       }
     const double count = static_cast<double>(n * width);
     s.activation_mean = sum / count;
     s.activation_std =
         std::sqrt(std::max(0.0, sum_sq / count - s.activation_mean * s.activation_mean));
-    const double flat_units =
-        static_cast<double>(std::count(alive.begin(), alive.end(), 0)) / static_cast<double>(width);
-    if (f == Activation::relu || f == Activation::leaky_relu) s.dead_fraction = flat_units;
-    if (f == Activation::sigmoid || f == Activation::tanh) s.saturated_fraction = flat_units;
+    // Dead: flat on every probe sample. Saturated: on at least kSaturatedShare of them.
+    const auto units_with = [&](std::int64_t at_least) {
+      return static_cast<double>(std::count_if(flat_count.begin(), flat_count.end(),
+                                               [&](std::int64_t c) { return c >= at_least; })) /
+             static_cast<double>(width);
+    };
+    if (f == Activation::relu || f == Activation::leaky_relu) s.dead_fraction = units_with(n);
+    if (f == Activation::sigmoid || f == Activation::tanh)
+      s.saturated_fraction = units_with(
+          static_cast<std::int64_t>(std::ceil(kSaturatedShare * static_cast<double>(n))));
     input = h;
   }
   for (auto& s : step_) s = LayerStats{};
