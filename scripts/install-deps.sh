@@ -19,7 +19,11 @@ test_packages=(
   python3 python3-torch python3-numpy         # side-by-side peers in bench/
   libopenblas0-pthread libopenblas-dev        # the peers' BLAS (else NumPy and PyTorch get the
                                               # reference BLAS) and gemm_bench's OpenBLAS rows
+  chromium nodejs python3-html5lib            # the HTML report in a real browser (puppeteer-core
+                                              # from npm) and a strict HTML5 parse of it
 )
+# Debian's nodejs ships npm as a package of its own; NodeSource's nodejs includes it.
+command -v npm >/dev/null 2>&1 || test_packages+=(npm)
 if [ "${1:-}" = "--test" ]; then
   packages+=("${test_packages[@]}")
 elif [ $# -gt 0 ]; then

@@ -14,6 +14,8 @@ jobs=$(nproc)
 fuzz_seconds=${FUZZ_SECONDS:-30}
 
 scripts/install-deps.sh --test
+# puppeteer-core for the report's browser test (it drives Debian's chromium; never downloads one)
+(cd tests/interop/report && npm ci --no-audit --no-fund)
 
 echo "== clang-format ($(date +%T))"
 unformatted=$(git ls-files '*.cpp' '*.hpp' | xargs clang-format --dry-run --Werror 2>&1 | grep -oE '^[^:]+\.(cpp|hpp)' | sort -u || true)

@@ -29,8 +29,8 @@ body{font:15px/1.45 system-ui,-apple-system,"Segoe UI",Roboto,Helvetica,Arial,sa
 header{background:#1d2330;color:#fff;padding:18px 24px}
 header h1{margin:0 0 4px;font-size:24px}
 header p{margin:0;color:#c9cfdb;word-break:break-all}
-nav{padding:8px 24px;background:#fff;border-bottom:1px solid #dde1e8;position:sticky;top:0;z-index:1}
-nav a{margin-right:14px;color:#1f5fa8;text-decoration:none;white-space:nowrap}
+nav{display:flex;flex-wrap:wrap;gap:4px 14px;padding:8px 24px;background:#fff;border-bottom:1px solid #dde1e8;position:sticky;top:0;z-index:1}
+nav a{color:#1f5fa8;text-decoration:none;white-space:nowrap}
 main{max-width:1200px;margin:0 auto;padding:12px 16px 40px}
 section{background:#fff;border:1px solid #dde1e8;border-radius:6px;margin:16px 0;padding:14px 18px}
 section h2{margin:0 0 10px;font-size:19px}
