@@ -75,7 +75,7 @@ class HealthMonitor {
  public:
   static constexpr double kVanishingRatio = 1e-4;
   static constexpr double kMinImprovement = 1e-3;  // relative
-  static constexpr std::int64_t kStaleEpochs = 2;
+  static constexpr std::int64_t kStaleEpochs = 3;
 
   HealthMonitor(Architecture architecture, Task task, Baseline baseline);
   // The findings of an epoch (its metrics with their layer statistics).

@@ -50,7 +50,7 @@ std::vector<double> ticks(double lo, double hi, int count) {
   return out;
 }
 
-std::string number_label(double v) { return fmt::format("{:.3g}", v); }
+std::string number_label(double v) { return fmt::format("{:.4g}", v); }
 
 // `extra` pixels below the plot hold the legend.
 std::string open_svg(const std::string& id, const std::string& title, std::size_t series,
