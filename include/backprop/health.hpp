@@ -1,7 +1,8 @@
 #pragma once
 // Health checks of a training run (docs/report.md): warnings when training goes wrong, and the
 // conditions under which it cannot recover and is stopped.
-//   exploding loss (stop)   a running mean of the minibatch losses above kExplosionFactor times
+//   exploding loss (stop)   a running mean of the minibatch losses above kExplosionFactor (100)
+//   times
 //                           max(the loss of predicting the class frequencies (their entropy) or
 //                           the targets' mean (their variance), the first step's loss)
 //   dead layer (stop)       every unit of a ReLU layer dead on the probe samples
@@ -53,7 +54,7 @@ Baseline baseline_of(const Dataset& data, const Preprocessing& prep,
 // The running loss watched step by step for a finite explosion.
 class LossExplosionGuard {
  public:
-  static constexpr double kExplosionFactor = 10.0;
+  static constexpr double kExplosionFactor = 100.0;
   // The running mean weighs a minibatch of B rows by B / (B + kWindowRows).
   static constexpr double kWindowRows = 256.0;
 

@@ -253,9 +253,10 @@ TEST(Health, TheMonitorWarnsOncePerLayerAndCheck) {
 TEST(Health, TheExplosionGuardWatchesARunningMean) {
   LossExplosionGuard guard(2.3);
   EXPECT_FALSE(guard.observe(2.0, 64));  // the start
-  EXPECT_DOUBLE_EQ(guard.limit(), 23.0);
+  EXPECT_DOUBLE_EQ(guard.limit(), 230.0);
   // One sample far off (an overconfident mistake at batch 1) is not an explosion.
   EXPECT_FALSE(guard.observe(40.0, 1));
+  EXPECT_FALSE(guard.observe(200.0, 64));  // running mean 2 + 0.2 (200 - 2) < 230
   EXPECT_TRUE(guard.observe(1e6, 64));
 }
 
