@@ -26,6 +26,7 @@ import re
 import subprocess
 import sys
 import tempfile
+import time
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 ROOT = os.path.dirname(HERE)
@@ -155,7 +156,8 @@ def fmt(value, spec, missing="-"):
     return format(value, spec)
 
 
-def write_markdown(path, rows, peak, bit_identical, accuracy, repeat, blas_text):
+def markdown_table(rows, peak, bit_identical, accuracy, repeat, blas_text):
+    """The run as Markdown lines: the peers' BLAS, the peak, the table, the accuracy check."""
     lines = [blas_text + ".", ""]
     if peak:
         lines.append(f"Measured FMA peak ({peak['isa']}): 1 thread {peak['gflops_1_thread']:.1f} GFLOP/s, "
@@ -178,8 +180,29 @@ def write_markdown(path, rows, peak, bit_identical, accuracy, repeat, blas_text)
         peers = ", ".join(f"{k} {v:.4f}" for k, v in sorted(a["peers"].items()))
         lines.append(f"- {workload} test accuracy: backprop {a['backprop']:.4f}; {peers}; vs best peer "
                      f"{100 * a['difference']:+.2f} pp ({'within' if a['within_1pp'] else 'outside'} 1 pp)")
-    with open(path, "w") as f:
-        f.write("\n".join(lines) + "\n")
+    return lines
+
+
+RESULTS_MARKER = "<!-- suite runs: bench/run.py --results inserts new runs below this line -->"
+
+
+def insert_results(path, table_lines, machine, command):
+    """Inserts a dated section (machine, command, table) below RESULTS_MARKER in `path`, so the
+    newest run comes first; the file is replaced atomically."""
+    with open(path) as f:
+        text = f.read()
+    if RESULTS_MARKER not in text:
+        raise SystemExit(f"{path}: no line {RESULTS_MARKER!r} to insert the run below; "
+                         "restore it from bench/RESULTS.md in the repository")
+    when = time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime())
+    section = [f"## Suite run {when}", "",
+               f"Machine: {machine['cpu']}, {machine['cpus']} CPUs, Linux {machine['kernel']}. "
+               f"Command: `{command}`.", ""] + table_lines
+    text = text.replace(RESULTS_MARKER, RESULTS_MARKER + "\n\n" + "\n".join(section), 1)
+    tmp = path + ".tmp"
+    with open(tmp, "w") as f:
+        f.write(text)
+    os.replace(tmp, path)
 
 
 def main():
@@ -193,7 +216,9 @@ def main():
                     help="runs per engine, workload and thread count; the fastest is reported (default 3, quick 1)")
     ap.add_argument("--seed", type=int, default=1)
     ap.add_argument("--json", metavar="OUT", help="write every number to this JSON file")
-    ap.add_argument("--markdown", metavar="OUT", help="write the table as Markdown (for docs/benchmarks.md)")
+    ap.add_argument("--markdown", metavar="OUT", help="write the table alone as Markdown")
+    ap.add_argument("--results", metavar="FILE",
+                    help="insert a dated section (machine, command, table) into FILE, e.g. bench/RESULTS.md")
     args = ap.parse_args()
 
     repeat = args.repeat if args.repeat is not None else (1 if args.quick else 3)
@@ -436,9 +461,14 @@ def main():
         with open(args.json, "w") as f:
             json.dump(out, f, indent=2)
         print(f"wrote {args.json}")
+    table = markdown_table(rows, peak, bit_identical, accuracy, repeat, describe_blas(blas))
     if args.markdown:
-        write_markdown(args.markdown, rows, peak, bit_identical, accuracy, repeat, describe_blas(blas))
+        with open(args.markdown, "w") as f:
+            f.write("\n".join(table) + "\n")
         print(f"wrote {args.markdown}")
+    if args.results:
+        insert_results(args.results, table, machine_info(), "/usr/bin/python3 bench/run.py " + " ".join(sys.argv[1:]))
+        print(f"added this run to {args.results}")
     for msg in failures:
         print(f"FAILED: {msg}")
     for msg in flags:

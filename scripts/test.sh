@@ -36,7 +36,9 @@ count_ctest() {  # adds CTest's "N tests failed out of M" to the totals
 }
 
 echo "== release build ($(date +%T))"
-cmake -S . -B build -G Ninja -DCMAKE_BUILD_TYPE=Release -DBACKPROP_WERROR=ON >/dev/null
+# Tests and benchmarks on explicitly: a missing test package fails here, it skips nothing.
+cmake -S . -B build -G Ninja -DCMAKE_BUILD_TYPE=Release -DBACKPROP_WERROR=ON \
+  -DBACKPROP_BUILD_TESTS=ON -DBACKPROP_BUILD_BENCH=ON -DBACKPROP_BUILD_EXAMPLES=ON >/dev/null
 cmake --build build -j "$jobs"
 echo "== tests (release) ($(date +%T))"
 status=0
@@ -45,7 +47,7 @@ count_ctest build/ctest.log
 
 echo "== ASan + UBSan build ($(date +%T))"
 cmake -S . -B build-asan -G Ninja -DCMAKE_BUILD_TYPE=Debug -DBACKPROP_SANITIZE=ON \
-  -DBACKPROP_BUILD_BENCH=OFF -DBACKPROP_BUILD_EXAMPLES=OFF >/dev/null
+  -DBACKPROP_BUILD_TESTS=ON -DBACKPROP_BUILD_BENCH=OFF -DBACKPROP_BUILD_EXAMPLES=OFF >/dev/null
 cmake --build build-asan -j "$jobs"
 echo "== tests (ASan + UBSan) ($(date +%T))"
 (cd build-asan && ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 UBSAN_OPTIONS=print_stacktrace=1 \

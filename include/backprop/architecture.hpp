@@ -31,8 +31,8 @@ struct Architecture {
   }                                      // dense layers
   std::int64_t parameter_count() const;  // sum over layers of in*out + out
 
-  // Throws Error naming the first problem: too few layers, a width < 1 or absurdly large,
-  // an activation count that does not match, dropout outside [0, 1).
+  // Throws Error naming the first problem: too few or too many layers, a width < 1 or absurdly
+  // large, an activation count that does not match, dropout outside [0, 1).
   void validate() const;
   // "784-128-10 sigmoid, softmax + cross-entropy" for messages and `info`.
   std::string describe() const;
@@ -47,5 +47,8 @@ std::vector<Activation> parse_activations(const std::string& text, std::size_t h
 // typos before any allocation.
 inline constexpr std::int64_t kMaxWidth = 1 << 20;
 inline constexpr std::int64_t kMaxParameters = std::int64_t{1} << 31;
+// Most dense layers a network may have: validate() refuses more, so training never makes a model
+// that the model reader (which enforces the same bound) would refuse.
+inline constexpr std::int64_t kMaxLayers = 1000;
 
 }  // namespace backprop

@@ -37,4 +37,17 @@ struct Dataset {
   std::int64_t num_classes() const { return static_cast<std::int64_t>(class_names.size()); }
 };
 
+// A data set from numbers in memory. `values` holds rows x features numbers, row-major (sample
+// i is values[i * features, (i + 1) * features)), with one class index per row in `labels`.
+// class_names maps index -> name; empty gives "0", "1", ... up to the largest label. The
+// features are named x1..xp and the label column "label", so a model trained on it reads a
+// CSV file with the header x1,...,xp,label. Throws Error naming the first problem: no rows,
+// sizes that disagree, a value that is not finite, a label outside [0, classes).
+Dataset classification_dataset(std::vector<float> values, std::int64_t features,
+                               std::vector<std::int32_t> labels,
+                               std::vector<std::string> class_names = {});
+// The same for regression: one finite target value per row (the label column is "target").
+Dataset regression_dataset(std::vector<float> values, std::int64_t features,
+                           std::vector<float> targets);
+
 }  // namespace backprop

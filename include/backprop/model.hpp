@@ -49,15 +49,34 @@ struct Model {
   std::unique_ptr<Network> network;
 };
 
+struct TrainOptions;  // backprop/trainer.hpp
+
+// A new model trained on every sample of `data`: the preprocessing `normalization` fitted on it
+// (and regression targets standardised, unless it is none), the weights initialised from
+// options.seed, then options.epochs epochs of minibatch training on `threads` threads. The
+// result is ready for save_model. Throws Error when the architecture does not fit the data (p
+// inputs; as many outputs as classes, or one with MSE for regression), and DivergenceError when
+// training diverges. A validation split, early stopping or progress callbacks need the Trainer.
+Model train_model(const Dataset& data, const Architecture& architecture,
+                  const TrainOptions& options,
+                  Normalization normalization = Normalization::standard, int threads = 1);
+
 // The tensors and metadata of a model, for saving it alone or inside a checkpoint.
 std::vector<TensorRef> model_tensors(const Network& network, const ModelInfo& info);
 std::map<std::string, std::string> model_metadata(const ModelInfo& info);
 
-// Writes the model atomically (a temporary file renamed into place).
+// Writes the model atomically (a temporary file renamed into place). Refuses (Error) an
+// architecture the reader would refuse and weights that are not all finite, so every file
+// written can be read back.
 void save_model(const std::filesystem::path& path, const Network& network, const ModelInfo& info);
 
+// Throws Error naming the first weight or bias that is NaN or infinite (`source` starts the
+// message).
+void check_parameters_finite(const Network& network, std::string_view source);
+
 // Reads and validates a model: format and version, architecture bounds (before any large
-// allocation), every tensor's presence and shape, names that agree with the widths.
+// allocation), every tensor's presence and shape, names that agree with the widths, finite
+// weights.
 // The network gets buffers for minibatches of up to max_batch rows.
 Model load_model(const std::filesystem::path& path, std::int64_t max_batch);
 Model parse_model(std::span<const std::uint8_t> bytes, std::string_view source,

@@ -32,7 +32,9 @@ class TaskRef {
 
 class ThreadPool {
  public:
-  // threads >= 1: the calling thread works too, so threads - 1 workers are started.
+  // threads >= 1: the calling thread works too, so threads - 1 workers are started. When a
+  // thread cannot be created (a limit on processes or memory), the ones already started are
+  // stopped and Error is thrown, naming the limit.
   explicit ThreadPool(int threads);
   ~ThreadPool();
   ThreadPool(const ThreadPool&) = delete;
@@ -66,6 +68,8 @@ class ThreadPool {
     std::int64_t end = 0;
   };
   void worker_loop(int index);
+  // Tells every worker to stop and joins them (the destructor, or a constructor that fails).
+  void stop_workers();
   // Blocks until generation_ differs from `seen` (or the pool stops); returns the new value.
   std::uint32_t wait_for_work(std::uint32_t seen);
 

@@ -1,12 +1,15 @@
 #include "core/atomic_file.hpp"
 
+#include <dirent.h>
 #include <fcntl.h>
+#include <signal.h>
 #include <sys/stat.h>
 #include <sys/types.h>
 #include <unistd.h>
 
 #include <algorithm>
 #include <cerrno>
+#include <charconv>
 #include <cstdlib>
 #include <fstream>
 #include <string>
@@ -40,9 +43,9 @@ fs::path directory_of(const fs::path& path) {
 }
 
 // The problems that can be named precisely before anything is created; mkstemp would report most
-// of them as a bare ENOENT or EISDIR.
-void check_target(const fs::path& path, const fs::path& dir) {
-  if (path.filename().empty()) fail(path, "the path ends in a separator, so it names no file");
+// of them as a bare ENOENT or EISDIR. `path` is what the user gave, `target` the file it leads to.
+void check_target(const fs::path& path, const fs::path& target, const fs::path& dir) {
+  if (target.filename().empty()) fail(path, "the path ends in a separator, so it names no file");
   std::error_code ec;
   const fs::file_status dir_status = fs::status(dir, ec);
   if (dir_status.type() == fs::file_type::not_found) {
@@ -52,13 +55,55 @@ void check_target(const fs::path& path, const fs::path& dir) {
   if (!fs::is_directory(dir_status))
     fail(path, fmt::format("'{}' is not a directory", dir.string()));
 
-  // symlink_status, because rename replaces a link rather than following it.
-  const fs::file_status target = fs::symlink_status(path, ec);
-  if (fs::is_directory(target)) fail(path, "it is a directory");
-  // Renaming over a device or a fifo would replace it (as root, even /dev/null).
-  if (fs::exists(target) && !fs::is_regular_file(target) && !fs::is_symlink(target)) {
-    fail(path, "it exists and is not a regular file");
+  const fs::file_status status = fs::symlink_status(target, ec);
+  const std::string leads_to =
+      target == path ? std::string() : fmt::format("it leads to '{}', which ", target.string());
+  if (fs::is_directory(status)) {
+    fail(path, leads_to.empty() ? "it is a directory" : leads_to + "is a directory");
   }
+  // Renaming over a device, a fifo or a socket would replace it (as root, even /dev/null or
+  // the terminal behind /dev/stdout).
+  if (fs::exists(status) && !fs::is_regular_file(status)) {
+    fail(path, (leads_to.empty() ? std::string("it exists and ") : leads_to) +
+                   "is not a regular file; name a regular file (standard output is '-' where a "
+                   "command accepts it)");
+  }
+}
+
+// Temporary files are named `.<name>.tmp-<pid>-XXXXXX`. The name part is cut so that the whole
+// stays within NAME_MAX; the pid lets a later write to the same target remove what a killed
+// process left behind.
+constexpr std::size_t kMaxNameBytes = 255;
+constexpr std::size_t kTempSuffixBytes = 40;  // ".tmp-" + a pid + "-XXXXXX", with room to spare
+
+std::string temp_prefix(const fs::path& target) {
+  std::string name = target.filename().string();
+  if (name.size() > kMaxNameBytes - 1 - kTempSuffixBytes) {
+    name.resize(kMaxNameBytes - 1 - kTempSuffixBytes);
+  }
+  return "." + name + ".tmp-";
+}
+
+// Removes this target's temporary files whose writer no longer exists (killed during a write:
+// SIGKILL, a power cut). Files of live processes, including this one, are left alone; so is
+// anything that does not follow the naming exactly.
+void remove_stale_temp_files(const fs::path& target, const fs::path& dir) {
+  const std::string prefix = temp_prefix(target);
+  DIR* d = ::opendir(dir.c_str());
+  if (d == nullptr) return;
+  while (const dirent* entry = ::readdir(d)) {
+    const std::string_view name = entry->d_name;
+    if (!name.starts_with(prefix)) continue;
+    const std::string_view rest = name.substr(prefix.size());  // "<pid>-XXXXXX"
+    const std::size_t dash = rest.find('-');
+    if (dash == std::string_view::npos || rest.size() - dash - 1 != 6) continue;
+    long pid = 0;
+    const auto [end, ec] = std::from_chars(rest.data(), rest.data() + dash, pid);
+    if (ec != std::errc() || end != rest.data() + dash || pid <= 0) continue;
+    if (::kill(static_cast<pid_t>(pid), 0) == 0 || errno != ESRCH) continue;  // alive, or unknown
+    ::unlinkat(::dirfd(d), entry->d_name, 0);
+  }
+  ::closedir(d);
 }
 
 // umask() can only be read by changing it, which races with other threads creating files; Linux
@@ -82,12 +127,15 @@ mode_t mode_for(const fs::path& path) {
   return 0666 & ~current_umask();
 }
 
-// `<dir>/.<name>.tmp-XXXXXX`, open for writing. Removed again when this object dies, unless
-// renamed into place first.
+// `<dir>/.<name>.tmp-<pid>-XXXXXX`, open for writing. Removed again when this object dies,
+// unless renamed into place first. `path` is what the user gave (for messages), `target` the
+// file it leads to.
 class TempFile {
  public:
-  TempFile(const fs::path& path, const fs::path& dir) : path_(path) {
-    std::string name = (dir / ("." + path.filename().string() + ".tmp-XXXXXX")).string();
+  TempFile(const fs::path& path, const fs::path& target, const fs::path& dir) : path_(path) {
+    std::string name =
+        (dir / fmt::format("{}{}-XXXXXX", temp_prefix(target), static_cast<long>(::getpid())))
+            .string();
     fd_ = ::mkostemp(name.data(), O_CLOEXEC);
     if (fd_ < 0) {
       const int err = errno;
@@ -174,22 +222,42 @@ void sync_directory(const fs::path& path, const fs::path& dir) {
 
 }  // namespace
 
+fs::path follow_symlinks(const fs::path& path) {
+  constexpr int kMaxLinks = 40;  // Linux's MAXSYMLINKS
+  fs::path resolved = path;
+  for (int hops = 0;; ++hops) {
+    std::error_code ec;
+    if (!fs::is_symlink(fs::symlink_status(resolved, ec))) return resolved;
+    if (hops == kMaxLinks) {
+      fail(path, fmt::format("more than {} levels of symbolic links (a loop?)", kMaxLinks));
+    }
+    const fs::path target = fs::read_symlink(resolved, ec);
+    if (ec)
+      fail(path,
+           fmt::format("cannot read symbolic link '{}': {}", resolved.string(), ec.message()));
+    resolved = target.is_absolute() ? target : resolved.parent_path() / target;
+  }
+}
+
 void write_file_atomically(const fs::path& path, std::string_view bytes) {
-  const fs::path dir = directory_of(path);
-  check_target(path, dir);
-  TempFile temp(path, dir);
-  temp.set_mode(mode_for(path));
+  const fs::path target = follow_symlinks(path);
+  const fs::path dir = directory_of(target);
+  check_target(path, target, dir);
+  remove_stale_temp_files(target, dir);
+  TempFile temp(path, target, dir);
+  temp.set_mode(mode_for(target));
   temp.write_all(bytes);
   temp.sync();
   temp.close();
-  temp.rename_to(path);
+  temp.rename_to(target);
   sync_directory(path, dir);
 }
 
 void check_writable(const fs::path& path) {
-  const fs::path dir = directory_of(path);
-  check_target(path, dir);
-  const TempFile probe(path, dir);
+  const fs::path target = follow_symlinks(path);
+  const fs::path dir = directory_of(target);
+  check_target(path, target, dir);
+  const TempFile probe(path, target, dir);
 }
 
 }  // namespace backprop

@@ -1,14 +1,15 @@
 #include "core/file_bytes.hpp"
 
+#include <fcntl.h>
+#include <sys/stat.h>
+#include <unistd.h>
 #include <zlib.h>
 
 #include <algorithm>
 #include <cerrno>
-#include <cstdio>
 #include <cstring>
 #include <string>
 #include <string_view>
-#include <system_error>
 
 #include <fmt/format.h>
 
@@ -17,7 +18,7 @@
 namespace backprop {
 namespace {
 
-// Read and inflate in pieces this size: large enough that zlib and stdio run at full speed,
+// Read and inflate in pieces this size: large enough that zlib and read(2) run at full speed,
 // small enough that a head read or an early error costs next to nothing.
 constexpr std::size_t kChunk = std::size_t{1} << 16;
 
@@ -32,32 +33,59 @@ constexpr std::size_t kChunk = std::size_t{1} << 16;
 // Exceeding the limit is an error for a whole-file read, and simply the end for a head read.
 enum class AtLimit { fail, stop };
 
+// The file opened for reading, with POSIX calls so that what is checked (a regular file, its
+// size) is the file actually read, not whatever the path names a moment later.
 class InputFile {
  public:
-  explicit InputFile(const std::filesystem::path& path)
-      : path_(path), file_(std::fopen(path.c_str(), "rb")) {
-    if (file_ == nullptr) {
+  explicit InputFile(const std::filesystem::path& path) : path_(path) {
+    // O_NONBLOCK so that a fifo is refused below instead of blocking here for a writer; it has
+    // no effect on regular files.
+    fd_ = ::open(path.c_str(), O_RDONLY | O_CLOEXEC | O_NONBLOCK);
+    if (fd_ < 0) fail_errno("open");
+    struct stat st {};
+    if (::fstat(fd_, &st) != 0) {
       const int err = errno;
-      fail(path_, fmt::format("cannot open: {}", std::strerror(err)));
+      ::close(fd_);
+      errno = err;
+      fail_errno("stat");
     }
+    if (!S_ISREG(st.st_mode)) {
+      ::close(fd_);
+      fail(path_, S_ISDIR(st.st_mode) ? "is a directory, not a file" : "is not a regular file");
+    }
+    size_ = static_cast<std::uint64_t>(st.st_size);
   }
   InputFile(const InputFile&) = delete;
   InputFile& operator=(const InputFile&) = delete;
-  ~InputFile() { std::fclose(file_); }
+  ~InputFile() { ::close(fd_); }
+
+  // The size when it was opened.
+  std::uint64_t size() const { return size_; }
 
   // Fills `buffer` as far as the file allows; fewer bytes than asked means end of file.
   std::size_t read(std::vector<std::uint8_t>& buffer) {
-    const std::size_t got = std::fread(buffer.data(), 1, buffer.size(), file_);
-    if (got < buffer.size() && std::ferror(file_) != 0) {
-      const int err = errno;  // e.g. EISDIR when the path names a directory
-      fail(path_, fmt::format("cannot read: {}", std::strerror(err)));
+    std::size_t have = 0;
+    while (have < buffer.size()) {
+      const ssize_t n = ::read(fd_, buffer.data() + have, buffer.size() - have);
+      if (n < 0) {
+        if (errno == EINTR) continue;
+        fail_errno("read");
+      }
+      if (n == 0) break;
+      have += static_cast<std::size_t>(n);
     }
-    return got;
+    return have;
   }
 
  private:
+  [[noreturn]] void fail_errno(std::string_view doing) const {
+    const int err = errno;
+    fail(path_, fmt::format("cannot {}: {}", doing, std::strerror(err)));
+  }
+
   const std::filesystem::path& path_;
-  std::FILE* file_;
+  int fd_ = -1;
+  std::uint64_t size_ = 0;
 };
 
 // Appends `data` to `out` unless that would take it past `limit`. Returns false when the caller
@@ -86,14 +114,11 @@ std::vector<std::uint8_t> read_plain(InputFile& file, const std::filesystem::pat
                                      std::vector<std::uint8_t>& chunk, std::size_t have,
                                      std::uint64_t limit, AtLimit at_limit) {
   std::vector<std::uint8_t> out;
-  std::error_code ec;
-  const std::uintmax_t size = std::filesystem::file_size(path, ec);
-  if (!ec) {
-    if (at_limit == AtLimit::fail && size > limit) {
-      fail(path, fmt::format("is {} bytes, larger than the limit of {} bytes", size, limit));
-    }
-    out.reserve(static_cast<std::size_t>(std::min<std::uintmax_t>(size, limit)));
+  const std::uint64_t size = file.size();
+  if (at_limit == AtLimit::fail && size > limit) {
+    fail(path, fmt::format("is {} bytes, larger than the limit of {} bytes", size, limit));
   }
+  out.reserve(static_cast<std::size_t>(std::min(size, limit)));
   while (have > 0) {
     if (!append_limited(out, chunk.data(), have, limit, at_limit, path, false)) break;
     if (have < chunk.size()) break;  // short read: end of file
@@ -175,11 +200,11 @@ std::vector<std::uint8_t> read_gzip(InputFile& file, const std::filesystem::path
 }
 
 std::vector<std::uint8_t> read_bytes(const std::filesystem::path& path, std::uint64_t limit,
-                                     AtLimit at_limit) {
+                                     AtLimit at_limit, Gzip gzip) {
   InputFile file(path);
   std::vector<std::uint8_t> chunk(kChunk);
   const std::size_t have = file.read(chunk);
-  if (have >= 2 && chunk[0] == 0x1f && chunk[1] == 0x8b) {
+  if (gzip == Gzip::detect && have >= 2 && chunk[0] == 0x1f && chunk[1] == 0x8b) {
     return read_gzip(file, path, chunk, have, limit, at_limit);
   }
   return read_plain(file, path, chunk, have, limit, at_limit);
@@ -188,12 +213,12 @@ std::vector<std::uint8_t> read_bytes(const std::filesystem::path& path, std::uin
 }  // namespace
 
 std::vector<std::uint8_t> read_file_bytes(const std::filesystem::path& path,
-                                          std::uint64_t max_bytes) {
-  return read_bytes(path, max_bytes, AtLimit::fail);
+                                          std::uint64_t max_bytes, Gzip gzip) {
+  return read_bytes(path, max_bytes, AtLimit::fail, gzip);
 }
 
 std::vector<std::uint8_t> read_file_head(const std::filesystem::path& path, std::size_t count) {
-  return read_bytes(path, count, AtLimit::stop);
+  return read_bytes(path, count, AtLimit::stop, Gzip::detect);
 }
 
 }  // namespace backprop

@@ -2,11 +2,14 @@
 // Whole-file reads shared by every reader (IDX, CSV, model files). A file that starts with the
 // gzip magic (1f 8b) is gunzipped on the fly, so `train-images-idx3-ubyte.gz` and a gzipped CSV
 // need no special handling by the caller. Concatenated gzip members (what `cat a.gz b.gz`
-// produces) are decompressed one after another, as gunzip does.
+// produces) are decompressed one after another, as gunzip does. Only regular files are read:
+// a directory, a fifo or a device is refused at once (a fifo without a writer would block).
 //
 // Errors are backprop::Error and start with the path as given, e.g.
 //   "x.idx: cannot open: No such file or directory"
 //   "train-images-idx3-ubyte.gz: not a valid gzip stream (truncated)"
+//   "data: is a directory, not a file"
+//   "model.safetensors: is 5000 bytes, larger than the limit of 4096 bytes"
 #include <cstddef>
 #include <cstdint>
 #include <filesystem>
@@ -14,11 +17,16 @@
 
 namespace backprop {
 
+// Whether a file that starts with the gzip magic is gunzipped (IDX, CSV) or read as it is
+// (safetensors, whose first bytes are a length that may happen to be 1f 8b).
+enum class Gzip { detect, never };
+
 // The file's bytes, decompressed if it is gzip. Throws if the (decompressed) size exceeds
-// max_bytes: a few kilobytes of gzip can expand to gigabytes, so the limit is enforced while
-// inflating, before the memory is spent.
+// max_bytes: a plain file is refused from its size before it is read, and a few kilobytes of
+// gzip can expand to gigabytes, so the limit is enforced while inflating, before the memory is
+// spent.
 std::vector<std::uint8_t> read_file_bytes(const std::filesystem::path& path,
-                                          std::uint64_t max_bytes);
+                                          std::uint64_t max_bytes, Gzip gzip = Gzip::detect);
 
 // At most the first `count` bytes of the file, decompressed if it is gzip. For sniffing a
 // file's format without reading all of it; the rest of the stream is not checked.

@@ -5,11 +5,14 @@
 #include <algorithm>
 #include <chrono>
 #include <exception>
+#include <string>
+#include <system_error>
 
 #if defined(__x86_64__) || defined(__i386__)
 #include <immintrin.h>
 #endif
 
+#include "backprop/error.hpp"
 #include "core/float_mode.hpp"
 
 namespace backprop {
@@ -93,10 +96,26 @@ int ThreadPool::hardware_threads() {
 
 ThreadPool::ThreadPool(int threads)
     : ranges_(std::make_unique<Range[]>(static_cast<std::size_t>(std::max(threads, 1)))) {
-  for (int i = 1; i < threads; ++i) workers_.emplace_back([this, i] { worker_loop(i); });
+  workers_.reserve(static_cast<std::size_t>(std::max(threads - 1, 0)));
+  for (int i = 1; i < threads; ++i) {
+    try {
+      workers_.emplace_back([this, i] { worker_loop(i); });
+    } catch (const std::system_error& e) {
+      // The workers already started must be stopped and joined here: the destructor does not
+      // run for an object whose constructor throws, and a joinable std::thread that is
+      // destroyed ends the process.
+      stop_workers();
+      throw Error("cannot start worker thread " + std::to_string(i) + " of " +
+                  std::to_string(threads - 1) + " (" + e.what() +
+                  "): the process has reached a limit on threads or memory; use fewer threads "
+                  "(--threads) or raise the limit (ulimit -u, ulimit -v)");
+    }
+  }
 }
 
-ThreadPool::~ThreadPool() {
+ThreadPool::~ThreadPool() { stop_workers(); }
+
+void ThreadPool::stop_workers() {
   {
     std::lock_guard lock(mutex_);
     stop_.store(true);
@@ -104,6 +123,7 @@ ThreadPool::~ThreadPool() {
   }
   wake_.notify_all();
   for (auto& w : workers_) w.join();
+  workers_.clear();
 }
 
 void ThreadPool::run(std::int64_t tasks, TaskRef task) {

@@ -13,6 +13,7 @@
 
 #include "backprop/error.hpp"
 #include "core/file_bytes.hpp"
+#include "core/text_checks.hpp"
 
 namespace backprop {
 namespace {
@@ -71,6 +72,24 @@ std::string join_names(const std::vector<std::string>& names, std::size_t max_sh
 
 std::string column_text(std::size_t index, std::string_view name) {
   return fmt::format("column {} ({})", index + 1, shown(name));
+}
+
+// Column and class names go into the model's metadata (JSON, which is UTF-8) and into printed
+// tables and CSV headers, where a control character would act on the terminal.
+void check_name_text(std::string_view text, const std::string& source, std::int64_t line,
+                     std::size_t column, std::string_view what) {
+  if (const auto at = invalid_utf8_offset(text)) {
+    throw Error(fmt::format(
+        "{}:{}: column {}: {} is not valid UTF-8 (byte {:#04x} at byte {} of it); save the file "
+        "as UTF-8, e.g. iconv -f latin1 -t utf-8 FILE > FILE.utf8",
+        source, line, column + 1, what, static_cast<unsigned char>(text[*at]), *at + 1));
+  }
+  if (const auto at = control_character_offset(text)) {
+    throw Error(fmt::format(
+        "{}:{}: column {}: {} contains the control character {:#04x} at byte "
+        "{} of it; remove it from the file",
+        source, line, column + 1, what, static_cast<unsigned char>(text[*at]), *at + 1));
+  }
 }
 
 enum class Number { ok, missing, invalid, infinite, out_of_range };
@@ -289,6 +308,7 @@ void read_row(const CsvRecord& record, const Plan& plan, const std::string& sour
       bad_cell(source, record.line, *plan.label, plan.names[*plan.label], cell, Number::missing,
                {});
     }
+    check_name_text(trim(cell), source, record.line, *plan.label, "the label");
     rows.labels.emplace_back(trim(cell));
   }
   if (plan.id) rows.ids.push_back(record.fields[*plan.id]);
@@ -483,7 +503,12 @@ Dataset parse_csv_dataset(std::string_view text, const std::string& source,
 
   Plan plan;
   plan.names = header ? header_names(first) : generic_names(first.fields.size());
-  if (header) check_unique_names(plan.names, source, first.line);
+  if (header) {
+    for (std::size_t j = 0; j < plan.names.size(); ++j) {
+      check_name_text(plan.names[j], source, first.line, j, "the column name");
+    }
+    check_unique_names(plan.names, source, first.line);
+  }
   const std::size_t columns = plan.names.size();
   const std::size_t label = options.label.empty()
                                 ? columns - 1

@@ -67,7 +67,9 @@ std::string describe(const Header& header, Kind kind) {
   return fmt::format("{} images of {} features", d[0], d[1]);
 }
 
-Header parse_header(std::span<const std::uint8_t> file, std::string_view name, Kind kind) {
+// The header's fields and the data size they promise, from the first bytes of the file (the
+// whole file, or just its head: nothing here looks past the header).
+Header parse_header_fields(std::span<const std::uint8_t> file, std::string_view name, Kind kind) {
   const bool images = kind == Kind::images;
   const std::string_view expected_file = images ? "an IDX image file" : "an IDX label file";
   if (file.empty()) fail(name, fmt::format("empty file (expected {})", expected_file));
@@ -127,6 +129,11 @@ Header parse_header(std::span<const std::uint8_t> file, std::string_view name, K
                            header.elements));
   }
 
+  return header;
+}
+
+Header parse_header(std::span<const std::uint8_t> file, std::string_view name, Kind kind) {
+  const Header header = parse_header_fields(file, name, kind);
   const std::uint64_t found = file.size() - header.size;
   if (found != header.elements) {
     const std::string problem =
@@ -272,9 +279,30 @@ Dataset parse_idx(std::span<const std::uint8_t> images, std::span<const std::uin
   return data;
 }
 
+namespace {
+
+// Extra bytes read past the size a header promises, so that a little trailing data is reported
+// with its exact count by parse_header.
+constexpr std::uint64_t kTrailingSlack = std::uint64_t{1} << 16;
+
+// The file's bytes, read no further than its header promises (plus kTrailingSlack): a gzip file
+// whose header claims a few images but that inflates to gigabytes stops at that size, not at
+// kMaxIdxFileBytes.
+std::vector<std::uint8_t> read_idx_file(const std::filesystem::path& path, Kind kind) {
+  constexpr std::size_t kLargestHeader = kMagicBytes + 4 * 3;
+  const std::string name = path.string();
+  const Header header = parse_header_fields(read_file_head(path, kLargestHeader), name, kind);
+  const std::uint64_t promised = header.size + header.elements;
+  const std::uint64_t limit =
+      promised < kMaxIdxFileBytes - kTrailingSlack ? promised + kTrailingSlack : kMaxIdxFileBytes;
+  return read_file_bytes(path, limit);
+}
+
+}  // namespace
+
 Dataset read_idx(const std::filesystem::path& images, const std::filesystem::path& labels) {
-  const auto image_bytes = read_file_bytes(images, kMaxIdxFileBytes);
-  const auto label_bytes = read_file_bytes(labels, kMaxIdxFileBytes);
+  const auto image_bytes = read_idx_file(images, Kind::images);
+  const auto label_bytes = read_idx_file(labels, Kind::labels);
   return parse_idx(image_bytes, label_bytes, images.string(), labels.string());
 }
 

@@ -69,8 +69,9 @@ Architecture parse_architecture(const SafetensorsFile& file) {
       throw Error(fmt::format("{}: metadata 'architecture' is not an object", file.source));
     for (const auto& w : j.at("widths")) {
       a.widths.push_back(whole_number(file, w, "architecture width", 1, kMaxWidth));
-      if (a.widths.size() > 1000)
-        throw Error(fmt::format("{}: architecture has more than 1000 layers", file.source));
+      if (static_cast<std::int64_t>(a.widths.size()) > kMaxLayers + 1)
+        throw Error(
+            fmt::format("{}: architecture has more than {} layers", file.source, kMaxLayers));
     }
     for (const auto& name : j.at("activations"))
       a.activations.push_back(parse_activation(name.get<std::string>()));
@@ -152,7 +153,29 @@ std::map<std::string, std::string> model_metadata(const ModelInfo& info) {
   return m;
 }
 
+void check_parameters_finite(const Network& network, std::string_view source) {
+  for (std::int64_t l = 0; l < network.num_layers(); ++l) {
+    const auto w = network.weight(l);
+    for (std::int64_t i = 0; i < w.rows; ++i)
+      for (std::int64_t j = 0; j < w.cols; ++j)
+        if (!std::isfinite(w(i, j)))
+          throw Error(
+              fmt::format("{}: {} holds a value that is not finite ({} at row {}, column "
+                          "{}); a model with such weights predicts nothing",
+                          source, layer_name("W", l), w(i, j), i + 1, j + 1));
+    const auto b = network.bias(l);
+    for (std::size_t j = 0; j < b.size(); ++j)
+      if (!std::isfinite(b[j]))
+        throw Error(
+            fmt::format("{}: {} holds a value that is not finite ({} at position {}); a "
+                        "model with such weights predicts nothing",
+                        source, layer_name("b", l), b[j], j + 1));
+  }
+}
+
 void save_model(const std::filesystem::path& path, const Network& network, const ModelInfo& info) {
+  network.architecture().validate();
+  check_parameters_finite(network, fmt::format("refusing to write {}", path.string()));
   const auto tensors = model_tensors(network, info);
   write_safetensors(path, tensors, model_metadata(info));
 }
@@ -259,6 +282,7 @@ Model model_from_file(const SafetensorsFile& file, std::int64_t max_batch) {
     std::copy(w.begin(), w.end(), model.network->weight(l).data);
     std::copy(b.begin(), b.end(), model.network->bias(l).begin());
   }
+  check_parameters_finite(*model.network, file.source);
   info.preprocessing.offset = offset.data;
   info.preprocessing.scale = scale.data;
   return model;

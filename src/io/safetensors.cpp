@@ -1,18 +1,12 @@
 #include "backprop/safetensors.hpp"
 
-#include <fcntl.h>
-#include <sys/stat.h>
-#include <unistd.h>
-
 #include <algorithm>
 #include <array>
 #include <bit>
-#include <cerrno>
 #include <cstring>
 #include <limits>
 #include <optional>
 #include <set>
-#include <system_error>
 #include <tuple>
 #include <utility>
 
@@ -21,6 +15,7 @@
 
 #include "backprop/error.hpp"
 #include "core/atomic_file.hpp"
+#include "core/file_bytes.hpp"
 
 namespace backprop {
 namespace {
@@ -403,51 +398,6 @@ class Reader {
   throw Error(fmt::format("cannot encode safetensors: {}", what));
 }
 
-// Reads with POSIX calls so that the size checked is the size of the file actually opened.
-std::vector<std::uint8_t> read_whole_file(const std::filesystem::path& path,
-                                          std::uint64_t max_bytes) {
-  const std::string source = path.string();
-  const auto fail_errno = [&](std::string_view doing) {
-    const int err = errno;
-    throw Error(
-        fmt::format("{}: cannot {}: {}", source, doing, std::generic_category().message(err)));
-  };
-  // O_NONBLOCK so that a fifo is refused below instead of blocking here for a writer; it has
-  // no effect on regular files.
-  const int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC | O_NONBLOCK);
-  if (fd < 0) fail_errno("open");
-  struct Closer {
-    int fd;
-    ~Closer() { ::close(fd); }
-  } closer{fd};
-
-  struct stat st {};
-  if (::fstat(fd, &st) != 0) fail_errno("stat");
-  if (S_ISDIR(st.st_mode)) throw Error(fmt::format("{}: is a directory, not a file", source));
-  if (!S_ISREG(st.st_mode)) throw Error(fmt::format("{}: is not a regular file", source));
-  const auto size = static_cast<std::uint64_t>(st.st_size);
-  if (size > max_bytes) {
-    throw Error(fmt::format("{}: the file is {} bytes, more than the limit of {} bytes", source,
-                            size, max_bytes));
-  }
-
-  std::vector<std::uint8_t> bytes(static_cast<std::size_t>(size));
-  std::size_t have = 0;
-  while (have < bytes.size()) {
-    const ssize_t n = ::read(fd, bytes.data() + have, bytes.size() - have);
-    if (n < 0) {
-      if (errno == EINTR) continue;
-      fail_errno("read");
-    }
-    if (n == 0) {
-      throw Error(fmt::format("{}: the file shrank from {} to {} bytes while being read", source,
-                              size, have));
-    }
-    have += static_cast<std::size_t>(n);
-  }
-  return bytes;
-}
-
 }  // namespace
 
 const NamedTensor* SafetensorsFile::find(std::string_view name) const {
@@ -532,7 +482,7 @@ SafetensorsFile parse_safetensors(std::span<const std::uint8_t> bytes, std::stri
 
 SafetensorsFile read_safetensors(const std::filesystem::path& path,
                                  const SafetensorsLimits& limits) {
-  const std::vector<std::uint8_t> bytes = read_whole_file(path, limits.max_file_bytes);
+  const std::vector<std::uint8_t> bytes = read_file_bytes(path, limits.max_file_bytes, Gzip::never);
   return parse_safetensors(bytes, path.string(), limits);
 }
 

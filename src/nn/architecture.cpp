@@ -71,6 +71,9 @@ void Architecture::validate() const {
   if (widths.size() < 2)
     throw Error(fmt::format(
         "a network needs at least an input and an output width, got {} width(s)", widths.size()));
+  if (num_layers() > kMaxLayers)
+    throw Error(fmt::format("the network has {} layers, more than the {} a model file may hold",
+                            num_layers(), kMaxLayers));
   for (std::size_t l = 0; l < widths.size(); ++l) {
     if (widths[l] < 1 || widths[l] > kMaxWidth)
       throw Error(fmt::format("layer width {} at position {} is out of range (1 to {})", widths[l],

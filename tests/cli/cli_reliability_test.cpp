@@ -168,10 +168,15 @@ TEST_F(CliReliability, SigtermAlsoStopsWithACheckpoint) {
 
 // Whether `name` is a temporary file of the atomic writer for one of `finals`
 // (".<name>.tmp-XXXXXX").
+// The atomic writer's temporary names: `.<final>.tmp-<pid>-XXXXXX`.
 bool is_temporary_of(const std::string& name, const std::set<std::string>& finals) {
   for (const auto& f : finals) {
     const std::string prefix = "." + f + ".tmp-";
-    if (name.rfind(prefix, 0) == 0 && name.size() == prefix.size() + 6) return true;
+    if (name.rfind(prefix, 0) != 0) continue;
+    const std::string rest = name.substr(prefix.size());
+    const std::size_t dash = rest.find('-');
+    if (dash == 0 || dash == std::string::npos || rest.size() != dash + 7) continue;
+    if (rest.find_first_not_of("0123456789") == dash) return true;
   }
   return false;
 }

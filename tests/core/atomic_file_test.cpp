@@ -3,6 +3,7 @@
 #include <fcntl.h>
 #include <sys/resource.h>
 #include <sys/stat.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include <csignal>
@@ -57,7 +58,7 @@ class AtomicFileTest : public ::testing::Test {
     fs::remove_all(dir_);
   }
 
-  // Entries a write left behind: `.<name>.tmp-XXXXXX` files.
+  // Entries a write left behind: `.<name>.tmp-<pid>-XXXXXX` files.
   std::vector<std::string> temp_files() const {
     std::vector<std::string> found;
     for (const auto& entry : fs::directory_iterator(dir_)) {
@@ -157,14 +158,82 @@ TEST_F(AtomicFileTest, ATargetThatIsNotARegularFileIsRefused) {
   EXPECT_TRUE(fs::is_fifo(path));
 }
 
-// rename replaces the link itself; the file it pointed to is left alone.
-TEST_F(AtomicFileTest, ASymlinkIsReplacedNotFollowed) {
+// Writing to a link updates the file it leads to (as `cp` and a shell redirection do); the link
+// stays a link.
+TEST_F(AtomicFileTest, ASymlinkIsFollowedToItsTarget) {
   write_text(dir_ / "real.bin", "real");
-  fs::create_symlink(dir_ / "real.bin", dir_ / "link.bin");
+  fs::create_symlink("real.bin", dir_ / "link.bin");
+  fs::create_directory(dir_ / "sub");
+  fs::create_symlink("../link.bin", dir_ / "sub" / "chain.bin");
   write_file_atomically(dir_ / "link.bin", "new");
-  EXPECT_FALSE(fs::is_symlink(dir_ / "link.bin"));
-  EXPECT_EQ(read_text(dir_ / "link.bin"), "new");
-  EXPECT_EQ(read_text(dir_ / "real.bin"), "real");
+  EXPECT_TRUE(fs::is_symlink(dir_ / "link.bin"));
+  EXPECT_EQ(read_text(dir_ / "real.bin"), "new");
+  write_file_atomically(dir_ / "sub" / "chain.bin", "newer");
+  EXPECT_TRUE(fs::is_symlink(dir_ / "sub" / "chain.bin"));
+  EXPECT_EQ(read_text(dir_ / "real.bin"), "newer");
+  EXPECT_TRUE(temp_files().empty());
+}
+
+TEST_F(AtomicFileTest, ADanglingSymlinkCreatesItsTarget) {
+  fs::create_symlink("made.bin", dir_ / "link.bin");
+  write_file_atomically(dir_ / "link.bin", "made");
+  EXPECT_TRUE(fs::is_symlink(dir_ / "link.bin"));
+  EXPECT_EQ(read_text(dir_ / "made.bin"), "made");
+}
+
+// /dev/stdout is a link to the terminal or pipe behind descriptor 1: replacing it by a regular
+// file (as root) would break the system for everyone.
+TEST_F(AtomicFileTest, ASymlinkToADeviceOrFifoIsRefusedAndKept) {
+  ASSERT_EQ(::mkfifo((dir_ / "fifo").c_str(), 0600), 0);
+  fs::create_symlink(dir_ / "fifo", dir_ / "out");
+  const std::string message = error_of([&] { write_file_atomically(dir_ / "out", "x"); });
+  EXPECT_EQ(message, "cannot write " + (dir_ / "out").string() + ": it leads to '" +
+                         (dir_ / "fifo").string() +
+                         "', which is not a regular file; name a regular file (standard output "
+                         "is '-' where a command accepts it)");
+  EXPECT_TRUE(fs::is_symlink(dir_ / "out"));
+  EXPECT_TRUE(fs::is_fifo(dir_ / "fifo"));
+  fs::create_symlink("/dev/null", dir_ / "null");
+  EXPECT_TRUE(contains(error_of([&] { check_writable(dir_ / "null"); }), "not a regular file"));
+  EXPECT_TRUE(temp_files().empty());
+}
+
+TEST_F(AtomicFileTest, ASymlinkLoopIsRefused) {
+  fs::create_symlink("b", dir_ / "a");
+  fs::create_symlink("a", dir_ / "b");
+  EXPECT_EQ(error_of([&] { write_file_atomically(dir_ / "a", "x"); }),
+            "cannot write " + (dir_ / "a").string() +
+                ": more than 40 levels of symbolic links (a loop?)");
+}
+
+// A name of 255 bytes is legal; the temporary file's suffix must not push it over NAME_MAX.
+TEST_F(AtomicFileTest, ATargetNameOfTheLongestLegalLengthWorks) {
+  const fs::path path = dir_ / std::string(255, 'm');
+  write_file_atomically(path, "long");
+  EXPECT_EQ(read_text(path), "long");
+  EXPECT_NO_THROW(check_writable(path));
+  EXPECT_TRUE(temp_files().empty());
+}
+
+// A writer killed during its write leaves its temporary file; the next write to the same target
+// removes it. Files of live processes and other names are kept.
+TEST_F(AtomicFileTest, TempFilesOfDeadWritersAreRemovedByTheNextWrite) {
+  const pid_t child = ::fork();
+  ASSERT_GE(child, 0);
+  if (child == 0) ::_exit(0);
+  int status = 0;
+  ASSERT_EQ(::waitpid(child, &status, 0), child);  // `child` is now a pid nobody has
+  const std::string dead = ".model.bin.tmp-" + std::to_string(child) + "-AbC123";
+  const std::string alive = ".model.bin.tmp-" + std::to_string(::getppid()) + "-XyZ789";
+  const std::string other_target = ".other.bin.tmp-" + std::to_string(child) + "-AbC123";
+  const std::string not_ours = ".model.bin.tmp-notapid";
+  for (const auto& name : {dead, alive, other_target, not_ours}) write_text(dir_ / name, "left");
+  write_file_atomically(dir_ / "model.bin", "model");
+  EXPECT_FALSE(fs::exists(dir_ / dead));
+  EXPECT_TRUE(fs::exists(dir_ / alive));
+  EXPECT_TRUE(fs::exists(dir_ / other_target));
+  EXPECT_TRUE(fs::exists(dir_ / not_ours));
+  EXPECT_EQ(read_text(dir_ / "model.bin"), "model");
 }
 
 TEST_F(AtomicFileTest, AReadOnlyDirectoryIsReportedAndTheOldFileKept) {

@@ -1,20 +1,28 @@
 // The thread pool: every task runs exactly once, for any task count and pool size, over many
 // back-to-back runs; a thread held up on one task gets the rest of its range taken over; workers
 // really run tasks concurrently, also after they went to sleep; exceptions come back to the caller;
-// pools can be torn down at any moment.
+// pools can be torn down at any moment; a thread that cannot be created is an error, not a hang.
 #include "backprop/thread_pool.hpp"
+
+#include <sys/resource.h>
+#include <unistd.h>
 
 #include <gtest/gtest.h>
 
 #include <atomic>
 #include <chrono>
 #include <cstdint>
+#include <cstdio>
+#include <cstdlib>
+#include <fstream>
 #include <memory>
 #include <mutex>
 #include <set>
 #include <stdexcept>
 #include <thread>
 #include <vector>
+
+#include "backprop/error.hpp"
 
 namespace {
 
@@ -232,6 +240,52 @@ TEST(ThreadPool, SeparatePoolsRunSideBySide) {
   });
   for (int i = 0; i < 2000; ++i) expect_each_once(a, 1 + i % 5);
   other.join();
+}
+
+// This process's virtual memory size in bytes (0 if /proc does not say).
+std::uint64_t virtual_memory_bytes() {
+  std::ifstream status("/proc/self/status");
+  std::string key;
+  while (status >> key) {
+    if (key == "VmSize:") {
+      std::uint64_t kib = 0;
+      status >> kib;
+      return kib * 1024;
+    }
+  }
+  return 0;
+}
+
+// In a child process: an address-space cap 64 MiB above what the process uses leaves room for a
+// few 8 MiB thread stacks but not for 399 of them. Exits 0 when the pool reports that as an Error;
+// an alarm turns a hang into a failure.
+[[noreturn]] void start_399_workers_under_an_address_space_cap() {
+  ::alarm(60);
+  const std::uint64_t used = virtual_memory_bytes();
+  const std::uint64_t cap = used + (std::uint64_t{64} << 20);
+  rlimit limit{};
+  limit.rlim_cur = cap;
+  limit.rlim_max = cap;
+  if (used == 0 || ::setrlimit(RLIMIT_AS, &limit) != 0) std::_Exit(3);
+  try {
+    ThreadPool pool(400);
+    std::fprintf(stderr, "all 399 workers started under the cap\n");
+    std::_Exit(2);
+  } catch (const backprop::Error& e) {
+    std::fprintf(stderr, "%s\n", e.what());
+    std::_Exit(0);
+  }
+}
+
+TEST(ThreadPoolDeathTest, AThreadThatCannotBeCreatedIsAnErrorNotAHangOrACrash) {
+#if defined(__SANITIZE_ADDRESS__)
+  GTEST_SKIP() << "ASan maps terabytes of shadow memory, so no address-space cap can apply";
+#else
+  GTEST_FLAG_SET(death_test_style, "threadsafe");
+  EXPECT_EXIT(start_399_workers_under_an_address_space_cap(), ::testing::ExitedWithCode(0),
+              "cannot start worker thread [0-9]+ of 399 \\(.*\\): the process has reached a "
+              "limit on threads or memory; use fewer threads");
+#endif
 }
 
 }  // namespace

@@ -546,5 +546,34 @@ TEST(CsvForModel, ReadsBackTheTrainingFileAsTrained) {
   EXPECT_EQ(again.ids, trained.ids);
 }
 
+// Names go into the model's JSON metadata and into printed tables: bytes that are not UTF-8 or
+// that would drive a terminal are refused where they are read, with the line and column.
+TEST(CsvNames, AColumnNameThatIsNotUtf8IsRefusedWithItsLineAndColumn) {
+  EXPECT_EQ(parse_error("a,caf\xE9,label\n1,2,x\n"),
+            "data.csv:1: column 2: the column name is not valid UTF-8 (byte 0xe9 at byte 4 of "
+            "it); save the file as UTF-8, e.g. iconv -f latin1 -t utf-8 FILE > FILE.utf8");
+}
+
+TEST(CsvNames, AClassLabelThatIsNotUtf8IsRefusedWithItsLineAndColumn) {
+  EXPECT_EQ(parse_error("a,label\n1,red\n2,caf\xE9\n"),
+            "data.csv:3: column 2: the label is not valid UTF-8 (byte 0xe9 at byte 4 of it); save "
+            "the file as UTF-8, e.g. iconv -f latin1 -t utf-8 FILE > FILE.utf8");
+}
+
+TEST(CsvNames, ControlCharactersInNamesAreRefused) {
+  EXPECT_EQ(parse_error("a,label\n1,\x1b[31mred\n2,blue\n"),
+            "data.csv:2: column 2: the label contains the control character 0x1b at byte 1 of "
+            "it; remove it from the file");
+  EXPECT_EQ(parse_error("a\x07,label\n1,red\n"),
+            "data.csv:1: column 1: the column name contains the control character 0x07 at byte "
+            "2 of it; remove it from the file");
+}
+
+TEST(CsvNames, Utf8NamesAndLabelsAreKept) {
+  const Dataset data = parse("caf\xC3\xA9,label\n1,\xE2\x82\xAC\n2,\xC3\xA9t\xC3\xA9\n");
+  EXPECT_EQ(data.feature_names, std::vector<std::string>{"caf\xC3\xA9"});
+  EXPECT_EQ(data.class_names, (std::vector<std::string>{"\xC3\xA9t\xC3\xA9", "\xE2\x82\xAC"}));
+}
+
 }  // namespace
 }  // namespace backprop

@@ -12,7 +12,9 @@
 #include <string>
 #include <vector>
 
+#include <sys/stat.h>
 #include <unistd.h>
+#include <zlib.h>
 
 #include "backprop/error.hpp"
 #include "core/file_bytes.hpp"
@@ -430,7 +432,28 @@ TEST_F(IdxTest, MissingFile) {
 
 TEST_F(IdxTest, DirectoryIsNotAFile) {
   EXPECT_EQ(error_of([&] { read_file_bytes(dir_, 10); }),
-            dir_.string() + ": cannot read: Is a directory");
+            dir_.string() + ": is a directory, not a file");
+}
+
+// A fifo would block the open until a writer came; it is refused at once, for a head read too.
+TEST_F(IdxTest, FifoIsRefusedWithoutWaiting) {
+  const fs::path fifo = path("fifo");
+  ASSERT_EQ(::mkfifo(fifo.c_str(), 0600), 0);
+  EXPECT_EQ(error_of([&] { read_file_bytes(fifo, 10); }),
+            fifo.string() + ": is not a regular file");
+  EXPECT_EQ(error_of([&] { read_file_head(fifo, 4); }), fifo.string() + ": is not a regular file");
+}
+
+// Gzip::never reads a file that starts with the gzip magic as the bytes it holds.
+TEST_F(IdxTest, GzipNeverReadsTheBytesAsTheyAre) {
+  write_idx_labels(path("l.gz"), Bytes{1, 2, 3}, true);
+  const Bytes raw = file_contents(path("l.gz"));
+  ASSERT_GE(raw.size(), 2u);
+  ASSERT_EQ(raw[0], 0x1f);
+  EXPECT_EQ(read_file_bytes(path("l.gz"), 1u << 20, Gzip::never), raw);
+  EXPECT_EQ(error_of([&] { read_file_bytes(path("l.gz"), raw.size() - 1, Gzip::never); }),
+            path("l.gz").string() + ": is " + std::to_string(raw.size()) +
+                " bytes, larger than the limit of " + std::to_string(raw.size() - 1) + " bytes");
 }
 
 TEST_F(IdxTest, PlainFileOverTheCap) {
@@ -449,6 +472,34 @@ TEST_F(IdxTest, GzipOverTheCapIsRefused) {
             path("bomb.gz").string() +
                 ": decompresses to more than the limit of 4000007 bytes (refusing a possible "
                 "decompression bomb)");
+}
+
+TEST_F(IdxTest, GzipInflatingPastItsHeadersPromiseStopsThere) {
+  // The header promises 3 labels, the stream inflates to 4 MB: the read stops 64 KiB past the
+  // promise instead of inflating up to the 4 GiB cap.
+  write_idx_images(path("i"), 3, 2, 2, pattern(12, 1), false);
+  Bytes labels = {0, 0, 8, 1, 0, 0, 0, 3};
+  labels.resize(4'000'008, 0);
+  gzFile gz = gzopen(path("l.gz").c_str(), "wb");
+  ASSERT_NE(gz, nullptr);
+  ASSERT_EQ(gzwrite(gz, labels.data(), static_cast<unsigned>(labels.size())),
+            static_cast<int>(labels.size()));
+  ASSERT_EQ(gzclose(gz), Z_OK);
+  ASSERT_LT(fs::file_size(path("l.gz")), 100'000u);
+  EXPECT_EQ(error_of([&] { read_idx(path("i"), path("l.gz")); }),
+            path("l.gz").string() +
+                ": decompresses to more than the limit of 65547 bytes (refusing a possible "
+                "decompression bomb)");
+}
+
+TEST_F(IdxTest, TrailingBytesWithinTheSlackAreCountedExactly) {
+  write_idx_images(path("i"), 3, 2, 2, pattern(12, 1), true);
+  Bytes labels = {0, 0, 8, 1, 0, 0, 0, 3, 0, 1, 2, 9, 9};
+  write_bytes(path("l"), labels);
+  EXPECT_EQ(error_of([&] { read_idx(path("i"), path("l")); }),
+            path("l").string() +
+                ": 2 unexpected bytes after the data: 3 labels need 3 data bytes after the 8-byte "
+                "header (11 bytes in all), found 5 (13 in all)");
 }
 
 TEST_F(IdxTest, TruncatedGzip) {

@@ -7,6 +7,7 @@
 #include <cstdio>
 #include <filesystem>
 #include <functional>
+#include <limits>
 #include <map>
 #include <ostream>
 #include <string>
@@ -19,9 +20,12 @@
 #include "backprop/safetensors.hpp"
 #include "backprop/thread_pool.hpp"
 #include "cli/cli_test_util.hpp"
+#include "test_support.hpp"
 
 namespace backprop::test {
 namespace {
+
+using testing_support::error_of;
 
 constexpr const char* kSource = "hostile.safetensors";
 
@@ -184,6 +188,34 @@ TEST(ModelFile, RegressionModelWithoutTargetTensorsStillLoads) {
   } catch (const Error& e) {
     ADD_FAILURE() << "a version-1 regression model without target tensors is refused: " << e.what();
   }
+}
+
+// Every file the writer produces can be read back: what the reader would refuse is refused when
+// writing, and the previous file (if any) is kept.
+TEST(ModelFile, NonFiniteWeightsAreNeverWritten) {
+  const ModelInfo info = classifier_info();
+  Network net(info.architecture, 1);
+  net.initialize(5);
+  net.weight(1)(2, 0) = std::numeric_limits<float>::infinity();
+  TempDir tmp;
+  const std::string path = tmp.str("m.safetensors");
+  write_file(path, "previous");
+  const std::string message = error_of([&] { save_model(path, net, info); });
+  EXPECT_EQ(message, "refusing to write " + path +
+                         ": W2 holds a value that is not finite (inf at row 3, column 1); a model "
+                         "with such weights predicts nothing");
+  EXPECT_EQ(read_file(path), "previous");
+}
+
+TEST(ModelFile, TheWritersLayerLimitIsTheReaders) {
+  Architecture a;
+  a.widths.assign(kMaxLayers + 1, 2);
+  a.activations.assign(a.widths.size() - 2, Activation::tanh);
+  EXPECT_NO_THROW(a.validate());
+  a.widths.push_back(2);
+  a.activations.push_back(Activation::tanh);
+  EXPECT_EQ(error_of([&] { a.validate(); }),
+            "the network has 1001 layers, more than the 1000 a model file may hold");
 }
 
 // ---- Hostile files ----------------------------------------------------------------------------
@@ -371,6 +403,12 @@ std::vector<HostileCase> hostile_cases() {
                      p.tensors.push_back({"target.offset", {1}, {0.0f}});
                    }),
                    {"'target.scale'"}});
+  cases.push_back({"nan_weight",
+                   edited([](Parts& p) { p.tensor("W2").data[3] = std::nanf(""); }),
+                   {"W2 holds a value that is not finite", "nan", "row 1, column 4"}});
+  cases.push_back({"infinite_bias",
+                   edited([](Parts& p) { p.tensor("b3").data[1] = -HUGE_VALF; }),
+                   {"b3 holds a value that is not finite", "-inf", "position 2"}});
   cases.push_back(
       {"header_longer_than_file", [] { return le64(4096) + "{}"; }, {"header length", "4096"}});
   cases.push_back(

@@ -266,7 +266,7 @@ TEST_F(SafetensorsFileTest, AFileOverTheSizeLimitIsRefusedBeforeReading) {
   SafetensorsLimits limits;
   limits.max_file_bytes = 1000;
   const std::string message = error_of([&] { read_safetensors(path, limits); });
-  EXPECT_NE(message.find("more than the limit of 1000 bytes"), std::string::npos) << message;
+  EXPECT_NE(message.find("larger than the limit of 1000 bytes"), std::string::npos) << message;
 }
 
 TEST(SafetensorsEncode, RefusesTensorsItCannotWrite) {

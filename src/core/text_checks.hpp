@@ -1,0 +1,19 @@
+#pragma once
+// Checks for text that ends up in model metadata (JSON, which must be UTF-8) and in what the
+// tool prints: column names, class names.
+#include <cstddef>
+#include <optional>
+#include <string_view>
+
+namespace backprop {
+
+// The offset of the first byte that does not start or continue a well-formed UTF-8 sequence
+// (overlong forms, surrogates and code points above U+10FFFF are not well-formed), or nullopt
+// when all of `text` is UTF-8.
+std::optional<std::size_t> invalid_utf8_offset(std::string_view text);
+
+// The offset of the first control character (below 0x20, or 0x7f), which would act on a
+// terminal (escape sequences) or break a CSV header, or nullopt.
+std::optional<std::size_t> control_character_offset(std::string_view text);
+
+}  // namespace backprop
