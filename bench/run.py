@@ -278,6 +278,23 @@ def main():
         if not bit_identical:
             flags.append("backprop's W1 parameters differ between 1 and 2 threads")
 
+    # 2b. The cost of the per-layer statistics (on by default in training): W1 epochs with them
+    # off and on, alternating, in one process.
+    stats_cmd = [exe, "--stats-overhead", "--json", "--data", args.data, "--seed", str(args.seed),
+                 "--rounds", "2" if args.quick else "7"]
+    if train_limit:
+        stats_cmd += ["--limit", str(train_limit)]
+    stats_entry = record("backprop", "stats-overhead", 2, stats_cmd)
+    stats_overhead = stats_entry["result"] or {}
+    if stats_overhead:
+        print(f"layer statistics, W1 epoch (median of {stats_overhead['rounds']}): off "
+              f"{stats_overhead['median_off']:.3f} s, on {stats_overhead['median_on']:.3f} s, "
+              f"ratio {stats_overhead['ratio']:.4f} ({stats_overhead['overhead_percent']:+.2f}%); "
+              f"the recorder alone {1e3 * stats_overhead['recorder_seconds_per_epoch']:.2f} ms, "
+              f"{stats_overhead['recorder_percent_of_epoch']:.3f}% of an epoch")
+        if not args.quick and stats_overhead["overhead_percent"] > 3.0:
+            flags.append(f"layer statistics cost {stats_overhead['overhead_percent']:.1f}% of a W1 epoch (> 3%)")
+
     # Imported in a child, as the peer would be: a broken install fails here, not mid-table.
     torch_ok = subprocess.run([sys.executable, "-c", "import torch"], stdout=subprocess.DEVNULL,
                               stderr=subprocess.DEVNULL).returncode == 0
@@ -442,6 +459,7 @@ def main():
             "fma_peak": peak or None,
             "peer_blas": blas,
             "bit_identical_1_vs_2_threads": bit_identical,
+            "layer_stats_overhead": stats_overhead or None,
             "accuracy_check": accuracy,
             "rows": [{k: v for k, v in r.items() if k != "display"} for r in rows],
             "runs": runs,

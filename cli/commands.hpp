@@ -13,6 +13,8 @@ enum ExitCode : int {
   kInterrupted = 4,  // stopped by SIGINT/SIGTERM; a checkpoint was written
 };
 
+inline constexpr const char* kVersion = "backprop 0.1.0";
+
 void add_train_command(CLI::App& app, int& exit_code);
 void add_eval_command(CLI::App& app, int& exit_code);
 void add_predict_command(CLI::App& app, int& exit_code);
@@ -20,5 +22,6 @@ void add_gradcheck_command(CLI::App& app, int& exit_code);
 void add_info_command(CLI::App& app, int& exit_code);
 void add_export_command(CLI::App& app, int& exit_code);
 void add_import_command(CLI::App& app, int& exit_code);
+void add_report_command(CLI::App& app, int& exit_code);
 
 }  // namespace backprop::cli

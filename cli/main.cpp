@@ -15,7 +15,7 @@ int main(int argc, char** argv) {
   using namespace backprop::cli;
   CLI::App app{"backprop: train, evaluate and apply fully-connected neural networks"};
   app.require_subcommand(1);
-  app.set_version_flag("--version", "backprop 0.1.0");
+  app.set_version_flag("--version", kVersion);
   int exit_code = kSuccess;
   add_train_command(app, exit_code);
   add_eval_command(app, exit_code);
@@ -24,6 +24,7 @@ int main(int argc, char** argv) {
   add_info_command(app, exit_code);
   add_export_command(app, exit_code);
   add_import_command(app, exit_code);
+  add_report_command(app, exit_code);
   try {
     app.parse(argc, argv);
   } catch (const CLI::CallForHelp& e) {

@@ -3,6 +3,7 @@
 #include <fmt/format.h>
 #include <unistd.h>
 
+#include <chrono>
 #include <cmath>
 #include <cstdio>
 #include <filesystem>
@@ -14,6 +15,7 @@
 #include "backprop/checkpoint.hpp"
 #include "backprop/error.hpp"
 #include "backprop/model.hpp"
+#include "backprop/report.hpp"
 #include "backprop/trainer.hpp"
 #include "backprop/validation_split.hpp"
 #include "commands.hpp"
@@ -86,10 +88,6 @@ Architecture build_architecture(const TrainArgs& a, const Dataset& train) {
   return arch;
 }
 
-std::string format_metric(double v, const char* fmt_spec = "{:.4f}") {
-  return std::isfinite(v) ? fmt::format(fmt::runtime(fmt_spec), v) : std::string("-");
-}
-
 // The whole JSON Lines file, rewritten atomically after every epoch: a reader never sees a
 // half-written line, and a resumed run continues the same file.
 void write_metrics(const std::string& path, const std::vector<EpochMetrics>& history) {
@@ -98,28 +96,69 @@ void write_metrics(const std::string& path, const std::vector<EpochMetrics>& his
   write_file_atomically(path, text);
 }
 
+// A bar within the epoch on a terminal: steps, samples/s, running loss, ETA; redrawn at most
+// every 0.1 s. Nothing is printed when stderr is not a terminal.
 class ProgressBar {
  public:
-  explicit ProgressBar(bool enabled) : enabled_(enabled) {}
-  void update(std::int64_t epoch, std::int64_t epochs, std::int64_t step, std::int64_t steps) {
+  using Clock = std::chrono::steady_clock;
+  explicit ProgressBar(bool enabled) : enabled_(enabled), started_(Clock::now()) {}
+  void update(std::int64_t epoch, std::int64_t epochs, std::int64_t step, std::int64_t steps,
+              const TrainState& state) {
     if (!enabled_) return;
-    const std::int64_t percent = step * 100 / steps;
-    if (percent == last_percent_ && step != steps) return;
-    last_percent_ = percent;
-    const std::int64_t filled = step * 30 / steps;
-    fmt::print(stderr, "\r  epoch {}/{} [{:=<{}}{:<{}}] {:3}%", epoch, epochs, "", filled, "",
-               30 - filled, percent);
+    const auto now = Clock::now();
+    if (step != steps && step > 1 && now - drawn_ < std::chrono::milliseconds(100)) return;
+    drawn_ = now;
+    if (first_step_ < 0) first_step_ = step - 1;  // a resumed epoch starts part way
+    const double elapsed = std::chrono::duration<double>(now - started_).count();
+    const auto done = static_cast<double>(step - first_step_);
+    const double rate = elapsed > 0 ? static_cast<double>(state.running_seen) / elapsed : 0.0;
+    const double eta = done > 0 ? elapsed / done * static_cast<double>(steps - step) : 0.0;
+    const double loss =
+        state.running_seen > 0 ? state.running_loss / static_cast<double>(state.running_seen) : 0.0;
+    const std::int64_t filled = step * 20 / steps;
+    const auto eta_s = static_cast<std::int64_t>(std::lround(eta));
+    std::string line = fmt::format(
+        "epoch {}/{} [{:=<{}}{:<{}}] {}/{}  {:.0f} samples/s  loss {:.4f}  ETA {}:{:02}", epoch,
+        epochs, "", filled, "", 20 - filled, step, steps, rate, loss, eta_s / 60, eta_s % 60);
+    fmt::print(stderr, "\r{:<{}}", line, width_);
+    width_ = std::max(width_, line.size());
     std::fflush(stderr);
   }
+  // Wipes the bar (before other output) and starts timing the next epoch.
   void clear() {
-    if (enabled_) fmt::print(stderr, "\r{:<60}\r", "");
-    last_percent_ = -1;
+    if (enabled_ && width_ > 0) {
+      fmt::print(stderr, "\r{:<{}}\r", "", width_);
+      std::fflush(stderr);
+    }
+    width_ = 0;
+    first_step_ = -1;
+    started_ = Clock::now();
   }
 
  private:
   bool enabled_;
-  std::int64_t last_percent_ = -1;
+  Clock::time_point started_, drawn_;
+  std::int64_t first_step_ = -1;
+  std::size_t width_ = 0;
 };
+
+// The epoch's log line; columns without a value (no validation set, accuracy of a regression)
+// are left out.
+std::string epoch_line(const EpochMetrics& m, std::int64_t epochs) {
+  std::string line = fmt::format("epoch {:>3}/{}  loss {:.4f}", m.epoch, epochs, m.train_loss);
+  const auto column = [&](const char* name, double v) {
+    if (std::isfinite(v)) line += fmt::format("  {} {:.4f}", name, v);
+  };
+  column("acc", m.train_accuracy);
+  column("val_loss", m.val_loss);
+  column("val_acc", m.val_accuracy);
+  if (std::isfinite(m.test_accuracy)) {
+    column("test_acc", m.test_accuracy);
+  } else {
+    column("test_loss", m.test_loss);
+  }
+  return line + fmt::format("  {:.2f}s  {:.0f} samples/s", m.seconds, m.samples_per_second);
+}
 
 int run_train(TrainArgs args, const GivenOptions& given) {
   const std::atomic<bool>& stop = install_stop_handlers();
@@ -149,6 +188,7 @@ int run_train(TrainArgs args, const GivenOptions& given) {
   // Fail on unwritable outputs now, not after an hour of training.
   check_writable(args.output);
   if (!args.metrics.empty()) check_writable(args.metrics);
+  if (!args.report.empty()) check_writable(args.report);
   const std::string checkpoint_path =
       args.checkpoint.empty() ? args.output + ".checkpoint" : args.checkpoint;
   check_writable(checkpoint_path);
@@ -205,7 +245,8 @@ int run_train(TrainArgs args, const GivenOptions& given) {
   }
 
   if (args.lr == 0.0f) args.lr = default_learning_rate(parse_optimizer(args.optimizer));
-  const TrainOptions options = train_options(args);
+  TrainOptions options = train_options(args);
+  options.layer_stats = !args.no_layer_stats;
   if (args.nesterov && options.optimizer.kind != OptimizerKind::momentum)
     throw Error("--nesterov applies to --optimizer momentum only");
   if (args.patience > 0 && split.validation.empty())
@@ -236,17 +277,31 @@ int run_train(TrainArgs args, const GivenOptions& given) {
   }
   ProgressBar progress(isatty(STDERR_FILENO) != 0 && !args.quiet);
   trainer.on_step = [&](std::int64_t step, std::int64_t steps) {
-    progress.update(trainer.state().epoch + 1, args.epochs, step, steps);
+    progress.update(trainer.state().epoch + 1, args.epochs, step, steps, trainer.state());
+  };
+  trainer.on_health = [&](const HealthFinding& f) {
+    progress.clear();
+    if (!args.quiet) fmt::print(stderr, "backprop: warning: {}\n", f.message);
+  };
+  // The report evaluates the test set, or without one the training data.
+  const auto write_run_report = [&] {
+    if (args.report.empty()) return;
+    ReportInput in;
+    in.info = &info;
+    in.network = &net;
+    in.history = trainer.state().history;
+    in.data = data.test ? &*data.test : &train;
+    in.data_role = data.test ? "test set" : "training data";
+    in.model_path = args.output;
+    in.metrics_path = args.metrics;
+    in.version = kVersion;
+    write_report(args.report, in, pool);
+    if (!args.quiet) fmt::print("report: {}\n", args.report);
   };
   trainer.on_epoch = [&](const EpochMetrics& m) {
     progress.clear();
     if (!args.quiet) {
-      fmt::print(
-          "epoch {:>3}/{}  loss {}  acc {}  val_loss {}  val_acc {}  test_acc {}  {:.2f}s  {:.0f} "
-          "samples/s\n",
-          m.epoch, args.epochs, format_metric(m.train_loss), format_metric(m.train_accuracy),
-          format_metric(m.val_loss), format_metric(m.val_accuracy), format_metric(m.test_accuracy),
-          m.seconds, m.samples_per_second);
+      fmt::print("{}\n", epoch_line(m, args.epochs));
       std::fflush(stdout);
     }
     if (!args.metrics.empty()) write_metrics(args.metrics, trainer.state().history);
@@ -267,6 +322,12 @@ int run_train(TrainArgs args, const GivenOptions& given) {
     save_model(args.output, net, info);
     fmt::print(stderr, "backprop: the last finite weights (see the error below) were saved to {}\n",
                args.output);
+    if (!args.metrics.empty()) write_metrics(args.metrics, trainer.state().history);
+    try {
+      write_run_report();
+    } catch (const Error& e) {
+      fmt::print(stderr, "backprop: the report was not written: {}\n", e.what());
+    }
     throw;
   }
   progress.clear();
@@ -276,6 +337,7 @@ int run_train(TrainArgs args, const GivenOptions& given) {
     if (args.output != "model.safetensors") resume += fmt::format(" -o {}", args.output);
     if (!args.metrics.empty()) resume += fmt::format(" --metrics {}", args.metrics);
     if (!args.checkpoint.empty()) resume += fmt::format(" --checkpoint {}", args.checkpoint);
+    if (!args.report.empty()) resume += fmt::format(" --report {}", args.report);
     fmt::print(stderr,
                "backprop: interrupted (signal {}) at epoch {}, step {}/{}; checkpoint saved to {}\n"
                "backprop: resume with: {}\n",
@@ -307,6 +369,7 @@ int run_train(TrainArgs args, const GivenOptions& given) {
     }
     fmt::print("saved {}\n", args.output);
   }
+  write_run_report();
   return kSuccess;
 }
 

@@ -188,6 +188,11 @@ const std::vector<TrainOption>& options_table() {
       {"--threads", "Threads (default: all cores); results are identical for any count",
        Field<int>{&TrainArgs::threads, 0}, Group::run},
       {"-q,--quiet", "Print nothing but errors", Field<bool>{&TrainArgs::quiet, false}, Group::run},
+      {"--report", "Write an HTML report of the run (curves, layer statistics, evaluation) here",
+       Field<S>{&TrainArgs::report, ""}, Group::run},
+      {"--no-layer-stats",
+       "Record no per-layer statistics (and skip the health checks that need them)",
+       Field<bool>{&TrainArgs::no_layer_stats, false}, Group::run},
   };
   return table;
 }

@@ -44,6 +44,8 @@ struct TrainArgs {
   std::string resume;
   int threads;
   bool quiet;
+  std::string report;
+  bool no_layer_stats;
 };
 
 // The options a command line gave, by the group that --resume and IDX data care about.

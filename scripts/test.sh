@@ -15,6 +15,8 @@ jobs=$(nproc)
 fuzz_seconds=${FUZZ_SECONDS:-30}
 
 scripts/install-deps.sh --test
+# puppeteer-core for the report's browser test (it drives Debian's chromium; never downloads one)
+(cd tests/interop/report && npm ci --no-audit --no-fund)
 
 echo "== npm ci for the ONNX Runtime interop test ($(date +%T))"
 # The CPU library ships inside onnxruntime-node; its install script would only fetch CUDA.

@@ -4,6 +4,8 @@
 //   e2e_bench --workload W1|W2|W3 [--threads N] [--epochs E] [--limit N] [--data DIR] [--seed S]
 //   [--json] e2e_bench --fma-peak [--json]          measured FMA peak on 1 and 2 threads e2e_bench
 //   --bit-identical [--limit N]  trains W1 on 1 and 2 threads, compares parameters
+//   e2e_bench --stats-overhead [--rounds R] [--limit N]  W1 epochs with the per-layer statistics
+//   off and on, alternating, R rounds: the cost of recording them as a fraction of the epoch
 //
 // Workloads (docs/benchmarks.md):
 //   W1  784-128-10 sigmoid, softmax + cross-entropy, SGD lr 0.1, batch 64
@@ -36,6 +38,7 @@
 #include "backprop/dataset.hpp"
 #include "backprop/evaluate.hpp"
 #include "backprop/idx.hpp"
+#include "backprop/layer_stats.hpp"
 #include "backprop/network.hpp"
 #include "backprop/optimizer.hpp"
 #include "backprop/preprocessing.hpp"
@@ -59,6 +62,8 @@ struct Options {
   std::uint64_t seed = 1;
   bool fma_peak = false;
   bool bit_identical = false;
+  bool stats_overhead = false;
+  std::int64_t rounds = 5;
   bool json = false;
 };
 
@@ -69,7 +74,9 @@ struct Options {
       "usage: e2e_bench --workload W1|W2|W3 [--threads N] [--epochs E] [--limit N] [--data DIR] "
       "[--seed S] [--json]\n"
       "       e2e_bench --fma-peak [--json]\n"
-      "       e2e_bench --bit-identical [--limit N] [--data DIR] [--json]\n",
+      "       e2e_bench --bit-identical [--limit N] [--data DIR] [--json]\n"
+      "       e2e_bench --stats-overhead [--rounds R] [--threads N] [--limit N] [--data DIR] "
+      "[--json]\n",
       message.c_str());
   std::exit(2);
 }
@@ -114,6 +121,10 @@ Options parse_args(int argc, char** argv) {
       o.fma_peak = true;
     } else if (a == "--bit-identical") {
       o.bit_identical = true;
+    } else if (a == "--stats-overhead") {
+      o.stats_overhead = true;
+    } else if (a == "--rounds") {
+      o.rounds = parse_int(a, value(), 1);
     } else if (a == "--json") {
       o.json = true;
     } else if (a == "--help" || a == "-h") {
@@ -328,6 +339,74 @@ nlohmann::json run_bit_identical(const Options& o, const Data& data) {
   return j;
 }
 
+// W1 (784-128-10 sigmoid, SGD, batch 64) for one epoch per run, timed around Trainer::run (the
+// steps and the end of the epoch, where the probe pass is), with the statistics off and on in
+// alternating order (off-on, on-off, ...) so that drift in the machine's speed hits both alike.
+nlohmann::json run_stats_overhead(const Options& o, const Data& data) {
+  const Architecture arch = w1_architecture();
+  const std::int64_t n = o.limit > 0 ? std::min(o.limit, data.train.rows) : data.train.rows;
+  const auto rows = first_rows(n);
+  const auto prep =
+      backprop::Preprocessing::fit(backprop::Normalization::unit_range, data.train, rows);
+  backprop::ThreadPool pool(o.threads);
+  const auto epoch_seconds = [&](bool stats) {
+    backprop::TrainOptions opt;
+    opt.epochs = 1;
+    opt.batch = 64;
+    opt.seed = o.seed;
+    opt.schedule.base_lr = 0.1f;
+    opt.layer_stats = stats;
+    backprop::Network net(arch, opt.batch);
+    net.initialize(o.seed);
+    backprop::Trainer trainer(net, prep, opt, data.train, rows, pool);
+    const auto t0 = Clock::now();
+    trainer.run();
+    return std::chrono::duration<double>(Clock::now() - t0).count();
+  };
+  epoch_seconds(true);  // warm-up: caches, page faults, the pool
+  std::vector<double> off, on;
+  for (std::int64_t r = 0; r < o.rounds; ++r) {
+    const bool on_first = r % 2 == 1;
+    if (on_first) on.push_back(epoch_seconds(true));
+    off.push_back(epoch_seconds(false));
+    if (!on_first) on.push_back(epoch_seconds(true));
+  }
+  const auto median = [](std::vector<double> v) {
+    std::sort(v.begin(), v.end());
+    const std::size_t m = v.size() / 2;
+    return v.size() % 2 == 1 ? v[m] : (v[m - 1] + v[m]) / 2;
+  };
+  // The recorder's own work per epoch (one sampled step's snapshot and norms, the probe pass),
+  // timed alone: a figure below the noise of whole epochs.
+  backprop::Network net(arch, 64);
+  net.initialize(o.seed);
+  backprop::LayerStatsRecorder recorder(arch, data.train, prep, rows, net.parameters().size());
+  const int reps = 50;
+  const auto t0 = Clock::now();
+  for (int r = 0; r < reps; ++r) {
+    recorder.before_step(net);
+    recorder.after_step(net, 0.1f, false);
+    recorder.finish_epoch(net, pool);
+  }
+  const double direct = std::chrono::duration<double>(Clock::now() - t0).count() / reps;
+  nlohmann::json j;
+  j["recorder_seconds_per_epoch"] = direct;
+  j["recorder_percent_of_epoch"] = 100.0 * direct / median(off);
+  j["engine"] = "backprop";
+  j["workload"] = "W1";
+  j["check"] = "layer_stats_overhead";
+  j["threads"] = o.threads;
+  j["samples"] = n;
+  j["rounds"] = o.rounds;
+  j["seconds_off"] = off;
+  j["seconds_on"] = on;
+  j["median_off"] = median(off);
+  j["median_on"] = median(on);
+  j["ratio"] = median(on) / median(off);
+  j["overhead_percent"] = 100.0 * (median(on) / median(off) - 1.0);
+  return j;
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
@@ -345,7 +424,22 @@ int main(int argc, char** argv) {
                     p.gflops_1, p.gflops_2);
     } else {
       const Data data = load(o.data);
-      if (o.bit_identical) {
+      if (o.stats_overhead) {
+        j = run_stats_overhead(o, data);
+        if (!o.json) {
+          for (std::size_t r = 0; r < j["seconds_off"].size(); ++r)
+            std::printf("round %zu: stats off %.3f s, on %.3f s\n", r + 1,
+                        j["seconds_off"][r].get<double>(), j["seconds_on"][r].get<double>());
+          std::printf(
+              "W1 epoch, median of %lld: stats off %.3f s, on %.3f s, ratio %.4f (%+.2f%%)\n",
+              static_cast<long long>(o.rounds), j["median_off"].get<double>(),
+              j["median_on"].get<double>(), j["ratio"].get<double>(),
+              j["overhead_percent"].get<double>());
+          std::printf("recorder alone: %.2f ms per epoch, %.3f%% of the median epoch without it\n",
+                      1e3 * j["recorder_seconds_per_epoch"].get<double>(),
+                      j["recorder_percent_of_epoch"].get<double>());
+        }
+      } else if (o.bit_identical) {
         j = run_bit_identical(o, data);
         if (!o.json)
           std::printf("bit-identical 1 vs 2 threads: %s\n",

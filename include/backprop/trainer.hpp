@@ -5,6 +5,7 @@
 #include <cstdint>
 #include <functional>
 #include <limits>
+#include <optional>
 #include <span>
 #include <string>
 #include <vector>
@@ -12,6 +13,8 @@
 #include "backprop/dataset.hpp"
 #include "backprop/error.hpp"
 #include "backprop/evaluate.hpp"
+#include "backprop/health.hpp"
+#include "backprop/layer_stats.hpp"
 #include "backprop/minibatch_pipeline.hpp"
 #include "backprop/network.hpp"
 #include "backprop/optimizer.hpp"
@@ -30,6 +33,11 @@ struct TrainOptions {
   // Early stopping: stop after this many epochs without a lower validation loss, and keep the
   // best epoch's weights (0 turns it off).
   std::int64_t patience = 0;
+  // Per-layer statistics once per epoch (EpochMetrics::layers, backprop/layer_stats.hpp) and
+  // the health checks that read them (backprop/health.hpp); they change no trained bit.
+  bool layer_stats = true;
+  // Stop a finite loss that explodes (LossExplosionGuard) like a non-finite one.
+  bool stop_on_explosion = true;
 };
 
 // One line of the training log. Accuracies are NaN for regression; validation and test
@@ -43,6 +51,7 @@ struct EpochMetrics {
   double test_loss = 0, test_accuracy = 0;
   double seconds = 0;  // the epoch's training steps, without evaluation
   double samples_per_second = 0;
+  std::vector<LayerStats> layers;  // one per dense layer; empty when not recorded
 };
 
 // One epoch as a JSON object (keys in the order above; NaN and infinity as null): a line of
@@ -96,6 +105,9 @@ class Trainer {
   std::function<void(const EpochMetrics&)> on_epoch;
   // Called after each step with (steps done in this epoch, steps per epoch).
   std::function<void(std::int64_t, std::int64_t)> on_step;
+  // Called with each health warning (HealthMonitor) at the end of an epoch; a finding that
+  // stops the run is thrown as a DivergenceError instead.
+  std::function<void(const HealthFinding&)> on_health;
   // When set and true, the run stops after the current step with outcome `interrupted`.
   const std::atomic<bool>* stop_requested = nullptr;
 
@@ -117,6 +129,10 @@ class Trainer {
   [[noreturn]] void report_update_divergence(std::int64_t step, float lr);
   [[noreturn]] void report_fused_update_divergence(std::int64_t step, float lr, std::int64_t layer);
   [[noreturn]] void throw_update_divergence(std::int64_t step, float lr, const std::string& cause);
+  [[noreturn]] void report_explosion(std::int64_t step, float lr);
+  // Back to the weights epoch `epoch` started with, then DivergenceError(message).
+  [[noreturn]] void stop_with_reset(const std::string& message, std::int64_t epoch,
+                                    std::int64_t step);
 
   Network& net_;
   const Preprocessing& prep_;
@@ -132,6 +148,9 @@ class Trainer {
   const Dataset* val_ = nullptr;
   std::vector<std::int64_t> val_rows_;
   const Dataset* test_ = nullptr;
+  std::optional<LayerStatsRecorder> stats_;  // with options.layer_stats
+  HealthMonitor health_;
+  LossExplosionGuard explosion_;
 };
 
 }  // namespace backprop

@@ -40,7 +40,9 @@ Trainer::Trainer(Network& network, const Preprocessing& prep, const TrainOptions
       batches_(options.batch, network.architecture().inputs(), network.architecture().outputs(),
                // Panels for the split step, which fuses plain SGD (optimizer_ is built above).
                optimizer_.is_plain_sgd() ? network.panel_split(options.batch) : 0),
-      epoch_start_(network.parameters().size()) {
+      epoch_start_(network.parameters().size()),
+      health_(network.architecture(), train.task, baseline_of(train, prep, train_rows_)),
+      explosion_(health_.baseline().loss) {
   options_.schedule.validate();
   if (options_.epochs < 1)
     throw Error(fmt::format("--epochs {} must be at least 1", options_.epochs));
@@ -53,6 +55,8 @@ Trainer::Trainer(Network& network, const Preprocessing& prep, const TrainOptions
     throw Error(fmt::format("batch size {} is larger than the {} training samples", options_.batch,
                             train_rows_.size()));
   check_compatible(net_, train_);
+  if (options_.layer_stats)
+    stats_.emplace(net_.architecture(), train_, prep_, train_rows_, net_.parameters().size());
 }
 
 void Trainer::set_validation(const Dataset& data, std::vector<std::int64_t> rows) {
@@ -121,6 +125,28 @@ void Trainer::throw_update_divergence(std::int64_t step, float lr, const std::st
       epoch, step + 1);
 }
 
+void Trainer::report_explosion(std::int64_t step, float lr) {
+  const bool classify = train_.task == Task::classification;
+  stop_with_reset(
+      fmt::format("training diverged at epoch {}, step {}: the loss exploded while staying "
+                  "finite (running mean {:.4g}, above {} times the larger of the loss at the "
+                  "start, {:.4g}, and the loss of predicting {}, {:.4g}). {}.",
+                  state_.epoch + 1, step + 1, explosion_.running_loss(),
+                  LossExplosionGuard::kExplosionFactor, explosion_.start_loss(),
+                  classify ? "the class frequencies" : "the mean target", explosion_.baseline(),
+                  likely_causes(lr)),
+      state_.epoch + 1, step + 1);
+}
+
+void Trainer::stop_with_reset(const std::string& message, std::int64_t epoch, std::int64_t step) {
+  std::copy(epoch_start_.data(), epoch_start_.data() + epoch_start_.size(),
+            net_.parameters().begin());
+  throw DivergenceError(
+      fmt::format("{} The weights were reset to those epoch {} started (or resumed) with", message,
+                  epoch),
+      epoch, step);
+}
+
 void Trainer::run_epoch_steps() {
   const std::int64_t steps = steps_per_epoch();
   std::copy(train_rows_.begin(), train_rows_.end(), order_.begin());
@@ -137,6 +163,8 @@ void Trainer::run_epoch_steps() {
   auto started = std::chrono::steady_clock::now();
   while (state_.step_in_epoch < steps) {
     const std::int64_t step = state_.step_in_epoch;
+    const bool sampled = stats_ && step == LayerStatsRecorder::sampled_step(steps);
+    if (sampled) stats_->before_step(net_);
     const Batch<float> batch = batches_.take(step, pool_);
     const std::int64_t rows = batch.x.rows;
     // The next minibatch is gathered while this step computes its output layer.
@@ -169,6 +197,8 @@ void Trainer::run_epoch_steps() {
     } else if (!optimizer_.step(net_.parameters(), net_.gradients(), lr, pool_)) {
       report_update_divergence(step, lr);
     }
+    if (sampled) stats_->after_step(net_, lr, !fused);
+    if (options_.stop_on_explosion && explosion_.observe(loss, rows)) report_explosion(step, lr);
     ++state_.step_in_epoch;
     if (on_step) on_step(state_.step_in_epoch, steps);
     if (stop_requested != nullptr && stop_requested->load() && state_.step_in_epoch < steps) break;
@@ -189,6 +219,7 @@ void Trainer::finish_epoch() {
   m.seconds = state_.running_seconds;
   m.samples_per_second = m.seconds > 0 ? seen / m.seconds : 0.0;
   m.val_loss = m.val_accuracy = m.test_loss = m.test_accuracy = nan();
+  if (stats_) m.layers = stats_->finish_epoch(net_, pool_);
   if (val_ != nullptr) {
     const Evaluation e = evaluate(net_, *val_, prep_, val_rows_, pool_);
     m.val_loss = e.loss;
@@ -217,6 +248,10 @@ void Trainer::finish_epoch() {
   }
   state_.history.push_back(m);
   if (on_epoch) on_epoch(m);
+  for (const HealthFinding& f : health_.check_epoch(m)) {
+    if (f.stop) stop_with_reset(f.message + ".", m.epoch, steps_per_epoch());
+    if (on_health) on_health(f);
+  }
 }
 
 TrainOutcome Trainer::run() {

@@ -1,0 +1,66 @@
+// backprop report MODEL [--metrics FILE] [--data PATH] [-o FILE]: one self-contained HTML page
+// with the run's curves, per-layer statistics, health warnings and an evaluation on the data.
+#include <fmt/format.h>
+
+#include <memory>
+
+#include "backprop/model.hpp"
+#include "backprop/report.hpp"
+#include "commands.hpp"
+#include "core/atomic_file.hpp"
+#include "data_source.hpp"
+
+namespace backprop::cli {
+
+namespace {
+
+struct ReportArgs {
+  std::string model;
+  std::string metrics;
+  std::string data;
+  std::string output = "report.html";
+  int threads = 0;
+};
+
+int run_report(const ReportArgs& a) {
+  check_writable(a.output);
+  Model model = load_model(a.model, 1024);
+  ReportInput in;
+  in.info = &model.info;
+  in.network = model.network.get();
+  in.model_path = a.model;
+  in.version = kVersion;
+  if (!a.metrics.empty()) {
+    in.history = read_metrics_file(a.metrics);
+    in.metrics_path = a.metrics;
+  }
+  Dataset data;
+  if (!a.data.empty()) {
+    data = load_data_for_model(a.data, model.info, true, "");
+    in.data = &data;
+    in.data_role = "data";
+  }
+  ThreadPool pool(a.threads > 0 ? a.threads : ThreadPool::hardware_threads());
+  write_report(a.output, in, pool);
+  fmt::print("report: {}\n", a.output);
+  return kSuccess;
+}
+
+}  // namespace
+
+void add_report_command(CLI::App& app, int& exit_code) {
+  auto* cmd = app.add_subcommand(
+      "report", "Write a self-contained HTML report of a model, its training metrics and data");
+  auto args = std::make_shared<ReportArgs>();
+  cmd->add_option("model", args->model, "Model file")->required();
+  cmd->add_option("--metrics", args->metrics,
+                  "The JSON Lines file of `backprop train --metrics` (curves, layer statistics)");
+  cmd->add_option("--data", args->data,
+                  "Labelled data to evaluate, in the form the model was trained on (an IDX "
+                  "directory means its t10k test files)");
+  cmd->add_option("-o,--output", args->output, "HTML file to write")->capture_default_str();
+  cmd->add_option("--threads", args->threads, "Threads (default: all cores)");
+  cmd->callback([args, &exit_code] { exit_code = run_report(*args); });
+}
+
+}  // namespace backprop::cli
