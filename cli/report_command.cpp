@@ -7,8 +7,8 @@
 #include "backprop/model.hpp"
 #include "backprop/report.hpp"
 #include "commands.hpp"
+#include "common_options.hpp"
 #include "core/atomic_file.hpp"
-#include "data_source.hpp"
 
 namespace backprop::cli {
 
@@ -24,7 +24,9 @@ struct ReportArgs {
 
 int run_report(const ReportArgs& a) {
   check_writable(a.output);
-  Model model = load_model(a.model, 1024);
+  ModelAndData loaded = a.data.empty() ? ModelAndData{load_model(a.model, 1024), Dataset{}}
+                                       : load_model_and_data(a.model, a.data, true, "");
+  Model& model = loaded.model;
   ReportInput in;
   in.info = &model.info;
   in.network = model.network.get();
@@ -34,13 +36,11 @@ int run_report(const ReportArgs& a) {
     in.history = read_metrics_file(a.metrics);
     in.metrics_path = a.metrics;
   }
-  Dataset data;
   if (!a.data.empty()) {
-    data = load_data_for_model(a.data, model.info, true, "");
-    in.data = &data;
+    in.data = &loaded.data;
     in.data_role = "data";
   }
-  ThreadPool pool(a.threads > 0 ? a.threads : ThreadPool::hardware_threads());
+  ThreadPool pool(thread_count(a.threads));
   write_report(a.output, in, pool);
   fmt::print("report: {}\n", a.output);
   return kSuccess;
@@ -52,14 +52,14 @@ void add_report_command(CLI::App& app, int& exit_code) {
   auto* cmd = app.add_subcommand(
       "report", "Write a self-contained HTML report of a model, its training metrics and data");
   auto args = std::make_shared<ReportArgs>();
-  cmd->add_option("model", args->model, "Model file")->required();
+  add_model_argument(cmd, args->model);
   cmd->add_option("--metrics", args->metrics,
                   "The JSON Lines file of `backprop train --metrics` (curves, layer statistics)");
   cmd->add_option("--data", args->data,
                   "Labelled data to evaluate, in the form the model was trained on (an IDX "
                   "directory means its t10k test files)");
   cmd->add_option("-o,--output", args->output, "HTML file to write")->capture_default_str();
-  cmd->add_option("--threads", args->threads, "Threads (default: all cores)");
+  add_threads_option(cmd, args->threads);
   cmd->callback([args, &exit_code] { exit_code = run_report(*args); });
 }
 
