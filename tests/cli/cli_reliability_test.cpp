@@ -466,7 +466,7 @@ TEST_F(CliReliability, ResumeStoresEveryWeightOptionAndRefusesThemAgain) {
   EXPECT_EQ(hidden.exit_code, 1) << hidden.describe();
   EXPECT_TRUE(contains(hidden.err,
                        "--hidden cannot be changed (only --epochs, -o, --metrics, --checkpoint, "
-                       "--checkpoint-every, --threads, -q)"))
+                       "--checkpoint-every, --threads, -q, --report, --no-layer-stats)"))
       << hidden.err;
   const RunResult csv = run_cli({"train", "--resume", ck, "--normalize", "none"});
   EXPECT_EQ(csv.exit_code, 1) << csv.describe();
