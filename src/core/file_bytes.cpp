@@ -38,13 +38,9 @@ enum class AtLimit { fail, stop };
 class InputFile {
  public:
   explicit InputFile(const std::filesystem::path& path) : path_(path) {
-    // A fifo (a named pipe, or /dev/stdin fed by a pipe) is a stream that can be read once:
-    // opening it waits for a writer, as `cat` does. Anything else is opened with O_NONBLOCK, so
-    // that a fifo appearing at the path between the stat and the open is refused below instead
-    // of blocking; O_NONBLOCK has no effect on regular files.
-    struct stat named {};
-    const bool fifo = ::stat(path.c_str(), &named) == 0 && S_ISFIFO(named.st_mode);
-    fd_ = ::open(path.c_str(), O_RDONLY | O_CLOEXEC | (fifo ? 0 : O_NONBLOCK));
+    // O_NONBLOCK so that a fifo is refused below instead of blocking here for a writer; it has
+    // no effect on regular files.
+    fd_ = ::open(path.c_str(), O_RDONLY | O_CLOEXEC | O_NONBLOCK);
     if (fd_ < 0) fail_errno("open");
     struct stat st {};
     if (::fstat(fd_, &st) != 0) {
@@ -53,24 +49,18 @@ class InputFile {
       errno = err;
       fail_errno("stat");
     }
-    stream_ = S_ISFIFO(st.st_mode) || S_ISSOCK(st.st_mode);
-    if (stream_ && !fifo) {  // a socket: reads must block like a pipe's
-      ::fcntl(fd_, F_SETFL, ::fcntl(fd_, F_GETFL) & ~O_NONBLOCK);
-    }
-    if (!S_ISREG(st.st_mode) && !stream_) {
+    if (!S_ISREG(st.st_mode)) {
       ::close(fd_);
-      fail(path_, S_ISDIR(st.st_mode) ? "is a directory, not a file"
-                                      : "is a device, not a file or a pipe");
+      fail(path_, S_ISDIR(st.st_mode) ? "is a directory, not a file" : "is not a regular file");
     }
-    size_ = stream_ ? 0 : static_cast<std::uint64_t>(st.st_size);
+    size_ = static_cast<std::uint64_t>(st.st_size);
   }
   InputFile(const InputFile&) = delete;
   InputFile& operator=(const InputFile&) = delete;
   ~InputFile() { ::close(fd_); }
 
-  // The size when it was opened (0 for a pipe, whose size is known only at its end).
+  // The size when it was opened.
   std::uint64_t size() const { return size_; }
-  bool is_stream() const { return stream_; }
 
   // Fills `buffer` as far as the file allows; fewer bytes than asked means end of file.
   std::size_t read(std::vector<std::uint8_t>& buffer) {
@@ -96,7 +86,6 @@ class InputFile {
   const std::filesystem::path& path_;
   int fd_ = -1;
   std::uint64_t size_ = 0;
-  bool stream_ = false;
 };
 
 // Appends `data` to `out` unless that would take it past `limit`. Returns false when the caller

@@ -2,10 +2,8 @@
 // Whole-file reads shared by every reader (IDX, CSV, model files). A file that starts with the
 // gzip magic (1f 8b) is gunzipped on the fly, so `train-images-idx3-ubyte.gz` and a gzipped CSV
 // need no special handling by the caller. Concatenated gzip members (what `cat a.gz b.gz`
-// produces) are decompressed one after another, as gunzip does. Regular files and pipes (a
-// fifo, or /dev/stdin fed by `cat data.csv |`) are read; a pipe can be read only once, so a
-// caller sniffs its format from the bytes it read rather than opening it again. A directory or a
-// device is refused at once.
+// produces) are decompressed one after another, as gunzip does. Only regular files are read:
+// a directory, a fifo or a device is refused at once (a fifo without a writer would block).
 //
 // Errors are backprop::Error and start with the path as given, e.g.
 //   "x.idx: cannot open: No such file or directory"
