@@ -25,11 +25,9 @@ test_packages=(
                                               # reference BLAS) and gemm_bench's OpenBLAS rows
   python3-onnx python3-opencv nodejs          # ONNX interop: onnx.checker, OpenCV dnn, and node
                                               # for onnxruntime-node (tests/interop/onnx, npm ci)
-  chromium nodejs python3-html5lib            # the HTML report in a real browser (puppeteer-core
+  chromium python3-html5lib                   # the HTML report in a real browser (puppeteer-core
                                               # from npm) and a strict HTML5 parse of it
 )
-# Debian's nodejs ships npm as a package of its own; NodeSource's nodejs includes it.
-command -v npm >/dev/null 2>&1 || test_packages+=(npm)
 if [ "${1:-}" = "--test" ]; then
   packages+=("${test_packages[@]}")
 elif [ $# -gt 0 ]; then
