@@ -7,6 +7,7 @@
 // W_0, b_0, W_1, b_1, ... (each block aligned to 64 bytes), so the optimiser is one loop over
 // them and a training step allocates nothing.
 #include <cstdint>
+#include <memory>
 #include <optional>
 #include <span>
 #include <string>
@@ -24,20 +25,6 @@ struct Batch {
   View<const T> x;                       // B x p, one sample per row
   std::span<const std::int32_t> labels;  // B class indices (cross-entropy)
   View<const T> targets;                 // B x r target values (mean squared error)
-  // When set (the minibatches of a split first layer, from MinibatchPipeline), X is held in
-  // two column panels: x is X's columns [0, k0) and x_right its columns [k0, p), each in pages
-  // of its own (the two cores that write and read them then share no cache line or page).
-  View<const T> x_right = {};
-};
-
-// Work that a training step runs beside its output layer: `count` independent tasks, task(i)
-// for i in [0, count), on the pool while the calling thread computes the output layer, its loss
-// and its backward pass (a stretch too small to split across threads, during which the other
-// threads would wait). Every task has run when the step returns. The tasks must not touch the
-// network; the trainer gathers the next minibatch this way (MinibatchPipeline).
-struct BesideWork {
-  std::int64_t count = 0;
-  const TaskRef* task = nullptr;
 };
 
 // What BasicNetwork::forward_backward_sgd did. A loss that is not finite means nothing was
@@ -48,23 +35,25 @@ struct SgdStepOutcome {
   std::int64_t first_non_finite_layer = -1;
 };
 
+// Internal, declared only: a shape-specific training step that the generic one hands over to
+// when the shape fits (src/nn/fast/fast_path.hpp), and what the library's own trainer adds to
+// a step (src/nn/step_extras.hpp).
+template <class T>
+class FastPath;
+template <class T>
+struct StepExtras;
+
 template <class T>
 class BasicNetwork {
  public:
   // Allocates every buffer for minibatches of up to max_batch rows.
   BasicNetwork(Architecture architecture, std::int64_t max_batch);
+  BasicNetwork(BasicNetwork&&) noexcept;
+  ~BasicNetwork();
 
   const Architecture& architecture() const { return arch_; }
   std::int64_t num_layers() const { return arch_.num_layers(); }
   std::int64_t max_batch() const { return max_batch_; }
-  // Where a training step on `rows` samples splits the first layer's k sum
-  // (ops::dense_forward_split: two partial products, one per core), or 0 if it does not. A
-  // function of the architecture and the rows only. Inference (forward, loss without a
-  // dropout key) never splits; its outputs agree with a training step's to rounding.
-  std::int64_t first_layer_split(std::int64_t rows) const;
-  // The split of a training step with fused SGD that also takes its minibatch in two column
-  // panels (Batch::x_right): a two-layer network without dropout; 0 otherwise.
-  std::int64_t panel_split(std::int64_t rows) const;
 
   View<T> weight(std::int64_t layer) { return param_matrix(params_.data(), layer); }  // in x out
   View<const T> weight(std::int64_t layer) const { return param_matrix(mutable_params(), layer); }
@@ -88,15 +77,16 @@ class BasicNetwork {
   View<const T> forward(View<const T> x, ThreadPool& pool);
 
   // The mean loss of a minibatch: without dropout, or with the masks of dropout_key (the
-  // exact function forward_backward differentiates, which gradient checks need).
+  // function forward_backward differentiates, which gradient checks need; a training step
+  // may sum some products in another order, so the two agree to rounding).
   double loss(const Batch<T>& batch, ThreadPool& pool,
               std::optional<std::uint64_t> dropout_key = std::nullopt);
 
   // One forward and backward pass: returns the mean loss and leaves dL/dtheta in gradients().
-  // dropout_key selects this step's dropout masks (ignored when dropout is 0).
-  // `beside` runs on the pool's other threads meanwhile (see BesideWork); it changes no bit.
+  // dropout_key selects this step's dropout masks (ignored when dropout is 0). `extras` is
+  // the library trainer's (src/nn/step_extras.hpp); it changes no bit.
   double forward_backward(const Batch<T>& batch, std::uint64_t dropout_key, ThreadPool& pool,
-                          BesideWork beside = {});
+                          const StepExtras<T>* extras = nullptr);
 
   // One step of plain SGD, theta -= lr dL/dtheta, fused into the backward pass: each weight
   // gradient is added into its weights as it is computed (W += -lr X^T D) rather than stored
@@ -105,7 +95,7 @@ class BasicNetwork {
   // gradients() are not written (the bias parts are). When the loss is not finite, the
   // parameters are left as they were.
   SgdStepOutcome forward_backward_sgd(const Batch<T>& batch, std::uint64_t dropout_key, T lr,
-                                      ThreadPool& pool, BesideWork beside = {});
+                                      ThreadPool& pool, const StepExtras<T>* extras = nullptr);
 
   // After a forward pass: the outputs, and the first layer whose activations are not all
   // finite (-1 if none); used to say where a divergence started.
@@ -115,6 +105,10 @@ class BasicNetwork {
   std::int64_t first_non_finite_gradient() const;
 
  private:
+  // The fast path takes a whole step with the pieces below (forward_hidden from its own first
+  // layer, output_step, backward) and the buffers.
+  friend class FastPath<T>;
+
   struct LayerOffsets {
     std::size_t weight = 0;
     std::size_t bias = 0;
@@ -126,27 +120,30 @@ class BasicNetwork {
   // The forward pass; without `softmax` a classifier's Yhat is left for the caller to fill.
   View<const T> run_forward(View<const T> x, bool training, std::uint64_t dropout_key,
                             ThreadPool& pool, bool softmax = true);
-  // The hidden layers of the forward pass; returns the output layer's input A_{L-2} (X when
-  // there is no hidden layer).
-  View<const T> forward_hidden(View<const T> x, bool training, std::uint64_t dropout_key,
-                               ThreadPool& pool);
+  // The hidden layers first, first + 1, ... of the forward pass on their input A_{first-1};
+  // returns the output layer's input A_{L-2} (the input itself when there are none).
+  View<const T> forward_hidden(View<const T> input, std::int64_t first, bool training,
+                               std::uint64_t dropout_key, ThreadPool& pool);
+  // A_l: H_l as computed into hidden_[l], after dropout when training with it.
+  View<const T> layer_output(std::int64_t l, std::int64_t rows, bool training,
+                             std::uint64_t dropout_key);
   // The output layer on its input: Z_last, then Yhat (the softmax only with `softmax`).
   View<const T> forward_output(View<const T> input, ThreadPool& pool, bool softmax);
   // The mean loss of the batch from Z_last (a classifier's Yhat is filled here).
   double output_loss(const Batch<T>& batch);
   // D = dL/dZ_last into delta_[0], from Yhat.
   void output_delta(const Batch<T>& batch);
-  // One training step: forward, loss, and back from D to every layer, with `beside` run on the
-  // pool during the output layer. Gradients go into grads_, or with `sgd_lr` set, the fused SGD
-  // update is made (and skipped when the loss is not finite).
+  // The output layer of a training step on its input: forward, loss into outcome.loss, D and
+  // its backward pass, with the extras' beside work run on the pool meanwhile. Returns the
+  // output layer if its update left a parameter non-finite, else -1.
+  std::int64_t output_step(const Batch<T>& batch, View<const T> input, std::uint64_t dropout_key,
+                           const T* sgd_lr, ThreadPool& pool, const StepExtras<T>* extras,
+                           SgdStepOutcome& outcome);
+  // One training step: forward, loss, and back from D to every layer. Gradients go into grads_,
+  // or with `sgd_lr` set, the fused SGD update is made (and skipped when the loss is not
+  // finite). The fast path takes the step when it fits the shape.
   SgdStepOutcome train_step(const Batch<T>& batch, std::uint64_t dropout_key, const T* sgd_lr,
-                            ThreadPool& pool, BesideWork beside);
-  // train_step with SGD for a two-layer network whose first layer is split at k0: the output
-  // layer (with the first layer's sum of partials) in row halves, one per thread, each then
-  // running half of `beside` and, once both halves are done, part of the updates of W2, b2
-  // and b1. Returns the first of those layers left non-finite, or -1, as backward() does.
-  std::int64_t split_output_step(const Batch<T>& batch, T lr, ThreadPool& pool, BesideWork beside,
-                                 double& loss);
+                            ThreadPool& pool, const StepExtras<T>* extras);
   // Back through layers top, top - 1, ..., bottom, D of layer `top` being in its delta_ buffer.
   // Returns the first of them left with a non-finite parameter (-1 if none, and always -1
   // without `sgd_lr`).
@@ -166,9 +163,9 @@ class BasicNetwork {
   std::vector<AlignedBuffer<T>> dropped_;
   AlignedBuffer<T> yhat_;
   AlignedBuffer<T> delta_[2];
-  AlignedBuffer<T> partials_[2];  // P0 and P1 of a split first layer (max_batch x widths[1])
-  std::int64_t batch_rows_ = 0;   // rows of the last forward pass
+  std::int64_t batch_rows_ = 0;  // rows of the last forward pass
   View<const T> last_output_;
+  std::unique_ptr<FastPath<T>> fast_;  // null when no fast path fits the architecture
 };
 
 using Network = BasicNetwork<float>;

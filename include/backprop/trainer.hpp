@@ -5,6 +5,7 @@
 #include <cstdint>
 #include <functional>
 #include <limits>
+#include <memory>
 #include <optional>
 #include <span>
 #include <string>
@@ -15,7 +16,6 @@
 #include "backprop/evaluate.hpp"
 #include "backprop/health.hpp"
 #include "backprop/layer_stats.hpp"
-#include "backprop/minibatch_pipeline.hpp"
 #include "backprop/network.hpp"
 #include "backprop/optimizer.hpp"
 #include "backprop/preprocessing.hpp"
@@ -92,11 +92,14 @@ class DivergenceError : public Error {
 
 enum class TrainOutcome { completed, early_stopped, interrupted };
 
+class MinibatchPipeline;  // internal: src/train/minibatch_pipeline.hpp
+
 class Trainer {
  public:
   // `train_rows` index the samples of `train` to learn from. Data sets must outlive the trainer.
   Trainer(Network& network, const Preprocessing& prep, const TrainOptions& options,
           const Dataset& train, std::vector<std::int64_t> train_rows, ThreadPool& pool);
+  ~Trainer();
 
   void set_validation(const Dataset& data, std::vector<std::int64_t> rows);
   void set_test(const Dataset& data);
@@ -142,7 +145,7 @@ class Trainer {
   std::vector<std::int64_t> order_;  // this epoch's sample order
   ThreadPool& pool_;
   Optimizer optimizer_;
-  MinibatchPipeline batches_;
+  std::unique_ptr<MinibatchPipeline> batches_;
   AlignedBuffer<float> epoch_start_;  // the parameters when the current epoch (or resume) began
   TrainState state_;
   const Dataset* val_ = nullptr;

@@ -11,6 +11,7 @@
 #include "core/cpu_clones.hpp"
 #include "core/enum_names.hpp"
 #include "core/float_mode.hpp"
+#include "data/gather.hpp"
 #include "ops/ops.hpp"
 
 namespace backprop {

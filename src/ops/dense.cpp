@@ -207,9 +207,9 @@ void dense_finish_partials(View<T> h, View<const T> p0, View<const T> p1, std::s
 }
 
 template <class T>
-void dense_forward_split(View<T> h, View<const T> x_left, View<const T> x_right, View<const T> w,
-                         std::span<const T> b, Activation f, T leaky_slope, View<T> p0, View<T> p1,
-                         ThreadPool& pool) {
+void dense_forward_halves(View<T> h, View<const T> x_left, View<const T> x_right, View<const T> w,
+                          std::span<const T> b, Activation f, T leaky_slope, View<T> p0, View<T> p1,
+                          ThreadPool& pool) {
   dense_forward_partials<T>(p0, p1, x_left, x_right, w, pool);
   // Then in row halves: each element is rounded the same way on any split.
   const std::int64_t rows = x_left.rows;
@@ -263,18 +263,12 @@ bool dense_weight_sgd_halves(View<T> w, View<const T> d, View<const T> x_left,
 template <class T>
 bool dense_backward_sgd(View<T> dx, View<T> w, std::span<T> b, std::span<T> db, View<const T> d,
                         View<const T> x, Activation input_activation, T leaky_slope, T lr,
-                        std::int64_t split_row, ThreadPool& pool) {
+                        ThreadPool& pool) {
   // dX (B x in) = D (B x out) W^T (out x in) [* f'(X)], before W moves
   if (dx.data != nullptr)
     input_gradient(dx, d, View<const T>(w), x, input_activation, leaky_slope, pool);
   // W (in x out) += -lr X^T (in x B) D (B x out)
-  bool finite = true;
-  if (split_row > 0) {
-    const auto [x_left, x_right] = column_halves(x, split_row);
-    finite = dense_weight_sgd_halves<T>(w, d, x_left, x_right, lr, pool);
-  } else {
-    finite = matmul_update(w, -lr, x, Transpose::yes, d, Transpose::no, pool);
-  }
+  const bool finite = matmul_update(w, -lr, x, Transpose::yes, d, Transpose::no, pool);
   const bool bias_finite = dense_bias_sgd<T>(b, db, d, lr, pool);  // b += -lr 1^T D
   return finite && bias_finite;
 }
@@ -303,12 +297,12 @@ template bool dense_bias_sgd<double>(std::span<double>, std::span<double>, View<
                                      double, ThreadPool&);
 template bool dense_weight_sgd_halves<double>(View<double>, View<const double>, View<const double>,
                                               View<const double>, double, ThreadPool&);
-template void dense_forward_split<float>(View<float>, View<const float>, View<const float>,
-                                         View<const float>, std::span<const float>, Activation,
-                                         float, View<float>, View<float>, ThreadPool&);
-template void dense_forward_split<double>(View<double>, View<const double>, View<const double>,
-                                          View<const double>, std::span<const double>, Activation,
-                                          double, View<double>, View<double>, ThreadPool&);
+template void dense_forward_halves<float>(View<float>, View<const float>, View<const float>,
+                                          View<const float>, std::span<const float>, Activation,
+                                          float, View<float>, View<float>, ThreadPool&);
+template void dense_forward_halves<double>(View<double>, View<const double>, View<const double>,
+                                           View<const double>, std::span<const double>, Activation,
+                                           double, View<double>, View<double>, ThreadPool&);
 template void dense_forward<float>(View<float>, View<const float>, View<const float>,
                                    std::span<const float>, Activation, float, ThreadPool&);
 template void dense_forward<double>(View<double>, View<const double>, View<const double>,
@@ -321,9 +315,9 @@ template void dense_backward<double>(View<double>, View<double>, std::span<doubl
                                      Activation, double, ThreadPool&);
 template bool dense_backward_sgd<float>(View<float>, View<float>, std::span<float>,
                                         std::span<float>, View<const float>, View<const float>,
-                                        Activation, float, float, std::int64_t, ThreadPool&);
+                                        Activation, float, float, ThreadPool&);
 template bool dense_backward_sgd<double>(View<double>, View<double>, std::span<double>,
                                          std::span<double>, View<const double>, View<const double>,
-                                         Activation, double, double, std::int64_t, ThreadPool&);
+                                         Activation, double, double, ThreadPool&);
 
 }  // namespace backprop::ops

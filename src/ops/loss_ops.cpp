@@ -36,7 +36,8 @@ void shifted_exponentials(View<T> yhat, View<const T> z) {
 
 template <class T>
 double softmax_cross_entropy_forward(View<T> yhat, View<const T> z,
-                                     std::span<const std::int32_t> labels) {
+                                     std::span<const std::int32_t> labels,
+                                     std::span<double> row_losses) {
   // softmax(z)_k = e^{z_k} / sum_j e^{z_j} = e^{z_k - m} / sum_j e^{z_j - m}, m = max_j z_j,
   // so no exponential overflows and the largest term is exactly 1.
   shifted_exponentials(yhat, z);
@@ -53,8 +54,10 @@ double softmax_cross_entropy_forward(View<T> yhat, View<const T> z,
     const T* zi = z.row(i);
     const T m = *std::max_element(zi, zi + n);
     const auto label = labels[static_cast<std::size_t>(i)];
-    total += static_cast<double>(m) + std::log(static_cast<double>(sum)) -
-             static_cast<double>(zi[label]);
+    const double ce = static_cast<double>(m) + std::log(static_cast<double>(sum)) -
+                      static_cast<double>(zi[label]);
+    if (!row_losses.empty()) row_losses[static_cast<std::size_t>(i)] = ce;
+    total += ce;
   }
   return total;
 }
@@ -89,9 +92,11 @@ void squared_error_backward(View<T> dyhat, View<const T> yhat, View<const T> y, 
 }
 
 template double softmax_cross_entropy_forward<float>(View<float>, View<const float>,
-                                                     std::span<const std::int32_t>);
+                                                     std::span<const std::int32_t>,
+                                                     std::span<double>);
 template double softmax_cross_entropy_forward<double>(View<double>, View<const double>,
-                                                      std::span<const std::int32_t>);
+                                                      std::span<const std::int32_t>,
+                                                      std::span<double>);
 template void softmax_cross_entropy_backward<float>(View<float>, View<const float>,
                                                     std::span<const std::int32_t>, float);
 template void softmax_cross_entropy_backward<double>(View<double>, View<const double>,

@@ -8,7 +8,6 @@
 #include <algorithm>
 #include <cstdint>
 #include <span>
-#include <utility>
 
 #include "backprop/architecture.hpp"
 #include "backprop/matrix.hpp"
@@ -67,38 +66,15 @@ template <class T>
 void dense_forward(View<T> z, View<const T> x, View<const T> w, std::span<const T> b, Activation f,
                    T leaky_slope, ThreadPool& pool);
 
-// A training step computes a wide first layer's product in two halves of its k sum, one per
-// core, each with its half of W (W1 is updated in the same row halves, so neither half ever
-// leaves the core that owns it, and neither does that core's half of X's columns):
+// A layer's product in two parts of its k sum (a fast path's first layer, src/nn/fast/):
 //   P0 = X[:, :k0] W[:k0, :],  P1 = X[:, k0:] W[k0:, :],  Z = (P0 + P1) + b,  H = f(Z)
-// k0 = input_split_column(in), a whole number of cache lines near in / 2; 0 for a layer of
-// fewer than kSplitMinInputs inputs, which is not split. Whether a step splits depends on the
-// shape only (splits_first_layer), never on the thread count, so every thread count rounds
-// the same way. Large products (B x out above kSplitMaxOutputs) keep the single k sum, which
-// the planner spreads over the threads better.
-constexpr std::int64_t kSplitMinInputs = 512;
-constexpr std::int64_t kSplitMaxOutputs = 16384;
-constexpr std::int64_t input_split_column(std::int64_t in) {
-  return in >= kSplitMinInputs ? (in / 2 + 15) / 16 * 16 : 0;
-}
-constexpr bool splits_first_layer(std::int64_t rows, std::int64_t in, std::int64_t out) {
-  return input_split_column(in) > 0 && rows * out <= kSplitMaxOutputs;
-}
-// X[:, :k0] and X[:, k0:] as views into one X.
+// with x_left = X[:, :k0] and x_right = X[:, k0:] (views into one X, or two panels).
+// h (B x out) = f((P0 + P1) + b), with P0 and P1 (B x out each) as scratch: the two partial
+// products are two tasks, then the sum, bias and activation run in row halves.
 template <class T>
-std::pair<View<const T>, View<const T>> column_halves(View<const T> x, std::int64_t k0) {
-  return {View<const T>(x.data, x.rows, k0, x.stride),
-          View<const T>(x.data + k0, x.rows, x.cols - k0, x.stride)};
-}
-
-// dense_forward of such a layer: h (B x out) = f((P0 + P1) + b), with P0 and P1 (B x out
-// each) as scratch. The two partial products are two tasks (x_left = X[:, :k0] and x_right =
-// X[:, k0:], views into one X or two panels), then the sum, bias and activation run in row
-// halves.
-template <class T>
-void dense_forward_split(View<T> h, View<const T> x_left, View<const T> x_right, View<const T> w,
-                         std::span<const T> b, Activation f, T leaky_slope, View<T> p0, View<T> p1,
-                         ThreadPool& pool);
+void dense_forward_halves(View<T> h, View<const T> x_left, View<const T> x_right, View<const T> w,
+                          std::span<const T> b, Activation f, T leaky_slope, View<T> p0, View<T> p1,
+                          ThreadPool& pool);
 // Its two steps: the partial products P0, P1 (two tasks, task c being thread c's first), then
 // for any block of rows (one thread) h = f((P0 + P1) + b).
 template <class T>
@@ -120,7 +96,7 @@ bool dense_weight_sgd_rows(View<T> w, View<const T> d, View<const T> x_cols, T l
                            std::int64_t first, ThreadPool& pool);
 template <class T>
 bool dense_bias_sgd(std::span<T> b, std::span<T> db, View<const T> d, T lr, ThreadPool& pool);
-// A split first layer's update: W[:k0] += -lr x_left^T D on thread 0 and W[k0:] += -lr
+// The update of such a layer: W[:k0] += -lr x_left^T D on thread 0 and W[k0:] += -lr
 // x_right^T D on thread 1 (k0 = x_left.cols), the rows each thread multiplied in
 // dense_forward_partials. Returns whether both are finite.
 template <class T>
@@ -148,12 +124,10 @@ void dense_backward(View<T> dx, View<T> dw, std::span<T> db, View<const T> d, Vi
 // the result is bit for bit the same as dense_backward followed by that loop. db is left in
 // `db`. Returns whether every updated weight and bias is finite.
 // dX is returned as in dense_backward (with input_activation's derivative applied).
-// split_row > 0 updates W's rows [0, split_row) and [split_row, in) as two tasks (the halves
-// of a split first layer); the values do not depend on it.
 template <class T>
 bool dense_backward_sgd(View<T> dx, View<T> w, std::span<T> b, std::span<T> db, View<const T> d,
                         View<const T> x, Activation input_activation, T leaky_slope, T lr,
-                        std::int64_t split_row, ThreadPool& pool);
+                        ThreadPool& pool);
 
 // H = f(Z) elementwise (h may alias z).
 template <class T>
@@ -172,10 +146,12 @@ void activation_backward(View<T> dz, View<const T> dh, View<const T> h, Activati
 // Returns the summed cross-entropy sum_i -log yhat_i[label_i] = sum_i (logsumexp(z_i) -
 // z_i[label_i]), evaluated from the logits so that it is finite even when a probability underflows
 // to 0. With no labels it computes the probabilities only and returns 0. Yhat and Z must not
-// overlap.
+// overlap. Each row's term is also written to row_losses when it is given (B values); the
+// returned sum adds them in row order.
 template <class T>
 double softmax_cross_entropy_forward(View<T> yhat, View<const T> z,
-                                     std::span<const std::int32_t> labels);
+                                     std::span<const std::int32_t> labels,
+                                     std::span<double> row_losses = {});
 
 // dL/dZ = (Yhat - Y) * scale, Y the one-hot labels: the seed's d1 = yhat - y; scale = 1/B
 // turns the sum over the minibatch into the mean loss L = 1/N sum_j CE(y_j, yhat_j).

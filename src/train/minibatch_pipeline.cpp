@@ -1,17 +1,18 @@
-#include "backprop/minibatch_pipeline.hpp"
+#include "train/minibatch_pipeline.hpp"
 
 #include <fmt/format.h>
 
 #include <algorithm>
 
 #include "backprop/error.hpp"
+#include "data/gather.hpp"
 
 namespace backprop {
 
 MinibatchPipeline::MinibatchPipeline(std::int64_t max_batch, std::int64_t features,
-                                     std::int64_t outputs, std::int64_t split_column)
-    : buffers_{BatchBuffers(max_batch, features, outputs, split_column),
-               BatchBuffers(max_batch, features, outputs, split_column)} {}
+                                     std::int64_t outputs, std::int64_t panel_column)
+    : buffers_{BatchBuffers(max_batch, features, outputs, panel_column),
+               BatchBuffers(max_batch, features, outputs, panel_column)} {}
 
 void MinibatchPipeline::start(const Dataset& data, const Preprocessing& prep,
                               std::span<const std::int64_t> order, std::int64_t batch) {
@@ -36,30 +37,31 @@ std::span<const std::int64_t> MinibatchPipeline::rows_of(std::int64_t step) cons
   return order_.subspan(static_cast<std::size_t>(begin), static_cast<std::size_t>(end - begin));
 }
 
-Batch<float> MinibatchPipeline::take(std::int64_t step, ThreadPool& pool) {
+MinibatchPipeline::Minibatch MinibatchPipeline::take(std::int64_t step, ThreadPool& pool) {
   if (data_ == nullptr || step < 0 || step >= steps())
     throw Error(fmt::format("minibatch {} of an epoch of {}", step, steps()));
   BatchBuffers& buffers = buffers_[step % 2];
   const auto rows = rows_of(step);
   const bool gathered_ahead = ahead_step_ == step && !ahead_failed_.load();
   ahead_step_ = -1;
-  if (gathered_ahead) return buffers.batch(*data_, *prep_, rows);
+  const auto b = static_cast<std::int64_t>(rows.size());
+  if (gathered_ahead) return {buffers.batch(*data_, *prep_, rows), buffers.x_right(b)};
   const Batch<float> batch = buffers.gather(*data_, *prep_, rows, &pool);
   if (step + 1 < steps()) prefetch_batch(*data_, rows_of(step + 1));
-  return batch;
+  return {batch, buffers.x_right(b)};
 }
 
 BesideWork MinibatchPipeline::ahead(std::int64_t step, const TaskRef& task) {
   if (data_ == nullptr || step + 1 >= steps()) return {};
   ahead_step_ = step + 1;
   ahead_failed_.store(false);
-  if (buffers_[0].split_column() > 0) return {2, &task};
+  if (buffers_[0].panel_column() > 0) return {2, &task};
   const auto rows = static_cast<std::int64_t>(rows_of(step + 1).size());
   return {(rows + kRowsPerPart - 1) / kRowsPerPart, &task};
 }
 
 void MinibatchPipeline::gather_ahead(std::int64_t step, std::int64_t part) {
-  if (buffers_[0].split_column() > 0) {
+  if (buffers_[0].panel_column() > 0) {
     gather_columns_ahead(step, part);
     return;
   }
@@ -84,9 +86,9 @@ void MinibatchPipeline::gather_ahead(std::int64_t step, std::int64_t part) {
 }
 
 void MinibatchPipeline::gather_columns_ahead(std::int64_t step, std::int64_t part) {
-  const std::int64_t split = buffers_[0].split_column();
-  const std::int64_t first = part == 0 ? 0 : split;
-  const std::int64_t count = part == 0 ? split : buffers_[0].features() - split;
+  const std::int64_t column = buffers_[0].panel_column();
+  const std::int64_t first = part == 0 ? 0 : column;
+  const std::int64_t count = part == 0 ? column : buffers_[0].features() - column;
   try {
     buffers_[(step + 1) % 2].gather_x_panel(*data_, *prep_, rows_of(step + 1),
                                             static_cast<int>(part));

@@ -7,6 +7,9 @@
 #include <cmath>
 
 #include "backprop/rng.hpp"
+#include "nn/fast/fast_path.hpp"
+#include "nn/step_extras.hpp"
+#include "train/minibatch_pipeline.hpp"
 
 namespace backprop {
 
@@ -37,9 +40,11 @@ Trainer::Trainer(Network& network, const Preprocessing& prep, const TrainOptions
       order_(train_rows_.size()),
       pool_(pool),
       optimizer_(options.optimizer, network.parameters().size()),
-      batches_(options.batch, network.architecture().inputs(), network.architecture().outputs(),
-               // Panels for the split step, which fuses plain SGD (optimizer_ is built above).
-               optimizer_.is_plain_sgd() ? network.panel_split(options.batch) : 0),
+      // X in the column panels a fast path asks for (optimizer_ is built above).
+      batches_(std::make_unique<MinibatchPipeline>(
+          options.batch, network.architecture().inputs(), network.architecture().outputs(),
+          FastPath<float>::input_panel_column(network.architecture(), options.batch,
+                                              optimizer_.is_plain_sgd()))),
       epoch_start_(network.parameters().size()),
       health_(network.architecture(), train.task, baseline_of(train, prep, train_rows_)),
       explosion_(health_.baseline().loss) {
@@ -58,6 +63,8 @@ Trainer::Trainer(Network& network, const Preprocessing& prep, const TrainOptions
   if (options_.layer_stats)
     stats_.emplace(net_.architecture(), train_, prep_, train_rows_, net_.parameters().size());
 }
+
+Trainer::~Trainer() = default;
 
 void Trainer::set_validation(const Dataset& data, std::vector<std::int64_t> rows) {
   check_compatible(net_, data);
@@ -154,7 +161,7 @@ void Trainer::run_epoch_steps() {
     Rng rng(hash_key(options_.seed, kShuffleStream, static_cast<std::uint64_t>(state_.epoch)));
     shuffle(order_, rng);
   }
-  batches_.start(train_, prep_, order_, options_.batch);
+  batches_->start(train_, prep_, order_, options_.batch);
   const float lr = options_.schedule.learning_rate(state_.epoch);
   // The weights at the start of the epoch: what a divergence inside the update falls back to.
   std::copy(net_.parameters().begin(), net_.parameters().end(), epoch_start_.data());
@@ -165,20 +172,20 @@ void Trainer::run_epoch_steps() {
     const std::int64_t step = state_.step_in_epoch;
     const bool sampled = stats_ && step == LayerStatsRecorder::sampled_step(steps);
     if (sampled) stats_->before_step(net_);
-    const Batch<float> batch = batches_.take(step, pool_);
+    const auto [batch, x_right] = batches_->take(step, pool_);
     const std::int64_t rows = batch.x.rows;
     // The next minibatch is gathered while this step computes its output layer.
-    const auto gather_next = [&](std::int64_t part) { batches_.gather_ahead(step, part); };
+    const auto gather_next = [&](std::int64_t part) { batches_->gather_ahead(step, part); };
     const TaskRef gather_next_task(gather_next);
-    const BesideWork beside = batches_.ahead(step, gather_next_task);
+    const StepExtras<float> extras{batches_->ahead(step, gather_next_task), x_right};
     const std::uint64_t dropout_key = hash_key(options_.seed, kDropoutStream, optimizer_.steps());
     // Plain SGD is applied inside the backward pass (no gradient buffer to write and read
     // back); every other optimiser takes the gradients after it.
     const bool fused = optimizer_.is_plain_sgd();
     SgdStepOutcome fused_step;
-    if (fused) fused_step = net_.forward_backward_sgd(batch, dropout_key, lr, pool_, beside);
+    if (fused) fused_step = net_.forward_backward_sgd(batch, dropout_key, lr, pool_, &extras);
     const double loss =
-        fused ? fused_step.loss : net_.forward_backward(batch, dropout_key, pool_, beside);
+        fused ? fused_step.loss : net_.forward_backward(batch, dropout_key, pool_, &extras);
     if (!std::isfinite(loss)) report_divergence(loss, step);
     if (classify) {
       const auto yhat = net_.output();

@@ -11,6 +11,7 @@
 
 #include "backprop/network.hpp"
 #include "backprop/rng.hpp"
+#include "nn/step_extras.hpp"
 #include "test_support.hpp"
 
 namespace backprop {
@@ -90,15 +91,15 @@ TEST(BesideWork, RunsEveryTaskOnceAndChangesNoBit) {
         for (int step = 0; step < kSteps; ++step) {
           const Data data(arch, c.batch, 40 + static_cast<std::uint64_t>(step));
           const auto key = static_cast<std::uint64_t>(step);
-          const BesideWork work{11, &task};
+          const StepExtras<float> work{{11, &task}};
           if (fused) {
             const SgdStepOutcome a = plain.forward_backward_sgd(data.batch, key, kLr, pool);
-            const SgdStepOutcome b = beside.forward_backward_sgd(data.batch, key, kLr, pool, work);
+            const SgdStepOutcome b = beside.forward_backward_sgd(data.batch, key, kLr, pool, &work);
             ASSERT_EQ(a.loss, b.loss);
             ASSERT_EQ(a.first_non_finite_layer, b.first_non_finite_layer);
           } else {
             ASSERT_EQ(plain.forward_backward(data.batch, key, pool),
-                      beside.forward_backward(data.batch, key, pool, work));
+                      beside.forward_backward(data.batch, key, pool, &work));
             ASSERT_TRUE(same_bits(plain.gradients(), beside.gradients())) << "step " << step;
           }
           ASSERT_TRUE(same_bits(plain.parameters(), beside.parameters())) << "step " << step;
@@ -126,7 +127,8 @@ TEST(BesideWork, RunsEvenWhenTheLossIsNotFinite) {
   const std::vector<float> before(net.parameters().begin(), net.parameters().end());
   CountingTasks counting(5);
   const TaskRef task(counting);
-  const SgdStepOutcome outcome = net.forward_backward_sgd(data.batch, 0, 0.1f, pool, {5, &task});
+  const StepExtras<float> work{{5, &task}};
+  const SgdStepOutcome outcome = net.forward_backward_sgd(data.batch, 0, 0.1f, pool, &work);
   EXPECT_FALSE(std::isfinite(outcome.loss));
   EXPECT_TRUE(same_bits(before, net.parameters()));  // a step with a NaN loss changes nothing
   EXPECT_TRUE(counting.each_ran(1));
@@ -140,9 +142,8 @@ TEST(BesideWork, AnExceptionInATaskReachesTheCaller) {
     if (i == 2) throw Error("task 2 failed");
   };
   const TaskRef task(failing);
-  EXPECT_EQ(testing_support::error_of([&] {
-              net.forward_backward(data.batch, 0, pool, {4, &task});
-            }),
+  const StepExtras<float> work{{4, &task}};
+  EXPECT_EQ(testing_support::error_of([&] { net.forward_backward(data.batch, 0, pool, &work); }),
             "task 2 failed");
 }
 

@@ -205,45 +205,5 @@ void expect_overflow_names_first_layer(const Case& c) {
   }
 }
 
-// A minibatch in two column panels (as MinibatchPipeline gives a split first layer) trains to
-// the bits of the same minibatch in one X; a step that cannot take panels refuses them.
-TEST(FusedSgd, ColumnPanelsGiveTheBitsOfOneX) {
-  const Case c{{784, 128, 10}, Activation::sigmoid, Loss::cross_entropy, 0.0f, 64};
-  const Architecture arch = make_arch(c);
-  const OwnedBatch<float> data(arch, c.batch, 21);
-  Network one_x(arch, c.batch), panels(arch, c.batch);
-  one_x.initialize(8);
-  panels.initialize(8);
-  const std::int64_t k0 = panels.panel_split(c.batch);
-  ASSERT_EQ(k0, 400);
-  std::vector<float> left, right;
-  for (std::int64_t i = 0; i < c.batch; ++i)
-    for (std::int64_t j = 0; j < 784; ++j)
-      (j < k0 ? left : right).push_back(data.x[static_cast<std::size_t>(i * 784 + j)]);
-  Batch<float> split = data.batch();
-  split.x = View<const float>(left.data(), c.batch, k0);
-  split.x_right = View<const float>(right.data(), c.batch, 784 - k0);
-  for (const int threads : {1, 2}) {
-    ThreadPool pool(threads);
-    const SgdStepOutcome a = one_x.forward_backward_sgd(data.batch(), 0, 0.1f, pool);
-    const SgdStepOutcome b = panels.forward_backward_sgd(split, 0, 0.1f, pool);
-    EXPECT_EQ(a.loss, b.loss);
-    EXPECT_TRUE(same_bits(one_x.parameters(), panels.parameters()));
-  }
-  ThreadPool pool(2);
-  // Panels of the wrong widths, and panels for a step that does not split.
-  Batch<float> wrong = split;
-  wrong.x = View<const float>(left.data(), c.batch, k0 - 16);
-  wrong.x_right = View<const float>(right.data(), c.batch, 784 - k0 + 16);
-  EXPECT_NE(testing_support::error_of([&] {
-              panels.forward_backward_sgd(wrong, 0, 0.1f, pool);
-            }).find("first layer splits at 400"),
-            std::string::npos);
-  EXPECT_NE(testing_support::error_of([&] {
-              panels.forward_backward(split, 0, pool);
-            }).find("two column panels"),
-            std::string::npos);
-}
-
 }  // namespace
 }  // namespace backprop

@@ -56,7 +56,7 @@ std::vector<Case> all_cases() {
   cases.push_back({{6, 8, 7, 3}, Activation::relu, Loss::cross_entropy, 0.3f});
   cases.push_back({{6, 8, 7, 3}, Activation::sigmoid, Loss::cross_entropy, 0.5f});
   cases.push_back({{6, 8, 1}, Activation::tanh, Loss::mse, 0.25f});
-  // A first layer wide enough for a training step to split its k sum (ops::dense_forward_split).
+  // A first layer wide enough for a training step to split its k sum (ops::dense_forward_halves).
   cases.push_back({{520, 4, 3}, Activation::sigmoid, Loss::cross_entropy, 0.0f});
   cases.push_back({{530, 3, 2}, Activation::relu, Loss::mse, 0.0f});
   return cases;

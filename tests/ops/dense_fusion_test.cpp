@@ -3,7 +3,8 @@
 //   forward   H = f(X W + b)        against gemm, then z += b, then activation_forward
 //   backward  dZ = (D W^T) * f'(X)  against gemm, then activation_backward
 // They must agree bit for bit for every activation, GEMM path and thread count, on shapes whose
-// blocks end inside a vector. The same for a split first layer (ops::dense_forward_split):
+// blocks end inside a vector. The same for a layer summed in two halves of its k sum
+// (ops::dense_forward_halves, the input halves of src/nn/fast/):
 //   H = f((X[:, :k0] W[:k0] + X[:, k0:] W[k0:]) + b)  against two gemm calls and the sum
 // and its SGD update in two row halves against the update in one piece.
 #include <gtest/gtest.h>
@@ -115,7 +116,7 @@ TEST(DenseFusion, InputGradientEqualsProductThenActivationDerivative) {
           std::vector<float> w_copy(w), b_copy(db.size()), got_sgd(x.size());
           ops::dense_backward_sgd<float>(View<float>(got_sgd.data(), s.batch, s.in),
                                          View<float>(w_copy.data(), s.in, s.out), b_copy, db, dv,
-                                         xv, f, kSlope, 0.1f, 0, pool);
+                                         xv, f, kSlope, 0.1f, pool);
           ASSERT_TRUE(same_bits(want, got_sgd));
         }
       }
@@ -123,20 +124,19 @@ TEST(DenseFusion, InputGradientEqualsProductThenActivationDerivative) {
   }
 }
 
-// Shapes at and above kSplitMinInputs, the split at a cache line inside the k sum.
+// Shapes of wide first layers, their k sum cut in two at a cache line near its middle.
 constexpr Shape kSplitShapes[] = {{64, 784, 128}, {32, 784, 128}, {1, 512, 7}, {5, 600, 20}};
+constexpr std::int64_t half_column(std::int64_t in) { return (in / 2 + 15) / 16 * 16; }
 
 TEST(DenseFusion, SplitForwardEqualsTwoPartialProductsThenSum) {
   GemmPathGuard guard;
   std::mt19937 rng(3);
-  EXPECT_EQ(ops::input_split_column(784), 400);
-  EXPECT_EQ(ops::input_split_column(ops::kSplitMinInputs - 1), 0);
   for (const GemmPath path : supported_gemm_paths()) {
     kernels::set_gemm_path(path);
     for (const int threads : {1, 2, 3}) {
       ThreadPool pool(threads);
       for (const Shape& s : kSplitShapes) {
-        const std::int64_t k0 = ops::input_split_column(s.in);
+        const std::int64_t k0 = half_column(s.in);
         ASSERT_GT(k0, 0);
         ASSERT_LT(k0, s.in);
         const auto x = random_values(s.batch * s.in, rng, 1.0f);
@@ -162,7 +162,7 @@ TEST(DenseFusion, SplitForwardEqualsTwoPartialProductsThenSum) {
           ops::activation_forward<float>(wantv, wantv, f, kSlope);
 
           std::vector<float> got(n), scratch0(n), scratch1(n);
-          ops::dense_forward_split<float>(
+          ops::dense_forward_halves<float>(
               View<float>(got.data(), s.batch, s.out),
               View<const float>(x.data(), s.batch, k0, s.in),
               View<const float>(x.data() + k0, s.batch, s.in - k0, s.in), wv, b, f, kSlope,
@@ -196,7 +196,7 @@ TEST(DenseFusion, SgdUpdateInRowHalvesEqualsUpdateInOnePiece) {
       for (const Shape& s : kSplitShapes) {
         SCOPED_TRACE(testing::Message() << s.batch << "x" << s.in << "x" << s.out << " "
                                         << kernels::gemm_path_name() << " threads " << threads);
-        const std::int64_t k0 = ops::input_split_column(s.in);
+        const std::int64_t k0 = half_column(s.in);
         const auto x = random_values(s.batch * s.in, rng, 1.0f);
         const auto w = random_values(s.in * s.out, rng, 0.3f);
         const auto b = random_values(s.out, rng, 0.5f);
@@ -206,10 +206,13 @@ TEST(DenseFusion, SgdUpdateInRowHalvesEqualsUpdateInOnePiece) {
         std::vector<float> db_whole(b.size()), db_halves(b.size());
         const bool finite_whole = ops::dense_backward_sgd<float>(
             View<float>(), View<float>(w_whole.data(), s.in, s.out), b_whole, db_whole, dv, xv,
-            Activation::linear, kSlope, 0.1f, 0, pool);
-        const bool finite_halves = ops::dense_backward_sgd<float>(
-            View<float>(), View<float>(w_halves.data(), s.in, s.out), b_halves, db_halves, dv, xv,
-            Activation::linear, kSlope, 0.1f, k0, pool);
+            Activation::linear, kSlope, 0.1f, pool);
+        const View<const float> x_left(x.data(), s.batch, k0, s.in);
+        const View<const float> x_right(x.data() + k0, s.batch, s.in - k0, s.in);
+        const bool finite_halves =
+            ops::dense_weight_sgd_halves<float>(View<float>(w_halves.data(), s.in, s.out), dv,
+                                                x_left, x_right, 0.1f, pool) &&
+            ops::dense_bias_sgd<float>(b_halves, db_halves, dv, 0.1f, pool);
         EXPECT_TRUE(finite_whole);
         EXPECT_TRUE(finite_halves);
         EXPECT_FALSE(same_bits(w, w_halves));  // the step moved W
@@ -219,9 +222,8 @@ TEST(DenseFusion, SgdUpdateInRowHalvesEqualsUpdateInOnePiece) {
         std::vector<float> w_nan(w);
         w_nan[static_cast<std::size_t>((s.in - 1) * s.out)] =
             std::numeric_limits<float>::quiet_NaN();
-        EXPECT_FALSE(ops::dense_backward_sgd<float>(
-            View<float>(), View<float>(w_nan.data(), s.in, s.out), b_halves, db_halves, dv, xv,
-            Activation::linear, kSlope, 0.1f, k0, pool));
+        EXPECT_FALSE(ops::dense_weight_sgd_halves<float>(View<float>(w_nan.data(), s.in, s.out), dv,
+                                                         x_left, x_right, 0.1f, pool));
       }
     }
   }

@@ -513,7 +513,7 @@ class DenseFloatPaths : public OpCase {
     const bool finite = ops::dense_backward_sgd<float>(
         View<float>(dx.data(), batch_, in_), View<float>(w.data(), in_, out_), b, db_got,
         View<const float>(d.data(), batch_, out_), View<const float>(x.data(), batch_, in_), f_,
-        static_cast<float>(kLeakySlope), static_cast<float>(kLr), 0, pool);
+        static_cast<float>(kLeakySlope), static_cast<float>(kLr), pool);
     EXPECT_TRUE(finite);
     expect_close(w, want_w, mag_w, tolerance_, "sgd W");
     expect_close(b, want_b, mag_b, tolerance_, "sgd b");

@@ -1,7 +1,7 @@
 // MinibatchPipeline: each minibatch, whether gathered ahead in parts beside the previous step or
 // when its step begins, equals a plain gather of its rows; errors of a part gathered ahead are
 // reported by the take() of its step, as a plain gather would report them.
-#include "backprop/minibatch_pipeline.hpp"
+#include "train/minibatch_pipeline.hpp"
 
 #include <gtest/gtest.h>
 
@@ -56,24 +56,26 @@ std::vector<std::int64_t> shuffled(std::int64_t n, std::uint64_t seed) {
 }
 
 // Compares a minibatch with a plain gather of the same rows, bit for bit.
-void expect_same(const Batch<float>& got, const Dataset& data, const Preprocessing& prep,
-                 std::span<const std::int64_t> rows) {
+void expect_same(const MinibatchPipeline::Minibatch& taken, const Dataset& data,
+                 const Preprocessing& prep, std::span<const std::int64_t> rows) {
+  const Batch<float>& got = taken.batch;
+  const View<const float> x_right = taken.x_right;
   BatchBuffers plain(static_cast<std::int64_t>(rows.size()), data.features, 1);
   const Batch<float> want = plain.gather(data, prep, rows);
   ASSERT_EQ(got.x.rows, want.x.rows);
-  // X in one piece, or in two column panels (a split first layer).
+  // X in one piece, or in two column panels (the input halves of src/nn/fast/).
   const std::int64_t left = got.x.cols;
-  const std::int64_t right = got.x_right.data != nullptr ? got.x_right.cols : 0;
+  const std::int64_t right = x_right.data != nullptr ? x_right.cols : 0;
   ASSERT_EQ(left + right, want.x.cols);
   if (right > 0) {
-    ASSERT_EQ(got.x_right.rows, want.x.rows);
+    ASSERT_EQ(x_right.rows, want.x.rows);
   }
   for (std::int64_t i = 0; i < want.x.rows; ++i) {
     ASSERT_EQ(0, std::memcmp(got.x.row(i), want.x.row(i), static_cast<std::size_t>(left) * 4))
         << "row " << i;
     if (right > 0) {
-      ASSERT_EQ(0, std::memcmp(got.x_right.row(i), want.x.row(i) + left,
-                               static_cast<std::size_t>(right) * 4))
+      ASSERT_EQ(
+          0, std::memcmp(x_right.row(i), want.x.row(i) + left, static_cast<std::size_t>(right) * 4))
           << "row " << i << " (second panel)";
     }
   }
@@ -94,7 +96,7 @@ void run_epoch(MinibatchPipeline& pipeline, const Dataset& data, const Preproces
   ASSERT_EQ(steps, (static_cast<std::int64_t>(order.size()) + batch - 1) / batch);
   for (std::int64_t s = 0; s < steps; ++s) {
     SCOPED_TRACE(testing::Message() << "step " << s);
-    const Batch<float> got = pipeline.take(s, pool);
+    const MinibatchPipeline::Minibatch got = pipeline.take(s, pool);
     const auto first = static_cast<std::size_t>(s * batch);
     const std::size_t count =
         std::min<std::size_t>(static_cast<std::size_t>(batch), order.size() - first);
@@ -128,10 +130,10 @@ void gather_ahead_now(MinibatchPipeline& pipeline, std::int64_t step, ThreadPool
 }
 
 // Epochs of a byte and a value data set (103 rows, `features` each) on pools of 1-3 threads,
-// with the beside work run after every step or every other one; `split` > 0: X in two column
-// panels split there.
+// with the beside work run after every step or every other one; a panel column > 0: X in two column
+// panels from there on.
 void expect_epochs_equal_plain_gathers(std::int64_t byte_features, std::int64_t value_features,
-                                       std::int64_t byte_split, std::int64_t value_split,
+                                       std::int64_t byte_panels, std::int64_t value_panels,
                                        std::initializer_list<std::int64_t> batches) {
   const Dataset bytes = byte_data(103, byte_features, 10);
   const Dataset values = value_data(103, value_features);
@@ -145,10 +147,10 @@ void expect_epochs_equal_plain_gathers(std::int64_t byte_features, std::int64_t 
       for (const int ahead_every : {1, 2}) {
         SCOPED_TRACE(testing::Message() << "threads " << threads << " batch " << batch
                                         << " ahead every " << ahead_every);
-        MinibatchPipeline a(batch, bytes.features, 10, byte_split);
+        MinibatchPipeline a(batch, bytes.features, 10, byte_panels);
         run_epoch(a, bytes, Preprocessing::fit(Normalization::unit_range, bytes, order), order,
                   batch, pool, ahead_every);
-        MinibatchPipeline b(batch, values.features, 1, value_split);
+        MinibatchPipeline b(batch, values.features, 1, value_panels);
         run_epoch(b, values, scaled, order, batch, pool, ahead_every);
       }
     }
@@ -160,8 +162,8 @@ TEST(MinibatchPipeline, EveryMinibatchEqualsAPlainGather) {
   expect_epochs_equal_plain_gathers(37, 5, 0, 0, {29, 8, 1});
 }
 
-// With a split first layer: X in two page-aligned column panels, gathered ahead one panel a
-// task, each minibatch still the plain gather's.
+// X in two page-aligned column panels (as the input halves of src/nn/fast/ take it), gathered
+// ahead one panel a task, each minibatch still the plain gather's.
 TEST(MinibatchPipeline, ColumnPanelsEqualAPlainGather) {
   expect_epochs_equal_plain_gathers(600, 520, 304, 272, {29, 1});
   const Dataset bytes = byte_data(103, 600, 10);
@@ -171,12 +173,12 @@ TEST(MinibatchPipeline, ColumnPanelsEqualAPlainGather) {
   MinibatchPipeline pipeline(29, bytes.features, 10, 304);
   const Preprocessing identity = Preprocessing::identity(bytes.features);  // outlives the epoch
   pipeline.start(bytes, identity, order, 29);
-  const Batch<float> batch = pipeline.take(0, pool);
+  const auto [batch, x_right] = pipeline.take(0, pool);
   ASSERT_EQ(batch.x.cols, 304);
-  ASSERT_EQ(batch.x_right.cols, 296);
+  ASSERT_EQ(x_right.cols, 296);
   EXPECT_EQ(reinterpret_cast<std::uintptr_t>(batch.x.data) % 4096, 0u);
-  EXPECT_EQ(reinterpret_cast<std::uintptr_t>(batch.x_right.data) % 4096, 0u);
-  EXPECT_LE(batch.x.row(28) + 304, batch.x_right.data);
+  EXPECT_EQ(reinterpret_cast<std::uintptr_t>(x_right.data) % 4096, 0u);
+  EXPECT_LE(batch.x.row(28) + 304, x_right.data);
 }
 
 TEST(MinibatchPipeline, StartForgetsTheMinibatchGatheredAhead) {
@@ -194,14 +196,14 @@ TEST(MinibatchPipeline, StartForgetsTheMinibatchGatheredAhead) {
   expect_same(pipeline.take(1, pool), data, prep, std::span(second).subspan(10, 10));
 }
 
-// In row parts (4 features) and in column panels (600, split at 304).
+// In row parts (4 features) and in column panels (600, the second from column 304).
 TEST(MinibatchPipeline, ARowOutOfRangeIsReportedByTheTakeOfItsStep) {
-  for (const auto& [features, split] : {std::pair<std::int64_t, std::int64_t>{4, 0}, {600, 304}}) {
-    SCOPED_TRACE(testing::Message() << features << " features, split " << split);
+  for (const auto& [features, column] : {std::pair<std::int64_t, std::int64_t>{4, 0}, {600, 304}}) {
+    SCOPED_TRACE(testing::Message() << features << " features, panel column " << column);
     const Dataset data = byte_data(30, features, 2);
     const Preprocessing prep = Preprocessing::identity(data.features);
     ThreadPool pool(2);
-    MinibatchPipeline pipeline(10, data.features, 2, split);
+    MinibatchPipeline pipeline(10, data.features, 2, column);
     auto order = shuffled(30, 3);
     order[13] = 30;  // in minibatch 1
     pipeline.start(data, prep, order, 10);

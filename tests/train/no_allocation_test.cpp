@@ -10,6 +10,7 @@
 
 #include "backprop/evaluate.hpp"
 #include "backprop/optimizer.hpp"
+#include "train/batch_buffers.hpp"
 
 namespace {
 std::atomic<long> allocations{0};

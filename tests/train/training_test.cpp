@@ -11,6 +11,7 @@
 #include "backprop/evaluate.hpp"
 #include "backprop/rng.hpp"
 #include "backprop/trainer.hpp"
+#include "nn/fast/fast_path.hpp"
 
 namespace backprop {
 namespace {
@@ -129,10 +130,11 @@ TEST(Training, BitIdenticalForOneAndTwoThreads) {
   }
 }
 
-// A first layer of 600 inputs, which training splits in two halves of its k sum, one per core,
-// with the minibatches in two column panels and the output layer in row halves: the same bits
-// on 1, 2 and 3 threads, and it learns (labels that depend on a few of the features).
-TEST(Training, SplitFirstLayerIsBitIdenticalForAnyThreadCountAndLearns) {
+// A first layer of 600 inputs, which training sums in two halves of its k sum, one per core
+// (the input halves of src/nn/fast/), with the minibatches in two column panels and the output
+// layer in row halves: the same bits on 1, 2 and 3 threads, and it learns (labels that depend
+// on a few of the features).
+TEST(Training, FirstLayerInInputHalvesIsBitIdenticalForAnyThreadCountAndLearns) {
   Rng rng(12);
   std::vector<float> values;
   std::vector<std::int32_t> labels;
@@ -141,7 +143,7 @@ TEST(Training, SplitFirstLayerIsBitIdenticalForAnyThreadCountAndLearns) {
     for (int j = 0; j < 600; ++j) {
       const auto v = static_cast<float>(rng.uniform() - 0.5);
       values.push_back(v);
-      if (j % 100 == 7) signal += v;  // features 7, 107, ..., on both sides of the split
+      if (j % 100 == 7) signal += v;  // features 7, 107, ..., on both sides of k0
     }
     labels.push_back(signal > 0.0f ? 1 : 0);
   }
@@ -151,7 +153,7 @@ TEST(Training, SplitFirstLayerIsBitIdenticalForAnyThreadCountAndLearns) {
   options.epochs = 30;
   options.batch = 48;  // the last minibatch of an epoch has 16 rows
   options.schedule.base_lr = 0.5f;
-  ASSERT_EQ(Network(arch, options.batch).panel_split(options.batch), 304);
+  ASSERT_EQ(FastPath<float>::input_panel_column(arch, options.batch, true), 304);
   std::vector<float> one, two, three;
   const double accuracy = train_and_measure(data, arch, options, 1, &one);
   train_and_measure(data, arch, options, 2, &two);

@@ -1,21 +1,22 @@
 #pragma once
 // The minibatches of an epoch, in order, each gathered while the step before it trains.
 //
-// Step s runs, beside its output layer (BasicNetwork's BesideWork), the tasks that gather
-// minibatch s + 1 into the other of two buffers, kRowsPerPart rows a task (or, for a split
-// first layer, one column panel a task), and each task then
-// prefetches the same rows of minibatch s + 2 into its core's cache (the core that is likely to
-// gather them a step later). The batches are exactly those of gathering each when its step
-// begins: the gather is a pure function of the data, the preprocessing and the rows.
+// Step s runs, beside its output layer (core/beside_work.hpp), the tasks that gather
+// minibatch s + 1 into the other of two buffers, kRowsPerPart rows a task (or, when a fast
+// path takes X in two column panels, one panel a task), and each task then prefetches the same
+// rows of minibatch s + 2 into its core's cache (the core that is likely to gather them a step
+// later). The batches are exactly those of gathering each when its step begins: the gather is
+// a pure function of the data, the preprocessing and the rows.
 #include <atomic>
 #include <cstdint>
 #include <span>
 
 #include "backprop/dataset.hpp"
-#include "backprop/evaluate.hpp"
 #include "backprop/network.hpp"
 #include "backprop/preprocessing.hpp"
 #include "backprop/thread_pool.hpp"
+#include "core/beside_work.hpp"
+#include "train/batch_buffers.hpp"
 
 namespace backprop {
 
@@ -23,11 +24,11 @@ class MinibatchPipeline {
  public:
   static constexpr std::int64_t kRowsPerPart = 8;
 
-  // split_column > 0: the network splits its first layer's k sum there
-  // (ops::dense_forward_split); the minibatches then come in BatchBuffers' two column panels,
-  // gathered ahead one panel a task, task c being thread c's: the core that reads that panel.
+  // panel_column > 0: the minibatches come in BatchBuffers' two column panels, column there
+  // (FastPath::input_panel_column), gathered ahead one panel a task, task c being thread c's:
+  // the core that reads that panel.
   MinibatchPipeline(std::int64_t max_batch, std::int64_t features, std::int64_t outputs,
-                    std::int64_t split_column = 0);
+                    std::int64_t panel_column = 0);
 
   // An epoch: minibatch s is rows order[s * batch, min((s + 1) * batch, order.size())) of
   // `data`. Forgets any minibatch gathered ahead. data, prep and order must outlive the epoch.
@@ -37,7 +38,12 @@ class MinibatchPipeline {
 
   // Minibatch s: the one gathered beside step s - 1, or else gathered now on the pool (and the
   // rows of minibatch s + 1 prefetched). Valid until take(s + 1)'s step has run its beside work.
-  Batch<float> take(std::int64_t step, ThreadPool& pool);
+  // With panels, Batch::x is the first and x_right the second.
+  struct Minibatch {
+    Batch<float> batch;
+    View<const float> x_right;
+  };
+  Minibatch take(std::int64_t step, ThreadPool& pool);
 
   // The work for step s to run beside its output layer: gathering minibatch s + 1 (none for
   // the last step). `task` must be a TaskRef that calls gather_ahead(s, i).
@@ -48,7 +54,7 @@ class MinibatchPipeline {
 
  private:
   std::span<const std::int64_t> rows_of(std::int64_t step) const;
-  // gather_ahead for a split layout: part 0 is columns [0, split_column), part 1 the rest.
+  // gather_ahead for a column layout: part 0 is columns [0, panel_column), part 1 the rest.
   void gather_columns_ahead(std::int64_t step, std::int64_t part);
 
   BatchBuffers buffers_[2];  // minibatch s lives in buffers_[s % 2]
