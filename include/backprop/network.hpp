@@ -134,7 +134,7 @@ class BasicNetwork {
   // D = dL/dZ_last into delta_[0], from Yhat.
   void output_delta(const Batch<T>& batch);
   // The output layer of a training step on its input: forward, loss into outcome.loss, D and
-  // its backward pass, with the extras' beside work run on the pool meanwhile. Returns the
+  // its backward pass, with the extras' tasks run on the pool meanwhile. Returns the
   // output layer if its update left a parameter non-finite, else -1.
   std::int64_t output_step(const Batch<T>& batch, View<const T> input, std::uint64_t dropout_key,
                            const T* sgd_lr, ThreadPool& pool, const StepExtras<T>* extras,

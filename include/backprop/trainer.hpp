@@ -92,7 +92,7 @@ class DivergenceError : public Error {
 
 enum class TrainOutcome { completed, early_stopped, interrupted };
 
-class MinibatchPipeline;  // internal: src/train/minibatch_pipeline.hpp
+class MinibatchPipeline;  // the epoch's minibatches (internal: src/train/)
 
 class Trainer {
  public:
