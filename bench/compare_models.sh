@@ -27,7 +27,8 @@ depth4|--hidden 256,128,64 --activation relu --lr 0.1
 dropout|--dropout 0.2
 dropout-depth3-momentum|--hidden 200,50 --dropout 0.3 --optimizer momentum
 adam|--optimizer adam
-batch-33|--batch 33 --lr 0.2'
+batch-33|--batch 33 --lr 0.2
+val-patience|--val-split 0.1 --patience 1 --lr 2'
 
 failed=0
 echo "$runs" | while IFS='|' read -r name options; do
