@@ -23,6 +23,7 @@
 #include "core/atomic_file.hpp"
 #include "processes.hpp"
 #include "signals.hpp"
+#include "train/sharded_step.hpp"
 #include "train_options.hpp"
 
 namespace backprop::cli {
@@ -161,14 +162,6 @@ std::string epoch_line(const EpochMetrics& m, std::int64_t epochs) {
   return line + fmt::format("  {:.2f}s  {:.0f} samples/s", m.seconds, m.samples_per_second);
 }
 
-// Under MPI with --shards not given: enough shards for the processes, at least 8 (a later run
-// with up to 8 processes then gives the same model).
-std::int64_t default_shards(int ranks) {
-  std::int64_t s = 8;
-  while (s < ranks) s *= 2;
-  return s;
-}
-
 int run_train_on(TrainArgs args, const GivenOptions& given, Processes& procs) {
   const std::atomic<bool>& stop = install_stop_handlers();
   // Only the first process prints and writes; the others print nothing but errors.
@@ -202,11 +195,17 @@ int run_train_on(TrainArgs args, const GivenOptions& given, Processes& procs) {
           fmt::format("{}: the checkpoint's run was not sharded (--shards 0), so it "
                       "resumes as one process only (without mpirun)",
                       args.resume));
-    args.shards = default_shards(procs.ranks());
+    // One shard per process: each shard costs a pass over the gradient, so more shards than
+    // processes only buy the freedom to resume with more (docs/distributed.md).
+    args.shards = procs.ranks();
     if (!args.quiet)
-      fmt::print("shards: {} (the default under MPI; give --shards to choose)\n", args.shards);
+      fmt::print(
+          "shards: {} (the default under MPI: one per process; the model is that of any run with "
+          "--shards {}, with 1 to {} processes)\n",
+          args.shards, args.shards, args.shards);
   }
   check_train_options(args);
+  if (args.shards > 0) check_shards(args.shards, args.batch, procs.ranks());
   const std::string checkpoint_path =
       args.checkpoint.empty() ? args.output + ".checkpoint" : args.checkpoint;
   if (primary) {

@@ -16,6 +16,7 @@ MpiExchange::MpiExchange() {
 }
 
 bool MpiExchange::combine(std::span<float> grad, std::span<double> stats, bool stop) {
+  if (ranks_ == 1) return stop;  // the block is the whole tree
   const auto n = static_cast<std::int64_t>(grad.size());
   const auto k = static_cast<std::int64_t>(stats.size());
   const std::int64_t ranks = ranks_;

@@ -18,8 +18,8 @@ void check_shards(std::int64_t shards, std::int64_t batch, int ranks) {
   if (!is_power_of_two(ranks) || ranks > shards)
     throw Error(fmt::format(
         "{} processes cannot share {} shards with the same bits as one process: the process "
-        "count must be a power of two and at most --shards (run with -np 1, 2, 4, ... up to {}, "
-        "or raise --shards)",
+        "count must be a power of two and at most --shards (run with -np 1, 2, 4, ... but at "
+        "most {}, or raise --shards)",
         ranks, shards, shards));
 }
 
