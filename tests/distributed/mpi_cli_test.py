@@ -12,6 +12,7 @@ sigkill     SIGKILL to rank 1 after the first checkpoint: mpirun exits non-zero 
 sigterm     SIGTERM to rank 1: every rank stops at the same step, rank 0 writes a checkpoint,
             and resuming it alone writes the uninterrupted run's model.
 """
+import json
 import os
 import pathlib
 import random
@@ -87,6 +88,17 @@ def same_bytes(a, b, what):
         fail(f"{what}: {a} and {b} differ")
 
 
+def untimed(metrics_path):
+    """The epochs' metrics without their timings."""
+    epochs = [json.loads(line) for line in pathlib.Path(metrics_path).read_text().splitlines()]
+    for m in epochs:
+        m.pop("seconds")
+        m.pop("samples_per_second")
+    if len(epochs) < 1 or "val_loss" not in epochs[0]:
+        fail(f"{metrics_path} lacks the epochs' metrics")
+    return epochs
+
+
 def rank_pids(mpirun_pid):
     """The rank processes of one mpirun (its children), by OMPI_COMM_WORLD_RANK."""
     ranks = {}
@@ -139,15 +151,20 @@ def main():
         data = tmp / "data.csv"
         if CASE == "same_bits":
             write_data(data, 600, 12)
-            args = train_args(data, tmp / "plain.st", ["--epochs", "2"])
+            args = train_args(data, tmp / "plain.st",
+                              ["--epochs", "2", "--metrics", str(tmp / "plain.jsonl")])
             check(plain(args), "plain run")
             for np_, btl, threads in [(1, "self,vader", 2), (2, "self,vader", 1),
                                       (4, "self,vader", 1), (1, "self,tcp", 1),
                                       (2, "self,tcp", 2), (4, "self,tcp", 1)]:
                 out = tmp / f"np{np_}_{btl}.st"
-                check(mpirun(np_, train_args(data, out, ["--epochs", "2"]), btl, threads),
+                metrics = tmp / f"np{np_}_{btl}.jsonl"
+                check(mpirun(np_, train_args(data, out, ["--epochs", "2", "--metrics",
+                                                         str(metrics)]), btl, threads),
                       f"-np {np_} {btl}")
                 same_bytes(tmp / "plain.st", out, f"-np {np_} over {btl}, {threads} threads")
+                if untimed(metrics) != untimed(tmp / "plain.jsonl"):
+                    fail(f"-np {np_} over {btl}: the metrics differ from the plain run's")
             # Different thread counts within one job.
             (tmp / "a").mkdir()
             check(mpirun(2, train_args(data, tmp / "mixed.st", ["--epochs", "2"]),
