@@ -21,7 +21,9 @@
 #include "commands.hpp"
 #include "common_options.hpp"
 #include "core/atomic_file.hpp"
+#include "processes.hpp"
 #include "signals.hpp"
+#include "train/sharded_step.hpp"
 #include "train_options.hpp"
 
 namespace backprop::cli {
@@ -160,8 +162,11 @@ std::string epoch_line(const EpochMetrics& m, std::int64_t epochs) {
   return line + fmt::format("  {:.2f}s  {:.0f} samples/s", m.seconds, m.samples_per_second);
 }
 
-int run_train(TrainArgs args, const GivenOptions& given) {
+int run_train_on(TrainArgs args, const GivenOptions& given, Processes& procs) {
   const std::atomic<bool>& stop = install_stop_handlers();
+  // Only the first process prints and writes; the others print nothing but errors.
+  const bool primary = procs.primary();
+  if (!primary) args.quiet = true;
   std::optional<Checkpoint> resumed;
   if (!args.resume.empty()) {
     if (!given.fixed_by_checkpoint.empty())
@@ -184,14 +189,32 @@ int run_train(TrainArgs args, const GivenOptions& given) {
           "epoch count");
     if (requested_epochs > 0) args.epochs = requested_epochs;
   }
+  if (procs.ranks() > 1 && args.shards == 0) {
+    if (resumed)
+      throw Error(
+          fmt::format("{}: the checkpoint's run was not sharded (--shards 0), so it "
+                      "resumes as one process only (without mpirun)",
+                      args.resume));
+    // One shard per process: each shard costs a pass over the gradient, so more shards than
+    // processes only buy the freedom to resume with more (docs/distributed.md).
+    args.shards = procs.ranks();
+    if (!args.quiet)
+      fmt::print(
+          "shards: {} (the default under MPI: one per process; the model is that of any run with "
+          "--shards {}, with 1 to {} processes)\n",
+          args.shards, args.shards, args.shards);
+  }
   check_train_options(args);
-  // Fail on unwritable outputs now, not after an hour of training.
-  check_writable(args.output);
-  if (!args.metrics.empty()) check_writable(args.metrics);
-  if (!args.report.empty()) check_writable(args.report);
+  if (args.shards > 0) check_shards(args.shards, args.batch, procs.ranks());
   const std::string checkpoint_path =
       args.checkpoint.empty() ? args.output + ".checkpoint" : args.checkpoint;
-  check_writable(checkpoint_path);
+  if (primary) {
+    // Fail on unwritable outputs now, not after an hour of training.
+    check_writable(args.output);
+    if (!args.metrics.empty()) check_writable(args.metrics);
+    if (!args.report.empty()) check_writable(args.report);
+    check_writable(checkpoint_path);
+  }
 
   const CsvOptions csv = csv_options(args);
   TrainingData data = load_training_data(args.data, args.test, csv, data_flag_names());
@@ -258,15 +281,18 @@ int run_train(TrainArgs args, const GivenOptions& given) {
   if (!split.validation.empty()) trainer.set_validation(train, split.validation);
   if (data.test) trainer.set_test(*data.test);
   if (resumed) restore_trainer(trainer, *resumed);
+  trainer.exchange = procs.exchange();
 
   info.training = training_provenance(args);
   info.training["data"] = train.source;
   const std::string run_json = to_json(args).dump();
 
   if (!args.quiet) {
-    fmt::print("network: {} ({} parameters); {} lr {}, batch {}, {} epochs, {} thread{}\n",
+    fmt::print("network: {} ({} parameters); {} lr {}, batch {}, {} epochs, {} thread{}{}{}\n",
                info.architecture.describe(), info.architecture.parameter_count(), args.optimizer,
-               args.lr, args.batch, args.epochs, threads, threads == 1 ? "" : "s");
+               args.lr, args.batch, args.epochs, threads, threads == 1 ? "" : "s",
+               procs.ranks() > 1 ? fmt::format(" per process, {} processes", procs.ranks()) : "",
+               args.shards > 0 ? fmt::format(", {} shards", args.shards) : "");
     fmt::print(
         "train: {} samples{}{}\n", split.train.size(),
         split.validation.empty() ? "" : fmt::format(", validation: {}", split.validation.size()),
@@ -285,7 +311,7 @@ int run_train(TrainArgs args, const GivenOptions& given) {
   };
   // The report evaluates the test set, or without one the training data.
   const auto write_run_report = [&] {
-    if (args.report.empty()) return;
+    if (args.report.empty() || !primary) return;
     ReportInput in;
     in.info = &info;
     in.network = &net;
@@ -304,6 +330,7 @@ int run_train(TrainArgs args, const GivenOptions& given) {
       fmt::print("{}\n", epoch_line(m, args.epochs));
       std::fflush(stdout);
     }
+    if (!primary) return;
     if (!args.metrics.empty()) write_metrics(args.metrics, trainer.state().history);
     const bool last = m.epoch >= args.epochs;
     if (!args.checkpoint.empty() && (m.epoch % args.checkpoint_every == 0 || last))
@@ -319,6 +346,7 @@ int run_train(TrainArgs args, const GivenOptions& given) {
     // The network holds finite weights (from before the failing step when the loss was not
     // finite, or from the start of the epoch when a gradient or the update was not): keep
     // them, never NaNs.
+    if (!primary) throw;
     save_model(args.output, net, info);
     fmt::print(stderr, "backprop: the last finite weights (see the error below) were saved to {}\n",
                args.output);
@@ -332,6 +360,7 @@ int run_train(TrainArgs args, const GivenOptions& given) {
   }
   progress.clear();
   if (outcome == TrainOutcome::interrupted) {
+    if (!primary) return kInterrupted;
     save_checkpoint(checkpoint_path, net, info, trainer, run_json);
     std::string resume = fmt::format("backprop train --resume {}", checkpoint_path);
     if (args.output != "model.safetensors") resume += fmt::format(" -o {}", args.output);
@@ -339,10 +368,12 @@ int run_train(TrainArgs args, const GivenOptions& given) {
     if (!args.checkpoint.empty()) resume += fmt::format(" --checkpoint {}", args.checkpoint);
     if (!args.report.empty()) resume += fmt::format(" --report {}", args.report);
     fmt::print(stderr,
-               "backprop: interrupted (signal {}) at epoch {}, step {}/{}; checkpoint saved to {}\n"
+               "backprop: interrupted ({}) at epoch {}, step {}/{}; checkpoint saved to {}\n"
                "backprop: resume with: {}\n",
-               stop_signal(), trainer.state().epoch + 1, trainer.state().step_in_epoch,
-               trainer.steps_per_epoch(), checkpoint_path, resume);
+               stop_signal() != 0 ? fmt::format("signal {}", stop_signal())
+                                  : std::string("a signal to another process of the job"),
+               trainer.state().epoch + 1, trainer.state().step_in_epoch, trainer.steps_per_epoch(),
+               checkpoint_path, resume);
     return kInterrupted;
   }
   if (!trainer.state().history.empty()) {
@@ -352,6 +383,7 @@ int run_train(TrainArgs args, const GivenOptions& given) {
     if (std::isfinite(last.test_accuracy))
       info.training["test_accuracy"] = fmt::format("{:.4f}", last.test_accuracy);
   }
+  if (!primary) return kSuccess;
   save_model(args.output, net, info);
   if (!args.quiet) {
     if (outcome == TrainOutcome::early_stopped)
@@ -371,6 +403,24 @@ int run_train(TrainArgs args, const GivenOptions& given) {
   }
   write_run_report();
   return kSuccess;
+}
+
+int run_train(const TrainArgs& args, const GivenOptions& given) {
+  Processes procs;
+  try {
+    return run_train_on(args, given, procs);
+  } catch (const DivergenceError&) {
+    throw;  // every process diverges at the same step: each ends on its own
+  } catch (const std::exception& e) {
+    // Possibly this process's alone (a full disk on rank 0): end the others with it.
+    if (procs.ranks() > 1) {
+      fmt::print(stderr, "backprop: error (process {} of {}): {}\n", procs.rank(), procs.ranks(),
+                 e.what());
+      std::fflush(stderr);
+      procs.abort_others(kFailure);
+    }
+    throw;
+  }
 }
 
 }  // namespace

@@ -48,6 +48,7 @@ struct TrainOption {
   bool show_default = false;             // help shows the default
   const char* provenance_key = nullptr;  // key in the model's training metadata, if any
   bool comma_list = false;               // the value is a comma-separated list
+  bool absent_is_default = false;        // a checkpoint without the key (written before it existed)
 };
 
 constexpr const char* kDefaultData = "/usr/share/datasets/fashion-mnist";
@@ -107,6 +108,18 @@ const std::vector<TrainOption>& options_table() {
        Field<std::int64_t>{&TrainArgs::batch, 64, nullptr,
                            [](const std::int64_t& v, TrainOptions& o) { o.batch = v; }},
        Group::weights, "batch", true, "batch"},
+      {"--shards",
+       "Cut each minibatch into this many micro-shards (a power of two) summed in a fixed tree: "
+       "the same model for any number of MPI processes (docs/distributed.md); 0: off, or 8 "
+       "under mpirun",
+       Field<std::int64_t>{&TrainArgs::shards, 0,
+                           [](const std::int64_t& v) {
+                             if (v < 0 || (v & (v - 1)) != 0)
+                               throw Error(fmt::format(
+                                   "--shards {} must be 0 or a power of two (1, 2, 4, 8, ...)", v));
+                           },
+                           [](const std::int64_t& v, TrainOptions& o) { o.shards = v; }},
+       Group::weights, "shards", true, "shards", false, true},
       {"--epochs", "Epochs",
        Field<std::int64_t>{&TrainArgs::epochs, 15,
                            [](const std::int64_t& v) { at_least_one("--epochs", v); },
@@ -299,7 +312,9 @@ void read_json(const json& j, TrainArgs& args) {
         [&](const auto& f) {
           auto& value = args.*f.member;
           using T = std::decay_t<decltype(value)>;
-          if constexpr (std::is_same_v<T, float>) {
+          if (o.absent_is_default && !j.contains(o.json_key)) {
+            value = f.initial;
+          } else if constexpr (std::is_same_v<T, float>) {
             value = float_field(j, o.json_key);
           } else {
             value = j.at(o.json_key).template get<T>();

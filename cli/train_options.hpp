@@ -24,7 +24,7 @@ struct TrainArgs {
   std::string data, test, layers, hidden, activation, loss, optimizer;
   float lr, momentum;
   bool nesterov;
-  std::int64_t batch, epochs;
+  std::int64_t batch, shards, epochs;
   std::uint64_t seed;
   float weight_decay, dropout;
   double val_split;

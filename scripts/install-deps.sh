@@ -10,6 +10,7 @@ packages=(
   g++ cmake ninja-build pkg-config            # toolchain
   libcli11-dev libfmt-dev nlohmann-json3-dev  # CLI parsing, formatting, JSON (model metadata)
   zlib1g-dev                                  # gzip-compressed IDX files
+  openmpi-bin libopenmpi-dev                  # data-parallel training: mpirun and the MPI library (docs/distributed.md)
   dataset-fashion-mnist                       # the default training data
   pybind11-dev python3-dev python3-numpy      # the Python module (python/)
   python3-setuptools python3-venv             # installing it: pip install ./python (README)

@@ -14,6 +14,7 @@
 #include "backprop/dataset.hpp"
 #include "backprop/error.hpp"
 #include "backprop/evaluate.hpp"
+#include "backprop/gradient_exchange.hpp"
 #include "backprop/health.hpp"
 #include "backprop/layer_stats.hpp"
 #include "backprop/network.hpp"
@@ -25,6 +26,11 @@ namespace backprop {
 
 struct TrainOptions {
   std::int64_t epochs = 10;
+  // With shards = S > 0 (a power of two), every minibatch's gradient is the sum of S
+  // micro-shards' in a fixed pairwise tree (backprop/gradient_exchange.hpp), computed by the
+  // unfused backward pass: the same bits for any number of processes sharing the shards
+  // (Trainer::exchange). 0: the whole minibatch in one pass, the fast path.
+  std::int64_t shards = 0;
   std::int64_t batch = 64;
   bool shuffle = true;
   std::uint64_t seed = 1;
@@ -93,6 +99,7 @@ class DivergenceError : public Error {
 enum class TrainOutcome { completed, early_stopped, interrupted };
 
 class MinibatchPipeline;  // the epoch's minibatches (internal: src/train/)
+class ShardedStep;
 
 class Trainer {
  public:
@@ -113,6 +120,12 @@ class Trainer {
   std::function<void(const HealthFinding&)> on_health;
   // When set and true, the run stops after the current step with outcome `interrupted`.
   const std::atomic<bool>* stop_requested = nullptr;
+  // With options.shards > 0: the processes sharing each step's shards (set before run();
+  // default: this process alone). Every process then stops at the same step when any one's
+  // stop_requested is set.
+  GradientExchange* exchange = nullptr;
+  // With options.shards > 0: the seconds spent combining shard sums across processes.
+  double exchange_seconds() const;
 
   // Trains until options.epochs are done, early stopping triggers, or a stop is requested.
   // Throws DivergenceError (weights from before the failing step intact).
@@ -127,6 +140,9 @@ class Trainer {
 
  private:
   void run_epoch_steps();
+  // One step of a sharded run (trainer_sharded.cpp); false when the processes agreed to stop.
+  bool run_sharded_step(std::int64_t steps, float lr);
+  bool stop_now() const;
   void finish_epoch();
   [[noreturn]] void report_divergence(double loss, std::int64_t step) const;
   [[noreturn]] void report_update_divergence(std::int64_t step, float lr);
@@ -154,6 +170,9 @@ class Trainer {
   std::optional<LayerStatsRecorder> stats_;  // with options.layer_stats
   HealthMonitor health_;
   LossExplosionGuard explosion_;
+  LocalExchange local_exchange_;
+  std::unique_ptr<ShardedStep> sharded_;  // with options.shards > 0, from the first run()
+  bool stop_agreed_ = false;              // a sharded run's stop, agreed at a step's exchange
 };
 
 }  // namespace backprop

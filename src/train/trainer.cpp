@@ -10,6 +10,7 @@
 #include "nn/fast/fast_path.hpp"
 #include "nn/step_extras.hpp"
 #include "train/minibatch_pipeline.hpp"
+#include "train/sharded_step.hpp"
 
 namespace backprop {
 
@@ -161,7 +162,7 @@ void Trainer::run_epoch_steps() {
     Rng rng(hash_key(options_.seed, kShuffleStream, static_cast<std::uint64_t>(state_.epoch)));
     shuffle(order_, rng);
   }
-  batches_->start(train_, prep_, order_, options_.batch);
+  if (!sharded_) batches_->start(train_, prep_, order_, options_.batch);
   const float lr = options_.schedule.learning_rate(state_.epoch);
   // The weights at the start of the epoch: what a divergence inside the update falls back to.
   std::copy(net_.parameters().begin(), net_.parameters().end(), epoch_start_.data());
@@ -169,6 +170,10 @@ void Trainer::run_epoch_steps() {
   const std::int64_t r = net_.architecture().outputs();
   auto started = std::chrono::steady_clock::now();
   while (state_.step_in_epoch < steps) {
+    if (sharded_) {
+      if (run_sharded_step(steps, lr)) continue;
+      break;
+    }
     const std::int64_t step = state_.step_in_epoch;
     const bool sampled = stats_ && step == LayerStatsRecorder::sampled_step(steps);
     if (sampled) stats_->before_step(net_);
@@ -262,6 +267,9 @@ void Trainer::finish_epoch() {
 }
 
 TrainOutcome Trainer::run() {
+  if (options_.shards > 0 && !sharded_)
+    sharded_ = std::make_unique<ShardedStep>(net_, options_.shards, options_.batch,
+                                             exchange != nullptr ? *exchange : local_exchange_);
   while (state_.epoch < options_.epochs) {
     run_epoch_steps();
     if (state_.step_in_epoch < steps_per_epoch()) return TrainOutcome::interrupted;
@@ -271,8 +279,7 @@ TrainOutcome Trainer::run() {
                 net_.parameters().begin());
       return TrainOutcome::early_stopped;
     }
-    if (stop_requested != nullptr && stop_requested->load() && state_.epoch < options_.epochs)
-      return TrainOutcome::interrupted;
+    if (stop_now() && state_.epoch < options_.epochs) return TrainOutcome::interrupted;
   }
   if (options_.patience > 0 && !state_.best_parameters.empty())
     std::copy(state_.best_parameters.begin(), state_.best_parameters.end(),

@@ -453,12 +453,13 @@ TEST_F(CliReliability, ResumeStoresEveryWeightOptionAndRefusesThemAgain) {
   const json run = json::parse(load_checkpoint(ck, 1).run);
   std::set<std::string> keys;
   for (const auto& [key, value] : run.items()) keys.insert(key);
-  EXPECT_EQ(keys, (std::set<std::string>{
-                      "activation", "batch",     "data",      "dropout",     "epochs",   "header",
-                      "hidden",     "id",        "ignore",    "init",        "label",    "layers",
-                      "loss",       "lr",        "lr_gamma",  "lr_step",     "momentum", "nesterov",
-                      "no_shuffle", "normalize", "optimizer", "patience",    "schedule", "seed",
-                      "task",       "test",      "val_split", "weight_decay"}));
+  EXPECT_EQ(keys,
+            (std::set<std::string>{
+                "activation", "batch",     "data",      "dropout",   "epochs",      "header",
+                "hidden",     "id",        "ignore",    "init",      "label",       "layers",
+                "loss",       "lr",        "lr_gamma",  "lr_step",   "momentum",    "nesterov",
+                "no_shuffle", "normalize", "optimizer", "patience",  "schedule",    "seed",
+                "shards",     "task",      "test",      "val_split", "weight_decay"}));
   EXPECT_EQ(run.at("hidden"), "8");
   EXPECT_EQ(run.at("data"), small_);
 
