@@ -1,5 +1,7 @@
 #include "common_options.hpp"
 
+#include <fmt/format.h>
+
 #include "backprop/error.hpp"
 #include "backprop/thread_pool.hpp"
 
@@ -17,11 +19,31 @@ CLI::Option* add_threads_option(CLI::App* cmd, int& threads, const std::string& 
   return cmd->add_option("--threads", threads, help);
 }
 
+void check_thread_count(int threads) {
+  if (threads < 0 || threads > kMaxThreads)
+    throw Error(fmt::format("--threads {}: must be in [1, {}] (or 0 for every core)", threads,
+                            kMaxThreads));
+}
+
+CLI::Validator seed_validator() {
+  return CLI::Validator(
+      [](std::string& text) -> std::string {
+        const bool digits = !text.empty() && text.size() <= 20 &&
+                            text.find_first_not_of("0123456789") == std::string::npos;
+        // 2^64 - 1 = 18446744073709551615 has 20 digits; compare as text of equal length.
+        const bool fits = digits && (text.size() < 20 || text <= "18446744073709551615");
+        if (fits) return {};
+        return fmt::format("must be a whole number in [0, 18446744073709551615], not {}", text);
+      },
+      "SEED");
+}
+
 CLI::Option* add_json_flag(CLI::App* cmd, bool& json) {
   return cmd->add_flag("--json", json, "Print one JSON object");
 }
 
 int thread_count(int requested) {
+  check_thread_count(requested);
   return requested > 0 ? requested : ThreadPool::hardware_threads();
 }
 

@@ -21,6 +21,7 @@ struct EvalArgs {
 };
 
 int run_eval(const EvalArgs& a) {
+  check_thread_count(a.threads);
   const auto [model, data] = load_model_and_data(a.model, a.data, true, "");
   ThreadPool pool(thread_count(a.threads));
   const Evaluation e = evaluate(*model.network, data, model.info.preprocessing, {}, pool);
