@@ -57,9 +57,10 @@ std::unique_ptr<OutputLock> claim_outputs(const std::vector<NamedPath>& inputs,
 
 void refuse_stdout(const NamedPath& output, std::string_view what) {
   if (is_stdout_path(output.path.string()))
-    throw Error(fmt::format("{} {}: {} is written to a file as one atomic step, not streamed to "
-                            "standard output; give a file path",
-                            output.role, output.path.string(), what));
+    throw Error(
+        fmt::format("{} {}: {} is written to a file as one atomic step, not streamed to "
+                    "standard output; give a file path",
+                    output.role, output.path.string(), what));
 }
 
 void write_stdout(std::string_view bytes) {

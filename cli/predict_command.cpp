@@ -45,9 +45,10 @@ int run_predict(const PredictArgs& a) {
   const auto [model, data] = load_model_and_data(a.model, a.data, false, a.id_column);
   const bool classify = model.info.task == Task::classification;
   if (a.probabilities && !classify)
-    throw Error(fmt::format("--probabilities: {} is a regression model, which predicts a value, "
-                            "not class probabilities; leave --probabilities out",
-                            a.model));
+    throw Error(
+        fmt::format("--probabilities: {} is a regression model, which predicts a value, "
+                    "not class probabilities; leave --probabilities out",
+                    a.model));
   ThreadPool pool(thread_count(a.threads));
   const std::vector<float> out = predict(*model.network, data, model.info.preprocessing, pool);
   const std::int64_t r = model.network->architecture().outputs();
@@ -101,7 +102,8 @@ void add_predict_command(CLI::App& app, int& exit_code) {
       app, "predict", "Predict a class (or value) for every sample", exit_code, &run_predict);
   add_model_argument(cmd, args->model);
   add_data_option(cmd, args->data, "Samples, with or without a label column");
-  cmd->add_option("-o,--output", args->output, "Write the CSV to this file (atomically) instead of standard output (-)");
+  cmd->add_option("-o,--output", args->output,
+                  "Write the CSV to this file (atomically) instead of standard output (-)");
   cmd->add_flag("--probabilities", args->probabilities, "Add one probability column per class");
   cmd->add_option("--id", args->id_column,
                   "CSV: copy this column into the output to identify rows");

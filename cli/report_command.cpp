@@ -26,8 +26,8 @@ struct ReportArgs {
 int run_report(const ReportArgs& a) {
   check_thread_count(a.threads);
   refuse_stdout({"-o", a.output}, "the HTML report");
-  const auto lock = claim_outputs({{"MODEL", a.model}, {"--metrics", a.metrics}, {"--data", a.data}},
-                                  {{"-o", a.output}});
+  const auto lock = claim_outputs(
+      {{"MODEL", a.model}, {"--metrics", a.metrics}, {"--data", a.data}}, {{"-o", a.output}});
   check_writable(a.output);
   ModelAndData loaded = a.data.empty() ? ModelAndData{load_model(a.model, 1024), Dataset{}}
                                        : load_model_and_data(a.model, a.data, true, "");

@@ -4,8 +4,8 @@
 #include <unistd.h>
 
 #include <chrono>
-#include <csignal>
 #include <cmath>
+#include <csignal>
 #include <cstdio>
 #include <filesystem>
 #include <memory>
@@ -176,8 +176,8 @@ Checkpoint resume_run(TrainArgs& args, const GivenOptions& given) {
     throw Error(fmt::format(
         "--resume {}: {} option{} differ{} from the checkpoint's run: {}; give the checkpoint's "
         "values or leave them out (a resumed run may change only {})",
-        args.resume, changed.size(), changed.size() == 1 ? "" : "s",
-        changed.size() == 1 ? "s" : "", fmt::join(changed, ", "), options_allowed_on_resume()));
+        args.resume, changed.size(), changed.size() == 1 ? "" : "s", changed.size() == 1 ? "s" : "",
+        fmt::join(changed, ", "), options_allowed_on_resume()));
   for (const auto& flag : given.data) {
     if (flag == "--data") args.data = typed.data;
     if (flag == "--test") args.test = typed.test;
@@ -203,18 +203,19 @@ void check_resumed_data(const TrainArgs& args, const Checkpoint& resumed, const 
   }
   const DataFingerprint now = fingerprint(train);
   if (now.same_data(before) || args.force) return;
-  throw Error(fmt::format(
-      "--resume {}: the checkpoint was trained on {}, but --data is {}; resume on the "
-      "checkpoint's data, or give --force to continue on this data",
-      args.resume, before.describe(), now.describe()));
+  throw Error(
+      fmt::format("--resume {}: the checkpoint was trained on {}, but --data is {}; resume on the "
+                  "checkpoint's data, or give --force to continue on this data",
+                  args.resume, before.describe(), now.describe()));
 }
 
 int run_train(TrainArgs args, const GivenOptions& given) {
   const std::atomic<bool>& stop = install_stop_handlers();
   // Every value is checked before anything is read: a typo costs no loading time.
   if (given.lr && args.lr == 0.0f)
-    throw Error("--lr 0: must be a finite number greater than 0 (leave --lr out for the "
-                "optimizer's default)");
+    throw Error(
+        "--lr 0: must be a finite number greater than 0 (leave --lr out for the "
+        "optimizer's default)");
   check_train_options(args);
   std::optional<Checkpoint> resumed;
   if (!args.resume.empty()) {

@@ -38,8 +38,8 @@ std::string full_name(const CLI::App& cmd) {
 
 // Names other tools use for an option of ours, too far from ours for an edit distance to find.
 constexpr std::pair<const char*, const char*> kSynonyms[] = {
-    {"--learning-rate", "--lr"}, {"--learning_rate", "--lr"}, {"--batch-size", "--batch"},
-    {"--batch_size", "--batch"}, {"--n-epochs", "--epochs"},  {"--out", "--output"},
+    {"--learning-rate", "--lr"},   {"--learning_rate", "--lr"}, {"--batch-size", "--batch"},
+    {"--batch_size", "--batch"},   {"--n-epochs", "--epochs"},  {"--out", "--output"},
     {"--num-threads", "--threads"}};
 
 bool has_option(const CLI::App& cmd, const std::string& name) {
@@ -90,10 +90,10 @@ void reject_extras(const CLI::App& cmd) {
   const std::string& first = extras.front();
   if (first.size() > 1 && first[0] == '-') {
     const std::string suggestion = closest_option(cmd, first);
-    throw UsageError(fmt::format("unknown option {}{} {}", first.substr(0, first.find('=')),
-                                 suggestion.empty() ? std::string()
-                                                    : fmt::format("; did you mean {}?", suggestion),
-                                 help_pointer(cmd)));
+    throw UsageError(fmt::format(
+        "unknown option {}{} {}", first.substr(0, first.find('=')),
+        suggestion.empty() ? std::string() : fmt::format("; did you mean {}?", suggestion),
+        help_pointer(cmd)));
   }
   throw UsageError(fmt::format("unexpected argument '{}' {}", first, help_pointer(cmd)));
 }
