@@ -4,6 +4,9 @@
 
 #include "backprop/error.hpp"
 #include "backprop/thread_pool.hpp"
+#include "core/file_bytes.hpp"
+
+#include <filesystem>
 
 namespace backprop::cli {
 
@@ -47,12 +50,45 @@ int thread_count(int requested) {
   return requested > 0 ? requested : ThreadPool::hardware_threads();
 }
 
+namespace {
+
+// Whether the file starts like a safetensors file (model or checkpoint): an 8-byte little-endian
+// header length, then the JSON header's '{'. Never throws.
+bool looks_like_model(const std::string& path) {
+  if (path.empty()) return false;
+  try {
+    const std::vector<std::uint8_t> head = read_file_head(path, 9);
+    return head.size() == 9 && head[8] == '{' && head[6] == 0 && head[7] == 0;
+  } catch (const Error&) {
+    return false;
+  }
+}
+
+}  // namespace
+
+Model load_model_for(const std::string& path, std::int64_t max_batch, const std::string& other_role,
+                     const std::string& other_path) {
+  try {
+    return load_model(path, max_batch);
+  } catch (const Error& e) {
+    if (looks_like_model(path) || !std::filesystem::is_regular_file(path)) throw;
+    const std::string swap = looks_like_model(other_path)
+                                 ? fmt::format("; {} {} is a model: did you swap MODEL and {}?",
+                                               other_role, other_path, other_role)
+                                 : std::string();
+    throw Error(
+        fmt::format("{} is not a backprop model: it does not start with a safetensors "
+                    "header ({}){}",
+                    path, e.what(), swap));
+  }
+}
+
 DataSourceNames data_flag_names() { return {"--data", "--test"}; }
 
 ModelAndData load_model_and_data(const std::string& model_path, const std::string& data_path,
                                  bool require_label, const std::string& id_column) {
   // Batches of up to 1024 rows: evaluation and prediction go through the data in such chunks.
-  ModelAndData out{load_model(model_path, 1024), {}};
+  ModelAndData out{load_model_for(model_path, 1024, "--data", data_path), {}};
   const ModelInput input = model_input(out.model.info);
   if (!id_column.empty() && !input.csv) throw Error("--id applies to CSV data only");
   out.data = load_data_for_model(data_path, input, require_label, id_column, data_flag_names());

@@ -51,6 +51,12 @@ int thread_count(int requested);
 // How library messages name the data paths: by the flags.
 DataSourceNames data_flag_names();
 
+// load_model, where a file that is not a model at all (a CSV, an IDX file) says so:
+// "d.csv is not a backprop model: ...", and when `other_path` (the command's --data, named by
+// `other_role`) is a model, suggests the swap.
+Model load_model_for(const std::string& path, std::int64_t max_batch,
+                     const std::string& other_role = "", const std::string& other_path = "");
+
 // A model file and data read the way it was trained (eval, predict). id_column ("" = none)
 // is CSV-only: a model trained on IDX images refuses it.
 struct ModelAndData {

@@ -25,7 +25,7 @@ int run_export(const ExportArgs& a) {
   refuse_stdout({"-o", a.output}, "an ONNX file");
   const auto lock = claim_outputs({{"MODEL", a.model}}, {{"-o", a.output}});
   check_writable(a.output);
-  const Model model = load_model(a.model, 1);
+  const Model model = load_model_for(a.model, 1);
   export_onnx(a.output, *model.network, model.info);
   if (!a.quiet)
     fmt::print("exported {} ({}) to {} (ONNX opset {})\n", a.model,

@@ -5,13 +5,16 @@
 // closest one. Each case asserts its message and exit status.
 #include <sys/stat.h>
 
+#include <algorithm>
 #include <csignal>
 #include <filesystem>
 #include <memory>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include <gtest/gtest.h>
+#include <nlohmann/json.hpp>
 
 #include "backprop/model.hpp"
 #include "cli/cli_test_util.hpp"
@@ -383,6 +386,74 @@ TEST_F(CliOutputs, ProbabilitiesOfARegressorAreAnError) {
                        " is a regression model, which predicts a value, not class "
                        "probabilities; leave --probabilities out\n");
   EXPECT_TRUE(r.out.empty());
+}
+
+// ---- Reading and reporting ----------------------------------------------------------------------
+
+TEST_F(CliOutputs, AFileThatIsNotAModelSaysSoAndSuggestsTheSwap) {
+  const RunResult swapped = run_cli({"eval", data_, "--data", model_});
+  EXPECT_EQ(swapped.exit_code, 1) << swapped.describe();
+  EXPECT_TRUE(contains(swapped.err, "backprop: error: " + data_ +
+                                        " is not a backprop model: it does not start with a "
+                                        "safetensors header ("))
+      << swapped.err;
+  EXPECT_TRUE(
+      contains(swapped.err, "; --data " + model_ + " is a model: did you swap MODEL and --data?\n"))
+      << swapped.err;
+  const RunResult info = run_cli({"info", data_});
+  EXPECT_EQ(info.exit_code, 1) << info.describe();
+  EXPECT_TRUE(contains(info.err, data_ + " is not a backprop model")) << info.err;
+  EXPECT_FALSE(contains(info.err, "swap")) << info.err;
+}
+
+// Long class names are printed in full; F1 and the averages follow from precision, recall and
+// the confusion matrix.
+TEST_F(CliOutputs, EvalKeepsFullClassNamesAndAddsF1AndAverages) {
+  TempDir tmp;
+  std::string text = make_animals_csv(200, 23);
+  for (const auto& [from, to] :
+       {std::pair<std::string, std::string>{",cat\n", ",a_cat_of_a_long_name\n"},
+        {",dog\n", ",dog_with_a_longer_name_still\n"}}) {
+    for (std::size_t at = text.find(from); at != std::string::npos; at = text.find(from, at))
+      text.replace(at, from.size(), to);
+  }
+  write_file(tmp / "long.csv", text);
+  const std::string m = tmp.str("m");
+  ASSERT_EQ(run_cli({"train", "--data", tmp.str("long.csv"), "--hidden", "8", "--epochs", "20",
+                     "--optimizer", "adam", "--lr", "0.01", "-q", "--threads", "1", "-o", m})
+                .exit_code,
+            0);
+  const RunResult r = run_cli({"eval", m, "--data", tmp.str("long.csv"), "--threads", "1"});
+  ASSERT_EQ(r.exit_code, 0) << r.describe();
+  const auto lines = split_lines(r.out);
+  const auto matrix = std::find(lines.begin(), lines.end(),
+                                "confusion matrix (rows: true class, columns: predicted)");
+  ASSERT_NE(matrix, lines.end()) << r.out;
+  ASSERT_NE(matrix + 1, lines.end());
+  EXPECT_TRUE(contains(matrix[1], " a_cat_of_a_long_name")) << matrix[1];
+  EXPECT_TRUE(contains(matrix[1], " dog_with_a_longer_name_still")) << matrix[1];
+  EXPECT_TRUE(contains(r.out, "macro avg")) << r.out;
+  EXPECT_TRUE(contains(r.out, "weighted avg")) << r.out;
+
+  const RunResult j =
+      run_cli({"eval", m, "--data", tmp.str("long.csv"), "--threads", "1", "--json"});
+  ASSERT_EQ(j.exit_code, 0) << j.describe();
+  const auto e = nlohmann::json::parse(j.out);
+  double macro_f1 = 0, weighted_f1 = 0;
+  std::int64_t total = 0;
+  for (std::size_t k = 0; k < 3; ++k) {
+    const double p = e["precision"][k], rc = e["recall"][k], f1 = e["f1"][k];
+    EXPECT_NEAR(f1, p + rc > 0 ? 2 * p * rc / (p + rc) : 0.0, 1e-12);
+    std::int64_t support = 0;
+    for (std::size_t c = 0; c < 3; ++c) support += e["confusion"][k][c].get<std::int64_t>();
+    EXPECT_EQ(e["support"][k], support);
+    macro_f1 += f1 / 3;
+    weighted_f1 += f1 * static_cast<double>(support);
+    total += support;
+  }
+  EXPECT_EQ(total, 200);
+  EXPECT_NEAR(e["macro"]["f1"].get<double>(), macro_f1, 1e-12);
+  EXPECT_NEAR(e["weighted"]["f1"].get<double>(), weighted_f1 / 200.0, 1e-12);
 }
 
 }  // namespace
