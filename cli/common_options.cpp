@@ -5,6 +5,7 @@
 #include "backprop/error.hpp"
 #include "backprop/thread_pool.hpp"
 #include "core/file_bytes.hpp"
+#include "data_stream.hpp"
 
 #include <filesystem>
 
@@ -91,7 +92,9 @@ ModelAndData load_model_and_data(const std::string& model_path, const std::strin
   ModelAndData out{load_model_for(model_path, 1024, "--data", data_path), {}};
   const ModelInput input = model_input(out.model.info);
   if (!id_column.empty() && !input.csv) throw Error("--id applies to CSV data only");
-  out.data = load_data_for_model(data_path, input, require_label, id_column, data_flag_names());
+  const std::string readable = readable_data_path("--data", data_path);
+  out.data = load_data_for_model(readable, input, require_label, id_column, data_flag_names());
+  if (readable != data_path) out.data.source = data_path;  // a stream, named as the user named it
   return out;
 }
 

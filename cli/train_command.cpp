@@ -23,6 +23,7 @@
 #include "common_options.hpp"
 #include "core/atomic_file.hpp"
 #include "data_fingerprint.hpp"
+#include "data_stream.hpp"
 #include "metrics_log.hpp"
 #include "outputs.hpp"
 #include "signals.hpp"
@@ -246,7 +247,12 @@ int run_train(TrainArgs args, const GivenOptions& given) {
   check_writable(checkpoint_path);
 
   const CsvOptions csv = csv_options(args);
-  TrainingData data = load_training_data(args.data, args.test, csv, data_flag_names());
+  const std::string data_path = readable_data_path("--data", args.data);
+  const std::string test_path = readable_data_path("--test", args.test);
+  TrainingData data = load_training_data(data_path, test_path, csv, data_flag_names());
+  // A stream read into memory is named as the user named it.
+  if (data_path != args.data) data.train.source = args.data;
+  if (data.test && test_path != args.test) data.test->source = args.test;
   if (!data.csv && !given.csv_only.empty())
     throw Error(fmt::format("{} applies to CSV data only, but --data '{}' is IDX",
                             given.csv_only.front(), args.data));

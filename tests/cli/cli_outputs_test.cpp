@@ -388,6 +388,42 @@ TEST_F(CliOutputs, ProbabilitiesOfARegressorAreAnError) {
   EXPECT_TRUE(r.out.empty());
 }
 
+// ---- Streams as data ---------------------------------------------------------------------------
+
+// Standard input, a pipe and a fifo are read once: the same weights as from the file itself
+// (the model's metadata records the data's name, so the files differ there).
+TEST_F(CliOutputs, StandardInputPipesAndFifosWorkAsData) {
+  TempDir tmp;
+  const std::string from_file = tmp.str("file.st");
+  ASSERT_EQ(run_cli(train({"-o", from_file, "--epochs", "2"})).exit_code, 0);
+  for (const std::string& name : {std::string("-"), std::string("/dev/stdin")}) {
+    const std::string m = tmp.str("stdin.st");
+    const RunResult r =
+        run_shell("cat '" + data_ + "' | \"$BP\" train --data " + name +
+                  " --hidden 8 -q --threads 1 --batch 16 --epochs 2 -o '" + m + "'");
+    EXPECT_EQ(r.exit_code, 0) << name << ": " << r.describe();
+    const Model a = load_model(m, 1), b = load_model(from_file, 1);
+    for (std::int64_t l = 0; l < a.network->num_layers(); ++l) {
+      const auto wa = a.network->weight(l), wb = b.network->weight(l);
+      for (std::int64_t i = 0; i < wa.rows; ++i)
+        for (std::int64_t j = 0; j < wa.cols; ++j) ASSERT_EQ(wa(i, j), wb(i, j)) << name;
+    }
+    EXPECT_EQ(a.info.training.at("data"), name);
+  }
+  const std::string fifo = tmp.str("fifo");
+  ASSERT_EQ(::mkfifo(fifo.c_str(), 0600), 0);
+  const RunResult from_fifo = run_shell("cat '" + data_ + "' > '" + fifo + "' & \"$BP\" eval '" +
+                                        from_file + "' --data '" + fifo + "' --threads 1 --json");
+  const RunResult direct =
+      run_cli({"eval", from_file, "--data", data_, "--threads", "1", "--json"});
+  EXPECT_EQ(from_fifo.exit_code, 0) << from_fifo.describe();
+  EXPECT_EQ(from_fifo.out, direct.out);
+  // A fifo as the model is refused at once, never waited on.
+  const RunResult model_fifo = run_cli({"info", fifo});
+  EXPECT_EQ(model_fifo.exit_code, 1) << model_fifo.describe();
+  EXPECT_EQ(model_fifo.err, "backprop: error: " + fifo + ": is not a regular file\n");
+}
+
 // ---- Reading and reporting ----------------------------------------------------------------------
 
 TEST_F(CliOutputs, AFileThatIsNotAModelSaysSoAndSuggestsTheSwap) {
