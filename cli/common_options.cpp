@@ -1,7 +1,13 @@
 #include "common_options.hpp"
 
+#include <fmt/format.h>
+
 #include "backprop/error.hpp"
 #include "backprop/thread_pool.hpp"
+#include "core/file_bytes.hpp"
+#include "data_stream.hpp"
+
+#include <filesystem>
 
 namespace backprop::cli {
 
@@ -17,12 +23,65 @@ CLI::Option* add_threads_option(CLI::App* cmd, int& threads, const std::string& 
   return cmd->add_option("--threads", threads, help);
 }
 
+void check_thread_count(int threads) {
+  if (threads < 0 || threads > kMaxThreads)
+    throw Error(fmt::format("--threads {}: must be in [1, {}] (or 0 for every core)", threads,
+                            kMaxThreads));
+}
+
+CLI::Validator seed_validator() {
+  return CLI::Validator(
+      [](std::string& text) -> std::string {
+        const bool digits = !text.empty() && text.size() <= 20 &&
+                            text.find_first_not_of("0123456789") == std::string::npos;
+        // 2^64 - 1 = 18446744073709551615 has 20 digits; compare as text of equal length.
+        const bool fits = digits && (text.size() < 20 || text <= "18446744073709551615");
+        if (fits) return {};
+        return fmt::format("must be a whole number in [0, 18446744073709551615], not {}", text);
+      },
+      "SEED");
+}
+
 CLI::Option* add_json_flag(CLI::App* cmd, bool& json) {
   return cmd->add_flag("--json", json, "Print one JSON object");
 }
 
 int thread_count(int requested) {
+  check_thread_count(requested);
   return requested > 0 ? requested : ThreadPool::hardware_threads();
+}
+
+namespace {
+
+// Whether the file starts like a safetensors file (model or checkpoint): an 8-byte little-endian
+// header length, then the JSON header's '{'. Never throws.
+bool looks_like_model(const std::string& path) {
+  if (path.empty()) return false;
+  try {
+    const std::vector<std::uint8_t> head = read_file_head(path, 9);
+    return head.size() == 9 && head[8] == '{' && head[6] == 0 && head[7] == 0;
+  } catch (const Error&) {
+    return false;
+  }
+}
+
+}  // namespace
+
+Model load_model_for(const std::string& path, std::int64_t max_batch, const std::string& other_role,
+                     const std::string& other_path) {
+  try {
+    return load_model(path, max_batch);
+  } catch (const Error& e) {
+    if (looks_like_model(path) || !std::filesystem::is_regular_file(path)) throw;
+    const std::string swap = looks_like_model(other_path)
+                                 ? fmt::format("; {} {} is a model: did you swap MODEL and {}?",
+                                               other_role, other_path, other_role)
+                                 : std::string();
+    throw Error(
+        fmt::format("{} is not a backprop model: it does not start with a safetensors "
+                    "header ({}){}",
+                    path, e.what(), swap));
+  }
 }
 
 DataSourceNames data_flag_names() { return {"--data", "--test"}; }
@@ -30,10 +89,12 @@ DataSourceNames data_flag_names() { return {"--data", "--test"}; }
 ModelAndData load_model_and_data(const std::string& model_path, const std::string& data_path,
                                  bool require_label, const std::string& id_column) {
   // Batches of up to 1024 rows: evaluation and prediction go through the data in such chunks.
-  ModelAndData out{load_model(model_path, 1024), {}};
+  ModelAndData out{load_model_for(model_path, 1024, "--data", data_path), {}};
   const ModelInput input = model_input(out.model.info);
   if (!id_column.empty() && !input.csv) throw Error("--id applies to CSV data only");
-  out.data = load_data_for_model(data_path, input, require_label, id_column, data_flag_names());
+  const std::string readable = readable_data_path("--data", data_path);
+  out.data = load_data_for_model(readable, input, require_label, id_column, data_flag_names());
+  if (readable != data_path) out.data.source = data_path;  // a stream, named as the user named it
   return out;
 }
 

@@ -8,6 +8,7 @@
 
 #include "backprop/data_source.hpp"
 #include "backprop/model.hpp"
+#include "usage.hpp"
 
 namespace backprop::cli {
 
@@ -17,8 +18,12 @@ std::pair<CLI::App*, std::shared_ptr<Args>> add_command(CLI::App& app, const cha
                                                         const char* description, int& exit_code,
                                                         int (*run)(const Args&)) {
   auto* cmd = app.add_subcommand(name, description);
+  cmd->allow_extras();  // reject_extras() names them, with the closest option
   auto args = std::make_shared<Args>();
-  cmd->callback([args, run, &exit_code] { exit_code = run(*args); });
+  cmd->callback([cmd, args, run, &exit_code] {
+    reject_extras(*cmd);
+    exit_code = run(*args);
+  });
   return {cmd, args};
 }
 
@@ -32,11 +37,25 @@ CLI::Option* add_threads_option(CLI::App* cmd, int& threads,
 // --json: one JSON object instead of the text report.
 CLI::Option* add_json_flag(CLI::App* cmd, bool& json);
 
+// Throws Error unless 0 <= threads <= kMaxThreads (0: every core).
+inline constexpr int kMaxThreads = 1024;
+void check_thread_count(int threads);
+
+// A seed: a whole number in [0, 2^64 - 1] written in decimal digits ("-1", "1e23" and 2^64 are
+// refused instead of becoming 2^64 - 1).
+CLI::Validator seed_validator();
+
 // --threads N as a thread count: N, or every core this process may use for 0.
 int thread_count(int requested);
 
 // How library messages name the data paths: by the flags.
 DataSourceNames data_flag_names();
+
+// load_model, where a file that is not a model at all (a CSV, an IDX file) says so:
+// "d.csv is not a backprop model: ...", and when `other_path` (the command's --data, named by
+// `other_role`) is a model, suggests the swap.
+Model load_model_for(const std::string& path, std::int64_t max_batch,
+                     const std::string& other_role = "", const std::string& other_path = "");
 
 // A model file and data read the way it was trained (eval, predict). id_column ("" = none)
 // is CSV-only: a model trained on IDX images refuses it.

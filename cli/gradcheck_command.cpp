@@ -29,7 +29,12 @@ int run_gradcheck(const GradcheckArgs& a) {
   options.seed = a.seed;
   options.batch = a.batch;
   options.max_entries = a.entries;
-  if (a.batch < 1) throw Error(fmt::format("--batch {} must be at least 1", a.batch));
+  if (a.batch < 1) throw Error(fmt::format("--batch {}: must be at least 1", a.batch));
+  if (a.entries < 0) throw Error(fmt::format("--entries {}: must be at least 0", a.entries));
+  if (!(a.tolerance > 0))
+    throw Error(fmt::format("--tolerance {}: must be greater than 0", a.tolerance));
+  if (!(a.dropout >= 0.0f && a.dropout < 1.0f))
+    throw Error(fmt::format("--dropout {}: must be in [0, 1)", a.dropout));
   GradcheckReport report;
   std::string what;
   if (!a.model.empty()) {
@@ -91,7 +96,9 @@ void add_gradcheck_command(CLI::App& app, int& exit_code) {
       ->capture_default_str();
   cmd->add_option("--tolerance", args->tolerance, "Largest accepted relative error")
       ->capture_default_str();
-  cmd->add_option("--seed", args->seed, "Seed for weights and data")->capture_default_str();
+  cmd->add_option("--seed", args->seed, "Seed for weights and data")
+      ->capture_default_str()
+      ->check(seed_validator());
 }
 
 }  // namespace backprop::cli

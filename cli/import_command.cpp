@@ -7,7 +7,9 @@
 #include "backprop/model.hpp"
 #include "backprop/onnx.hpp"
 #include "commands.hpp"
+#include "common_options.hpp"
 #include "core/atomic_file.hpp"
+#include "outputs.hpp"
 
 namespace backprop::cli {
 
@@ -20,6 +22,8 @@ struct ImportArgs {
 };
 
 int run_import(const ImportArgs& a) {
+  refuse_stdout({"-o", a.output}, "a model file");
+  const auto lock = claim_outputs({{"ONNX", a.onnx}}, {{"-o", a.output}});
   check_writable(a.output);
   const Model model = import_onnx(a.onnx, 1);
   save_model(a.output, *model.network, model.info);
@@ -38,12 +42,11 @@ int run_import(const ImportArgs& a) {
 }  // namespace
 
 void add_import_command(CLI::App& app, int& exit_code) {
-  auto* cmd = app.add_subcommand("import", "Read an ONNX MLP into a backprop model file");
-  auto args = std::make_shared<ImportArgs>();
+  const auto [cmd, args] = add_command(app, "import", "Read an ONNX MLP into a backprop model file",
+                                       exit_code, &run_import);
   cmd->add_option("onnx", args->onnx, "ONNX file")->required();
   cmd->add_option("-o,--output", args->output, "Model file to write (.safetensors)")->required();
   cmd->add_flag("-q,--quiet", args->quiet, "Print nothing but errors");
-  cmd->callback([args, &exit_code] { exit_code = run_import(*args); });
 }
 
 }  // namespace backprop::cli

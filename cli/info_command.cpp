@@ -17,7 +17,7 @@ struct InfoArgs {
 };
 
 int run_info(const InfoArgs& args) {
-  const Model model = load_model(args.model, 1);
+  const Model model = load_model_for(args.model, 1);
   const ModelInfo& info = model.info;
   const Architecture& a = info.architecture;
   if (args.json) {

@@ -10,6 +10,8 @@
 #include "backprop/error.hpp"
 #include "backprop/trainer.hpp"
 #include "commands.hpp"
+#include "outputs.hpp"
+#include "usage.hpp"
 
 int main(int argc, char** argv) {
   using namespace backprop::cli;
@@ -27,6 +29,12 @@ int main(int argc, char** argv) {
   add_report_command(app, exit_code);
   try {
     app.parse(argc, argv);
+    // What was printed must have arrived: `backprop eval ... > /dev/full` is an error.
+    try {
+      flush_stdout();
+    } catch (const backprop::Error&) {
+      if (exit_code == kSuccess) throw;  // else the run's own failure is the one to report
+    }
   } catch (const CLI::CallForHelp& e) {
     return app.exit(e);
   } catch (const CLI::CallForAllHelp& e) {
@@ -34,7 +42,13 @@ int main(int argc, char** argv) {
   } catch (const CLI::CallForVersion& e) {
     return app.exit(e);
   } catch (const CLI::ParseError& e) {
-    fmt::print(stderr, "backprop: error: {} (see backprop --help)\n", e.what());
+    // The help of the subcommand being parsed, which lists the options it takes.
+    const auto chosen = app.get_subcommands();
+    fmt::print(stderr, "backprop: error: {} {}\n", e.what(),
+               help_pointer(chosen.empty() ? app : *chosen.front()));
+    return kUsage;
+  } catch (const UsageError& e) {
+    fmt::print(stderr, "backprop: error: {}\n", e.what());
     return kUsage;
   } catch (const backprop::DivergenceError& e) {
     fmt::print(stderr, "backprop: error: {}\n", e.what());

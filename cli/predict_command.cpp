@@ -1,5 +1,6 @@
 // backprop predict MODEL --data PATH: one CSV row per sample with the predicted class (or
-// value), optionally the class probabilities and an id column, to stdout or -o FILE.
+// value), optionally the class probabilities and an id column, to stdout or -o FILE. Standard
+// output ("-o -" too) is streamed as the rows are formatted; a file is written atomically.
 #include <fmt/format.h>
 
 #include <cstdio>
@@ -9,6 +10,9 @@
 #include "commands.hpp"
 #include "common_options.hpp"
 #include "core/atomic_file.hpp"
+#include "outputs.hpp"
+#include "printable.hpp"
+#include "signals.hpp"
 
 namespace backprop::cli {
 
@@ -32,22 +36,35 @@ std::string csv_field(const std::string& s) {
 }
 
 int run_predict(const PredictArgs& a) {
-  if (!a.output.empty()) check_writable(a.output);
+  check_thread_count(a.threads);
+  const std::atomic<bool>& stop = install_interrupt_handlers();
+  const bool to_stdout = a.output.empty() || is_stdout_path(a.output);
+  const auto lock = claim_outputs({{"MODEL", a.model}, {"--data", a.data}},
+                                  {{"-o", to_stdout ? std::string() : a.output}});
+  if (!to_stdout) check_writable(a.output);
   const auto [model, data] = load_model_and_data(a.model, a.data, false, a.id_column);
+  const bool classify = model.info.task == Task::classification;
+  if (a.probabilities && !classify)
+    throw Error(
+        fmt::format("--probabilities: {} is a regression model, which predicts a value, "
+                    "not class probabilities; leave --probabilities out",
+                    a.model));
   ThreadPool pool(thread_count(a.threads));
   const std::vector<float> out = predict(*model.network, data, model.info.preprocessing, pool);
   const std::int64_t r = model.network->architecture().outputs();
   const auto& names = model.info.class_names;
-  const bool classify = model.info.task == Task::classification;
 
+  // Headers come from the data's names: escaped and made distinct (printable.hpp).
   std::string text;
-  text += a.id_column.empty() ? "" : csv_field(a.id_column) + ",";
-  text += classify
-              ? "prediction"
-              : csv_field(model.info.label_name.empty() ? "prediction" : model.info.label_name);
+  text += a.id_column.empty() ? "" : csv_field(printable(a.id_column)) + ",";
+  text += classify ? "prediction"
+                   : csv_field(model.info.label_name.empty() ? "prediction"
+                                                             : printable(model.info.label_name));
   if (classify && a.probabilities)
-    for (const auto& n : names) text += "," + csv_field("p_" + n);
+    for (const auto& n : printable_unique(names)) text += "," + csv_field("p_" + n);
   text += "\n";
+  // Streamed in pieces of about 1 MiB; a file gets all of it in one atomic write.
+  constexpr std::size_t kChunk = std::size_t{1} << 20;
   for (std::int64_t i = 0; i < data.rows; ++i) {
     const float* y = out.data() + i * r;
     if (!a.id_column.empty()) text += csv_field(data.ids[static_cast<std::size_t>(i)]) + ",";
@@ -59,10 +76,19 @@ int run_predict(const PredictArgs& a) {
       text += fmt::format("{:.9g}", y[0]);
     }
     text += "\n";
+    if (to_stdout && text.size() >= kChunk) {
+      write_stdout(text);
+      text.clear();
+    }
   }
-  if (a.output.empty()) {
-    std::fwrite(text.data(), 1, text.size(), stdout);
-    if (std::fflush(stdout) != 0) throw Error("cannot write predictions to standard output");
+  if (stop.load()) {
+    fmt::print(stderr, "backprop: interrupted (signal {}); {} was not written\n", stop_signal(),
+               to_stdout ? "nothing more" : a.output);
+    return kInterrupted;
+  }
+  if (to_stdout) {
+    write_stdout(text);
+    flush_stdout();
   } else {
     write_file_atomically(a.output, text);
   }
@@ -76,7 +102,8 @@ void add_predict_command(CLI::App& app, int& exit_code) {
       app, "predict", "Predict a class (or value) for every sample", exit_code, &run_predict);
   add_model_argument(cmd, args->model);
   add_data_option(cmd, args->data, "Samples, with or without a label column");
-  cmd->add_option("-o,--output", args->output, "Write the CSV here instead of standard output");
+  cmd->add_option("-o,--output", args->output,
+                  "Write the CSV to this file (atomically) instead of standard output (-)");
   cmd->add_flag("--probabilities", args->probabilities, "Add one probability column per class");
   cmd->add_option("--id", args->id_column,
                   "CSV: copy this column into the output to identify rows");

@@ -9,6 +9,7 @@
 #include "commands.hpp"
 #include "common_options.hpp"
 #include "core/atomic_file.hpp"
+#include "outputs.hpp"
 
 namespace backprop::cli {
 
@@ -23,8 +24,12 @@ struct ReportArgs {
 };
 
 int run_report(const ReportArgs& a) {
+  check_thread_count(a.threads);
+  refuse_stdout({"-o", a.output}, "the HTML report");
+  const auto lock = claim_outputs(
+      {{"MODEL", a.model}, {"--metrics", a.metrics}, {"--data", a.data}}, {{"-o", a.output}});
   check_writable(a.output);
-  ModelAndData loaded = a.data.empty() ? ModelAndData{load_model(a.model, 1024), Dataset{}}
+  ModelAndData loaded = a.data.empty() ? ModelAndData{load_model_for(a.model, 1024), Dataset{}}
                                        : load_model_and_data(a.model, a.data, true, "");
   Model& model = loaded.model;
   ReportInput in;
@@ -49,9 +54,9 @@ int run_report(const ReportArgs& a) {
 }  // namespace
 
 void add_report_command(CLI::App& app, int& exit_code) {
-  auto* cmd = app.add_subcommand(
-      "report", "Write a self-contained HTML report of a model, its training metrics and data");
-  auto args = std::make_shared<ReportArgs>();
+  const auto [cmd, args] = add_command(
+      app, "report", "Write a self-contained HTML report of a model, its training metrics and data",
+      exit_code, &run_report);
   add_model_argument(cmd, args->model);
   cmd->add_option("--metrics", args->metrics,
                   "The JSON Lines file of `backprop train --metrics` (curves, layer statistics)");
@@ -60,7 +65,6 @@ void add_report_command(CLI::App& app, int& exit_code) {
                   "directory means its t10k test files)");
   cmd->add_option("-o,--output", args->output, "HTML file to write")->capture_default_str();
   add_threads_option(cmd, args->threads);
-  cmd->callback([args, &exit_code] { exit_code = run_report(*args); });
 }
 
 }  // namespace backprop::cli

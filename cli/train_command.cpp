@@ -5,6 +5,7 @@
 
 #include <chrono>
 #include <cmath>
+#include <csignal>
 #include <cstdio>
 #include <filesystem>
 #include <memory>
@@ -21,10 +22,15 @@
 #include "commands.hpp"
 #include "common_options.hpp"
 #include "core/atomic_file.hpp"
+#include "data_fingerprint.hpp"
+#include "data_stream.hpp"
+#include "metrics_log.hpp"
+#include "outputs.hpp"
 #include "processes.hpp"
 #include "signals.hpp"
 #include "train/sharded_step.hpp"
 #include "train_options.hpp"
+#include "usage.hpp"
 
 namespace backprop::cli {
 
@@ -88,14 +94,6 @@ Architecture build_architecture(const TrainArgs& a, const Dataset& train) {
   arch.dropout = a.dropout;
   arch.validate();
   return arch;
-}
-
-// The whole JSON Lines file, rewritten atomically after every epoch: a reader never sees a
-// half-written line, and a resumed run continues the same file.
-void write_metrics(const std::string& path, const std::vector<EpochMetrics>& history) {
-  std::string text;
-  for (const auto& m : history) text += to_json(m) + "\n";
-  write_file_atomically(path, text);
 }
 
 // A bar within the epoch on a terminal: steps, samples/s, running loss, ETA; redrawn at most
@@ -162,32 +160,72 @@ std::string epoch_line(const EpochMetrics& m, std::int64_t epochs) {
   return line + fmt::format("  {:.2f}s  {:.0f} samples/s", m.seconds, m.samples_per_second);
 }
 
+// The checkpoint's run description replaces the options in `args` that decide the weights.
+// Options the command line gave again must carry the checkpoint's values; all that differ are
+// listed in one message. --data and --test may name the data again (a moved file): the data
+// fingerprint checks the content later.
+Checkpoint resume_run(TrainArgs& args, const GivenOptions& given) {
+  const TrainArgs typed = args;
+  Checkpoint resumed = load_checkpoint(args.resume, 1);
+  try {
+    read_json(json::parse(resumed.run), args);
+  } catch (const json::exception& e) {
+    throw Error(fmt::format("{}: the checkpoint's run description is malformed ({})", args.resume,
+                            e.what()));
+  }
+  const std::vector<std::string> changed =
+      changed_on_resume(typed, args, given.fixed_by_checkpoint);
+  if (!changed.empty())
+    throw Error(fmt::format(
+        "--resume {}: {} option{} differ{} from the checkpoint's run: {}; give the checkpoint's "
+        "values or leave them out (a resumed run may change only {})",
+        args.resume, changed.size(), changed.size() == 1 ? "" : "s", changed.size() == 1 ? "s" : "",
+        fmt::join(changed, ", "), options_allowed_on_resume()));
+  for (const auto& flag : given.data) {
+    if (flag == "--data") args.data = typed.data;
+    if (flag == "--test") args.test = typed.test;
+  }
+  if (given.epochs && typed.epochs != args.epochs && args.schedule == "cosine")
+    throw Error(
+        "--epochs cannot change on --resume with the cosine schedule: its length is the run's "
+        "epoch count");
+  if (given.epochs) args.epochs = typed.epochs;
+  return resumed;
+}
+
+// A resumed run on other data is refused (unless --force): its weights, optimiser state and
+// split all belong to the checkpoint's data. Checkpoints without a fingerprint are not checked.
+void check_resumed_data(const TrainArgs& args, const Checkpoint& resumed, const Dataset& train) {
+  const json run = json::parse(resumed.run);
+  if (!run.contains(kFingerprintKey)) return;
+  DataFingerprint before;
+  try {
+    before = fingerprint_from_json(run.at(kFingerprintKey));
+  } catch (const Error& e) {
+    throw Error(fmt::format("{}: {}", args.resume, e.what()));
+  }
+  const DataFingerprint now = fingerprint(train);
+  if (now.same_data(before) || args.force) return;
+  throw Error(
+      fmt::format("--resume {}: the checkpoint was trained on {}, but --data is {}; resume on the "
+                  "checkpoint's data, or give --force to continue on this data",
+                  args.resume, before.describe(), now.describe()));
+}
+
 int run_train_on(TrainArgs args, const GivenOptions& given, Processes& procs) {
   const std::atomic<bool>& stop = install_stop_handlers();
   // Only the first process prints and writes; the others print nothing but errors.
   const bool primary = procs.primary();
   if (!primary) args.quiet = true;
+  // Every value is checked before anything is read: a typo costs no loading time.
+  if (given.lr && args.lr == 0.0f)
+    throw Error(
+        "--lr 0: must be a finite number greater than 0 (leave --lr out for the "
+        "optimizer's default)");
+  check_train_options(args);
   std::optional<Checkpoint> resumed;
   if (!args.resume.empty()) {
-    if (!given.fixed_by_checkpoint.empty())
-      throw Error(
-          fmt::format("--resume continues the checkpoint's own run; {} cannot be changed "
-                      "(only {})",
-                      given.fixed_by_checkpoint.front(), options_allowed_on_resume()));
-    check_train_options(args);  // the options given with --resume
-    const std::int64_t requested_epochs = given.epochs ? args.epochs : 0;
-    resumed = load_checkpoint(args.resume, 1);
-    try {
-      read_json(json::parse(resumed->run), args);
-    } catch (const json::exception& e) {
-      throw Error(fmt::format("{}: the checkpoint's run description is malformed ({})", args.resume,
-                              e.what()));
-    }
-    if (requested_epochs > 0 && requested_epochs != args.epochs && args.schedule == "cosine")
-      throw Error(
-          "--epochs cannot change on --resume with the cosine schedule: its length is the run's "
-          "epoch count");
-    if (requested_epochs > 0) args.epochs = requested_epochs;
+    resumed = resume_run(args, given);
   }
   if (procs.ranks() > 1 && args.shards == 0) {
     if (resumed)
@@ -206,9 +244,25 @@ int run_train_on(TrainArgs args, const GivenOptions& given, Processes& procs) {
   }
   check_train_options(args);
   if (args.shards > 0) check_shards(args.shards, args.batch, procs.ranks());
+  if (args.force && !resumed) throw Error("--force applies to --resume only");
   const std::string checkpoint_path =
       args.checkpoint.empty() ? args.output + ".checkpoint" : args.checkpoint;
+  std::unique_ptr<OutputLock> lock;  // held by the process that writes
   if (primary) {
+    refuse_stdout({"-o", args.output}, "a model file");
+    refuse_stdout({"--checkpoint", checkpoint_path}, "a checkpoint");
+    refuse_stdout({"--metrics", args.metrics}, "the metrics file");
+    refuse_stdout({"--report", args.report}, "the HTML report");
+    // No output may be an input or another output (a checkpoint may replace the one it resumes);
+    // the lock keeps a second run off the same files.
+    lock = claim_outputs(
+        {{"--data", args.data}, {"--test", args.test}, {"--init", args.init}},
+        {{"-o", args.output},
+         {args.checkpoint.empty() ? "the interrupt checkpoint" : "--checkpoint", checkpoint_path},
+         {"--metrics", args.metrics},
+         {"--report", args.report}});
+    check_distinct({{"--resume", args.resume}},
+                   {{"-o", args.output}, {"--metrics", args.metrics}, {"--report", args.report}});
     // Fail on unwritable outputs now, not after an hour of training.
     check_writable(args.output);
     if (!args.metrics.empty()) check_writable(args.metrics);
@@ -217,12 +271,18 @@ int run_train_on(TrainArgs args, const GivenOptions& given, Processes& procs) {
   }
 
   const CsvOptions csv = csv_options(args);
-  TrainingData data = load_training_data(args.data, args.test, csv, data_flag_names());
+  const std::string data_path = readable_data_path("--data", args.data);
+  const std::string test_path = readable_data_path("--test", args.test);
+  TrainingData data = load_training_data(data_path, test_path, csv, data_flag_names());
+  // A stream read into memory is named as the user named it.
+  if (data_path != args.data) data.train.source = args.data;
+  if (data.test && test_path != args.test) data.test->source = args.test;
   if (!data.csv && !given.csv_only.empty())
     throw Error(fmt::format("{} applies to CSV data only, but --data '{}' is IDX",
                             given.csv_only.front(), args.data));
   if (stop.load()) throw Error("interrupted before training started");
   const Dataset& train = data.train;
+  if (resumed) check_resumed_data(args, *resumed, train);
   if (data.csv && !args.quiet) {
     fmt::print("data: {} ({} rows, {} features); {}; task: {} ({})\n", train.source, train.rows,
                train.features, data.csv_report.header_reason, to_string(train.task),
@@ -285,7 +345,9 @@ int run_train_on(TrainArgs args, const GivenOptions& given, Processes& procs) {
 
   info.training = training_provenance(args);
   info.training["data"] = train.source;
-  const std::string run_json = to_json(args).dump();
+  json run = to_json(args);
+  run[kFingerprintKey] = to_json(fingerprint(train));
+  const std::string run_json = run.dump();
 
   if (!args.quiet) {
     fmt::print("network: {} ({} parameters); {} lr {}, batch {}, {} epochs, {} thread{}{}{}\n",
@@ -324,17 +386,41 @@ int run_train_on(TrainArgs args, const GivenOptions& given, Processes& procs) {
     write_report(args.report, in, pool);
     if (!args.quiet) fmt::print("report: {}\n", args.report);
   };
+  // A side output that fails (a full disk, a vanished directory) is dropped with a warning and
+  // training goes on: the model is what the run is for, and it is still written at the end;
+  // the exit status then says that something was lost (side_output_failed).
+  std::optional<MetricsLog> metrics;
+  if (primary && !args.metrics.empty()) metrics.emplace(args.metrics, trainer.state().history);
+  bool checkpoints = !args.checkpoint.empty();
+  std::vector<std::string> failed;
+  const auto side_output_failed = [&](const char* flag, const Error& e) {
+    progress.clear();
+    fmt::print(stderr, "backprop: warning: {} stopped: {}; training goes on and {} will be saved\n",
+               flag, e.what(), args.output);
+    failed.push_back(fmt::format("{} failed ({})", flag, e.what()));
+  };
   trainer.on_epoch = [&](const EpochMetrics& m) {
     progress.clear();
-    if (!args.quiet) {
+    // After SIGPIPE standard output is a closed pipe: nothing more goes there.
+    if (!args.quiet && stop_signal() != SIGPIPE) {
       fmt::print("{}\n", epoch_line(m, args.epochs));
       std::fflush(stdout);
     }
     if (!primary) return;
-    if (!args.metrics.empty()) write_metrics(args.metrics, trainer.state().history);
+    try {
+      if (metrics) metrics->append(m);
+    } catch (const Error& e) {
+      metrics.reset();
+      side_output_failed("--metrics", e);
+    }
     const bool last = m.epoch >= args.epochs;
-    if (!args.checkpoint.empty() && (m.epoch % args.checkpoint_every == 0 || last))
-      save_checkpoint(checkpoint_path, net, info, trainer, run_json);
+    try {
+      if (checkpoints && (m.epoch % args.checkpoint_every == 0 || last))
+        save_checkpoint(checkpoint_path, net, info, trainer, run_json);
+    } catch (const Error& e) {
+      checkpoints = false;
+      side_output_failed("--checkpoint", e);
+    }
   };
   trainer.stop_requested = &stop;
 
@@ -350,7 +436,6 @@ int run_train_on(TrainArgs args, const GivenOptions& given, Processes& procs) {
     save_model(args.output, net, info);
     fmt::print(stderr, "backprop: the last finite weights (see the error below) were saved to {}\n",
                args.output);
-    if (!args.metrics.empty()) write_metrics(args.metrics, trainer.state().history);
     try {
       write_run_report();
     } catch (const Error& e) {
@@ -385,7 +470,7 @@ int run_train_on(TrainArgs args, const GivenOptions& given, Processes& procs) {
   }
   if (!primary) return kSuccess;
   save_model(args.output, net, info);
-  if (!args.quiet) {
+  if (!args.quiet && stop_signal() != SIGPIPE) {
     if (outcome == TrainOutcome::early_stopped)
       fmt::print("early stopping: no validation improvement for {} epochs; kept epoch {}\n",
                  args.patience, trainer.state().best_epoch);
@@ -401,7 +486,16 @@ int run_train_on(TrainArgs args, const GivenOptions& given, Processes& procs) {
     }
     fmt::print("saved {}\n", args.output);
   }
-  write_run_report();
+  try {
+    write_run_report();
+  } catch (const Error& e) {
+    failed.push_back(fmt::format("--report failed ({})", e.what()));
+  }
+  if (!failed.empty()) {
+    fmt::print(stderr, "backprop: error: the model was saved to {}, but {}\n", args.output,
+               fmt::join(failed, "; "));
+    return kFailure;
+  }
   return kSuccess;
 }
 
@@ -430,8 +524,10 @@ void add_train_command(CLI::App& app, int& exit_code) {
       app.add_subcommand("train",
                          "Train a network (with no options: the seed's 784-128-10 sigmoid network "
                          "on Fashion-MNIST)");
+  cmd->allow_extras();  // reject_extras() names them, with the closest option
   auto args = std::make_shared<TrainArgs>();
-  cmd->callback([args, given = add_train_options(cmd, *args), &exit_code] {
+  cmd->callback([cmd, args, given = add_train_options(cmd, *args), &exit_code] {
+    reject_extras(*cmd);
     exit_code = run_train(*args, given());
   });
 }

@@ -2,6 +2,7 @@
 
 #include <fmt/format.h>
 
+#include <algorithm>
 #include <cmath>
 #include <string_view>
 #include <type_traits>
@@ -11,6 +12,7 @@
 #include "backprop/csv.hpp"
 #include "backprop/error.hpp"
 #include "backprop/preprocessing.hpp"
+#include "common_options.hpp"
 
 namespace backprop::cli {
 
@@ -33,7 +35,8 @@ using AnyField =
                  Field<std::uint64_t>, Field<int>, Field<bool>, Field<std::vector<std::string>>>;
 
 enum class Group {
-  weights,    // decides the weights: stored in checkpoints, refused with --resume
+  weights,    // decides the weights: stored in checkpoints; with --resume only the stored value
+  data,       // stored, and may name the data again on --resume (checked by its fingerprint)
   resumable,  // stored in checkpoints, and may be given again with --resume (--epochs)
   csv,        // as weights, and meaningful for CSV data only (an error with IDX)
   run,        // this invocation only: not stored
@@ -54,7 +57,23 @@ struct TrainOption {
 constexpr const char* kDefaultData = "/usr/share/datasets/fashion-mnist";
 
 void at_least_one(std::string_view flag, std::int64_t v) {
-  if (v < 1) throw Error(fmt::format("{} {} must be at least 1", flag, v));
+  if (v < 1) throw Error(fmt::format("{} {}: must be at least 1", flag, v));
+}
+
+void at_least_zero(std::string_view flag, std::int64_t v) {
+  if (v < 0) throw Error(fmt::format("{} {}: must be at least 0", flag, v));
+}
+
+// A value in [lo, hi) (hi_open) or [lo, hi], and finite.
+void in_range(std::string_view flag, double v, double lo, double hi, bool hi_open) {
+  const bool ok = std::isfinite(v) && v >= lo && (hi_open ? v < hi : v <= hi);
+  if (!ok)
+    throw Error(fmt::format("{} {}: must be in [{}, {}{}", flag, v, lo, hi, hi_open ? ")" : "]"));
+}
+
+void positive_finite(std::string_view flag, double v) {
+  if (!(v > 0 && std::isfinite(v)))
+    throw Error(fmt::format("{} {}: must be a finite number greater than 0", flag, v));
 }
 
 // Each name of a comma list: one activation, or one per hidden layer.
@@ -71,9 +90,9 @@ const std::vector<TrainOption>& options_table() {
   using S = std::string;
   static const std::vector<TrainOption> table = {
       {"--data", "Training data: an MNIST-layout directory, an IDX images file, or a CSV file",
-       Field<S>{&TrainArgs::data, kDefaultData}, Group::weights, "data", true},
+       Field<S>{&TrainArgs::data, kDefaultData}, Group::data, "data", true},
       {"--test", "Test data (default: the t10k files of an IDX --data directory)",
-       Field<S>{&TrainArgs::test, ""}, Group::weights, "test"},
+       Field<S>{&TrainArgs::test, ""}, Group::data, "test"},
       {"--layers", "All widths, input to output, e.g. 784,128,10", Field<S>{&TrainArgs::layers, ""},
        Group::weights, "layers"},
       {"--hidden", "Hidden widths only, e.g. 64,32 (input and output follow from the data)",
@@ -93,11 +112,15 @@ const std::vector<TrainOption>& options_table() {
        Group::weights, "optimizer", true, "optimizer"},
       // 0: the optimiser's default (default_learning_rate in train_command.cpp).
       {"--lr", "Learning rate (default: sgd 0.5, momentum 0.05, adam/adamw 0.001)",
-       Field<float>{&TrainArgs::lr, 0.0f, nullptr,
+       Field<float>{&TrainArgs::lr, 0.0f,
+                    [](const float& v) {
+                      if (v != 0.0f) positive_finite("--lr", v);
+                    },
                     [](const float& v, TrainOptions& o) { o.schedule.base_lr = v; }},
        Group::weights, "lr", false, "lr"},
       {"--momentum", "Momentum for --optimizer momentum",
-       Field<float>{&TrainArgs::momentum, 0.9f, nullptr,
+       Field<float>{&TrainArgs::momentum, 0.9f,
+                    [](const float& v) { in_range("--momentum", v, 0.0, 1.0, true); },
                     [](const float& v, TrainOptions& o) { o.optimizer.momentum = v; }},
        Group::weights, "momentum", true},
       {"--nesterov", "Nesterov momentum",
@@ -105,7 +128,8 @@ const std::vector<TrainOption>& options_table() {
                    [](const bool& v, TrainOptions& o) { o.optimizer.nesterov = v; }},
        Group::weights, "nesterov"},
       {"--batch", "Minibatch size",
-       Field<std::int64_t>{&TrainArgs::batch, 64, nullptr,
+       Field<std::int64_t>{&TrainArgs::batch, 64,
+                           [](const std::int64_t& v) { at_least_one("--batch", v); },
                            [](const std::int64_t& v, TrainOptions& o) { o.batch = v; }},
        Group::weights, "batch", true, "batch"},
       {"--shards",
@@ -133,17 +157,17 @@ const std::vector<TrainOption>& options_table() {
                             [](const std::uint64_t& v, TrainOptions& o) { o.seed = v; }},
        Group::weights, "seed", true, "seed"},
       {"--weight-decay", "L2 weight decay (decoupled for adamw)",
-       Field<float>{&TrainArgs::weight_decay, 0.0f, nullptr,
+       Field<float>{&TrainArgs::weight_decay, 0.0f,
+                    [](const float& v) { in_range("--weight-decay", v, 0.0, 1.0, false); },
                     [](const float& v, TrainOptions& o) { o.optimizer.weight_decay = v; }},
        Group::weights, "weight_decay", true},
-      {"--dropout", "Dropout probability on hidden layers", Field<float>{&TrainArgs::dropout, 0.0f},
+      {"--dropout", "Dropout probability on hidden layers",
+       Field<float>{&TrainArgs::dropout, 0.0f,
+                    [](const float& v) { in_range("--dropout", v, 0.0, 1.0, true); }},
        Group::weights, "dropout", true},
       {"--val-split", "Fraction of the training data held out for validation",
        Field<double>{&TrainArgs::val_split, 0.0,
-                     [](const double& v) {
-                       if (!(v >= 0.0 && v < 1.0))
-                         throw Error(fmt::format("--val-split {} is not in [0, 1)", v));
-                     }},
+                     [](const double& v) { in_range("--val-split", v, 0.0, 1.0, true); }},
        Group::weights, "val_split", true},
       {"--schedule", "Learning-rate schedule: constant, step, cosine",
        Field<S>{&TrainArgs::schedule, "constant", [](const S& v) { parse_schedule(v); },
@@ -151,16 +175,18 @@ const std::vector<TrainOption>& options_table() {
        Group::weights, "schedule", true},
       {"--lr-step", "step schedule: epochs between decays",
        Field<std::int64_t>{
-           &TrainArgs::lr_step, 10, nullptr,
+           &TrainArgs::lr_step, 10, [](const std::int64_t& v) { at_least_one("--lr-step", v); },
            [](const std::int64_t& v, TrainOptions& o) { o.schedule.step_epochs = v; }},
        Group::weights, "lr_step", true},
       {"--lr-gamma", "step schedule: decay factor",
-       Field<float>{&TrainArgs::lr_gamma, 0.1f, nullptr,
+       Field<float>{&TrainArgs::lr_gamma, 0.1f,
+                    [](const float& v) { positive_finite("--lr-gamma", v); },
                     [](const float& v, TrainOptions& o) { o.schedule.gamma = v; }},
        Group::weights, "lr_gamma", true},
       {"--patience",
        "Early stopping after this many epochs without validation improvement (0: off)",
-       Field<std::int64_t>{&TrainArgs::patience, 0, nullptr,
+       Field<std::int64_t>{&TrainArgs::patience, 0,
+                           [](const std::int64_t& v) { at_least_zero("--patience", v); },
                            [](const std::int64_t& v, TrainOptions& o) { o.patience = v; }},
        Group::weights, "patience", true},
       {"--init", "Start from the weights of this model file", Field<S>{&TrainArgs::init, ""},
@@ -198,8 +224,11 @@ const std::vector<TrainOption>& options_table() {
        Group::run, nullptr, true},
       {"--resume", "Continue the run saved in this checkpoint", Field<S>{&TrainArgs::resume, ""},
        Group::run},
-      {"--threads", "Threads (default: all cores); results are identical for any count",
-       Field<int>{&TrainArgs::threads, 0}, Group::run},
+      {"--force", "With --resume: continue even on data other than the checkpoint's",
+       Field<bool>{&TrainArgs::force, false}, Group::run},
+      {"--threads",
+       "Threads (default or 0: all cores, at most 1024); results are identical for any count",
+       Field<int>{&TrainArgs::threads, 0, [](const int& v) { check_thread_count(v); }}, Group::run},
       {"-q,--quiet", "Print nothing but errors", Field<bool>{&TrainArgs::quiet, false}, Group::run},
       {"--report", "Write an HTML report of the run (curves, layer statistics, evaluation) here",
        Field<S>{&TrainArgs::report, ""}, Group::run},
@@ -252,16 +281,19 @@ std::function<GivenOptions()> add_train_options(CLI::App* cmd, TrainArgs& args) 
         o.field);
     if (o.show_default) option->capture_default_str();
     if (o.comma_list) option->delimiter(',');
+    if (std::string_view(o.flag) == "--seed") option->check(seed_validator());
     added.emplace_back(option, o.group);
   }
   return [added] {
     GivenOptions given;
     for (const auto& [option, group] : added) {
       if (option->count() == 0) continue;
-      if (group == Group::weights || group == Group::csv)
-        given.fixed_by_checkpoint.push_back(option->get_name());
-      if (group == Group::csv) given.csv_only.push_back(option->get_name());
+      const std::string name = option->get_name();
+      if (group == Group::weights || group == Group::csv) given.fixed_by_checkpoint.push_back(name);
+      if (group == Group::csv) given.csv_only.push_back(name);
       if (group == Group::resumable) given.epochs = true;
+      if (group == Group::data) given.data.push_back(name);
+      if (name == "--lr") given.lr = true;
     }
     return given;
   };
@@ -277,10 +309,35 @@ void check_train_options(const TrainArgs& args) {
   }
 }
 
+std::vector<std::string> changed_on_resume(const TrainArgs& given, const TrainArgs& stored,
+                                           const std::vector<std::string>& flags) {
+  std::vector<std::string> changed;
+  for (const auto& o : options_table()) {
+    if (std::find(flags.begin(), flags.end(), short_name(o.flag)) == flags.end()) continue;
+    std::visit(
+        [&](const auto& f) {
+          const auto& mine = given.*f.member;
+          const auto& theirs = stored.*f.member;
+          if (mine == theirs) return;
+          using T = std::decay_t<decltype(mine)>;
+          if constexpr (std::is_same_v<T, std::vector<std::string>>) {
+            changed.push_back(fmt::format("{} {} (checkpoint: {})", o.flag, fmt::join(mine, ","),
+                                          fmt::join(theirs, ",")));
+          } else if constexpr (std::is_same_v<T, std::string>) {
+            changed.push_back(fmt::format("{} '{}' (checkpoint: '{}')", o.flag, mine, theirs));
+          } else {
+            changed.push_back(fmt::format("{} {} (checkpoint: {})", o.flag, mine, theirs));
+          }
+        },
+        o.field);
+  }
+  return changed;
+}
+
 std::string options_allowed_on_resume() {
   std::string text;
   for (const auto& o : options_table()) {
-    if (o.group != Group::resumable && o.group != Group::run) continue;
+    if (o.group != Group::resumable && o.group != Group::run && o.group != Group::data) continue;
     if (std::string_view(o.flag) == "--resume") continue;
     text += (text.empty() ? "" : ", ") + short_name(o.flag);
   }

@@ -42,6 +42,7 @@ struct TrainArgs {
   std::string output, metrics, checkpoint;
   std::int64_t checkpoint_every;
   std::string resume;
+  bool force;
   int threads;
   bool quiet;
   std::string report;
@@ -52,7 +53,9 @@ struct TrainArgs {
 struct GivenOptions {
   std::vector<std::string> fixed_by_checkpoint;  // decide the weights and --resume refuses them
   std::vector<std::string> csv_only;             // meaningful for CSV data only
+  std::vector<std::string> data;                 // --data, --test: checked by the fingerprint
   bool epochs = false;
+  bool lr = false;  // --lr given (0 is then an error, not the optimizer's default)
 };
 
 // Adds every train option to `cmd`, bound to `args`. Returns the function that reports, once
@@ -62,6 +65,11 @@ std::function<GivenOptions()> add_train_options(CLI::App* cmd, TrainArgs& args);
 // Throws Error on the first option that fails its check (a choice name, a range), in table
 // order. Names are checked before any data is read, so a typo costs no loading time.
 void check_train_options(const TrainArgs& args);
+
+// The options among `flags` (the weight and CSV options a --resume command line gave) whose
+// value differs from the checkpoint's, as "--hidden '3' (checkpoint: '8')".
+std::vector<std::string> changed_on_resume(const TrainArgs& given, const TrainArgs& stored,
+                                           const std::vector<std::string>& flags);
 
 // "--epochs, -o, --metrics, ...": the options --resume accepts, for its message.
 std::string options_allowed_on_resume();

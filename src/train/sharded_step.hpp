@@ -11,6 +11,7 @@
 #include "backprop/gradient_exchange.hpp"
 #include "backprop/network.hpp"
 #include "backprop/preprocessing.hpp"
+#include "train/batch_buffers.hpp"
 #include "train/pairwise_tree.hpp"
 
 namespace backprop {

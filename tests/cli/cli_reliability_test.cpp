@@ -169,8 +169,12 @@ TEST_F(CliReliability, SigtermAlsoStopsWithACheckpoint) {
 // Whether `name` is a temporary file of the atomic writer for one of `finals`
 // (".<name>.tmp-XXXXXX").
 // The atomic writer's temporary names: `.<final>.tmp-<pid>-XXXXXX`.
+// A temporary file of the atomic writer, or the lock file of an output (OutputLock): a run
+// killed by SIGKILL cannot remove it, and the kernel has released its lock, so the next run
+// takes it over.
 bool is_temporary_of(const std::string& name, const std::set<std::string>& finals) {
   for (const auto& f : finals) {
+    if (name == "." + f + ".lock") return true;
     const std::string prefix = "." + f + ".tmp-";
     if (name.rfind(prefix, 0) != 0) continue;
     const std::string rest = name.substr(prefix.size());
@@ -280,8 +284,8 @@ TEST_F(CliReliability, SigkillAtAnyMomentLeavesTheOutputLoadable) {
         }) << line;
       }
     }
-    // Nothing else: at most a temporary file of the atomic writer, never a torn file under a
-    // real name.
+    // Nothing else: at most a temporary file of the atomic writer or a lock file, never a torn
+    // file under a real name.
     for (const auto& entry : fs::directory_iterator(tmp.path())) {
       const std::string name = entry.path().filename().string();
       if (finals.count(name) > 0) continue;
@@ -441,8 +445,9 @@ TEST_F(CliReliability, ResumeOfAPlainModelFileIsRefused) {
 }
 
 // The run description a checkpoint stores is what --resume rebuilds the run from: every option
-// that decides the weights, under the keys checkpoints already on disk carry. --resume refuses
-// those options and names the ones it takes; the ones it takes are still checked.
+// that decides the weights, under the keys checkpoints already on disk carry, and the data's
+// fingerprint. --resume refuses other values of those options and names the ones it takes; the
+// ones it takes are still checked.
 TEST_F(CliReliability, ResumeStoresEveryWeightOptionAndRefusesThemAgain) {
   TempDir tmp;
   const std::string ck = tmp.str("ck.safetensors");
@@ -454,27 +459,31 @@ TEST_F(CliReliability, ResumeStoresEveryWeightOptionAndRefusesThemAgain) {
   std::set<std::string> keys;
   for (const auto& [key, value] : run.items()) keys.insert(key);
   EXPECT_EQ(keys,
-            (std::set<std::string>{
-                "activation", "batch",     "data",      "dropout",   "epochs",      "header",
-                "hidden",     "id",        "ignore",    "init",      "label",       "layers",
-                "loss",       "lr",        "lr_gamma",  "lr_step",   "momentum",    "nesterov",
-                "no_shuffle", "normalize", "optimizer", "patience",  "schedule",    "seed",
-                "shards",     "task",      "test",      "val_split", "weight_decay"}));
+            (std::set<std::string>{"activation", "batch",       "data",     "data_fingerprint",
+                                   "dropout",    "epochs",      "header",   "hidden",
+                                   "id",         "ignore",      "init",     "label",
+                                   "layers",     "loss",        "lr",       "lr_gamma",
+                                   "lr_step",    "momentum",    "nesterov", "no_shuffle",
+                                   "normalize",  "optimizer",   "patience", "schedule",
+                                   "seed",       "shards",      "task",     "test",
+                                   "val_split",  "weight_decay"}));
   EXPECT_EQ(run.at("hidden"), "8");
   EXPECT_EQ(run.at("data"), small_);
 
   const RunResult hidden = run_cli({"train", "--resume", ck, "--hidden", "3"});
   EXPECT_EQ(hidden.exit_code, 1) << hidden.describe();
   EXPECT_TRUE(contains(hidden.err,
-                       "--hidden cannot be changed (only --epochs, -o, --metrics, --checkpoint, "
-                       "--checkpoint-every, --threads, -q, --report, --no-layer-stats)"))
+                       "1 option differs from the checkpoint's run: --hidden '3' (checkpoint: "
+                       "'8'); give the checkpoint's values or leave them out (a resumed run may "
+                       "change only --data, --test, --epochs, -o, --metrics, --checkpoint, "
+                       "--checkpoint-every, --force, --threads, -q, --report, --no-layer-stats)"))
       << hidden.err;
   const RunResult csv = run_cli({"train", "--resume", ck, "--normalize", "none"});
   EXPECT_EQ(csv.exit_code, 1) << csv.describe();
-  EXPECT_TRUE(contains(csv.err, "--normalize cannot be changed")) << csv.err;
+  EXPECT_TRUE(contains(csv.err, "--normalize 'none' (checkpoint: 'standard')")) << csv.err;
   const RunResult epochs = run_cli({"train", "--resume", ck, "--epochs", "0"});
   EXPECT_EQ(epochs.exit_code, 1) << epochs.describe();
-  EXPECT_TRUE(contains(epochs.err, "--epochs 0 must be at least 1")) << epochs.err;
+  EXPECT_TRUE(contains(epochs.err, "--epochs 0: must be at least 1")) << epochs.err;
 }
 
 }  // namespace
