@@ -18,7 +18,7 @@ struct PredictArgs {
   std::string model;
   std::string data;
   std::string output;
-  std::string id_column;
+  TableFlags table;
   bool probabilities = false;
   int threads = 0;
 };
@@ -33,7 +33,8 @@ std::string csv_field(const std::string& s) {
 
 int run_predict(const PredictArgs& a) {
   if (!a.output.empty()) check_writable(a.output);
-  const auto [model, data] = load_model_and_data(a.model, a.data, false, a.id_column);
+  const auto [model, data] = load_model_and_data(a.model, a.data, false, a.table);
+  print_notes(data);
   ThreadPool pool(thread_count(a.threads));
   const std::vector<float> out = predict(*model.network, data, model.info.preprocessing, pool);
   const std::int64_t r = model.network->architecture().outputs();
@@ -41,7 +42,7 @@ int run_predict(const PredictArgs& a) {
   const bool classify = model.info.task == Task::classification;
 
   std::string text;
-  text += a.id_column.empty() ? "" : csv_field(a.id_column) + ",";
+  text += a.table.id.empty() ? "" : csv_field(a.table.id) + ",";
   text += classify
               ? "prediction"
               : csv_field(model.info.label_name.empty() ? "prediction" : model.info.label_name);
@@ -50,7 +51,7 @@ int run_predict(const PredictArgs& a) {
   text += "\n";
   for (std::int64_t i = 0; i < data.rows; ++i) {
     const float* y = out.data() + i * r;
-    if (!a.id_column.empty()) text += csv_field(data.ids[static_cast<std::size_t>(i)]) + ",";
+    if (!a.table.id.empty()) text += csv_field(data.ids[static_cast<std::size_t>(i)]) + ",";
     if (classify) {
       text += csv_field(names[static_cast<std::size_t>(argmax(y, r))]);
       if (a.probabilities)
@@ -78,8 +79,7 @@ void add_predict_command(CLI::App& app, int& exit_code) {
   add_data_option(cmd, args->data, "Samples, with or without a label column");
   cmd->add_option("-o,--output", args->output, "Write the CSV here instead of standard output");
   cmd->add_flag("--probabilities", args->probabilities, "Add one probability column per class");
-  cmd->add_option("--id", args->id_column,
-                  "CSV: copy this column into the output to identify rows");
+  add_table_flags(cmd, args->table, "CSV: copy this column into the output to identify rows");
   add_threads_option(cmd, args->threads);
 }
 

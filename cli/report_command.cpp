@@ -25,7 +25,7 @@ struct ReportArgs {
 int run_report(const ReportArgs& a) {
   check_writable(a.output);
   ModelAndData loaded = a.data.empty() ? ModelAndData{load_model(a.model, 1024), Dataset{}}
-                                       : load_model_and_data(a.model, a.data, true, "");
+                                       : load_model_and_data(a.model, a.data, true, {});
   Model& model = loaded.model;
   ReportInput in;
   in.info = &model.info;
