@@ -133,12 +133,19 @@ TableEncoding parse_encoding(const SafetensorsFile& file, const json& j) {
     if (!j.is_object() || j.at("version") != kEncodingVersion)
       throw Error(
           fmt::format("{}: metadata 'encoding' is not version {}", file.source, kEncodingVersion));
+    const auto named = [&](auto parse, const json& value) {
+      try {
+        return parse(value.get<std::string>());
+      } catch (const Error& e) {
+        throw Error(fmt::format("{}: metadata 'encoding': {}", file.source, e.what()));
+      }
+    };
     TableEncoding e;
-    e.missing = parse_missing_policy(j.at("missing").get<std::string>());
+    e.missing = named(parse_missing_policy, j.at("missing"));
     for (const json& cj : j.at("columns")) {
       ColumnEncoding c;
       c.name = cj.at("name").get<std::string>();
-      c.kind = parse_column_kind(cj.at("kind").get<std::string>());
+      c.kind = named(parse_column_kind, cj.at("kind"));
       c.indicator = cj.at("indicator").get<bool>();
       std::size_t fills = 1;
       if (c.kind == ColumnEncoding::Kind::category) {
