@@ -93,9 +93,6 @@ CsvOptions::Header parse_csv_header(const std::string& name);
 // files can be read the same way.
 struct CsvSchema {
   std::vector<std::string> feature_names;  // in the order of the model's inputs (encoded)
-  // The columns read and how they become the features; empty columns (a model from before
-  // encodings, or from arrays): each feature name is a numeric column, and a gap is an error.
-  TableEncoding encoding;
   std::string label_name;
   Task task = Task::classification;
   std::vector<std::string> class_names;  // index -> name (classification)
@@ -106,6 +103,9 @@ struct CsvSchema {
   std::vector<std::string> ignored;  // the training run's ignored columns, by name
   std::string id_column;             // the training run's id column, by name ("" = none)
   char delimiter = ',';              // the training file's (a new file's own is detected)
+  // The columns read and how they become the features; empty columns (a model from before
+  // encodings, or from arrays): each feature name is a numeric column, and a gap is an error.
+  TableEncoding encoding;
 };
 
 // Extra results of read_csv_dataset, for the CLI to report and for the model to remember.

@@ -771,16 +771,16 @@ Dataset parse_csv_dataset(std::string_view text, const std::string& source,
   finish_features(data, rows, encoding);
 
   if (report != nullptr) {
-    report->schema = CsvSchema{data.feature_names,
-                               encoding,
-                               data.label_name,
-                               data.task,
-                               data.class_names,
-                               header,
-                               static_cast<std::int64_t>(columns),
-                               {},
-                               {},
-                               delimiter};
+    CsvSchema& schema = report->schema;
+    schema = CsvSchema{};
+    schema.feature_names = data.feature_names;
+    schema.label_name = data.label_name;
+    schema.task = data.task;
+    schema.class_names = data.class_names;
+    schema.has_header = header;
+    schema.columns = static_cast<std::int64_t>(columns);
+    schema.delimiter = delimiter;
+    schema.encoding = std::move(encoding);
     for (const std::string& name : options.ignore)
       report->schema.ignored.push_back(
           plan.names[resolve_column(name, plan, "ignored", source, first.line)]);
