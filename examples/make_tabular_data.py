@@ -92,7 +92,7 @@ def weather(rng, day):
     rain = "yes" if rng.random() < 1.0 / (1.0 + math.exp(-logit)) else "no"
     date = f"{year}-{month:02d}-{1 + (day_of_year * 12 % 365) % 28:02d}T{hour:02d}:00"
     return [gap(rng, date, 0.02), station, gap(rng, round(humidity, 1), 0.08),
-            gap(rng, round(pressure, 1), 0.08), gap(rng, wind, 0.05), rain]
+            gap(rng, round(pressure, 1), 0.08), gap(rng, wind, 0.05), gap(rng, rain, 0.02)]
 
 
 def write(path, header, rows):
