@@ -54,6 +54,7 @@ class CsvReader {
   std::size_t pos_ = 0;
   std::int64_t line_ = 1;
   char delimiter_ = ',';
+  std::size_t content_at_ = 0;  // a non-blank byte at or after pos_ (when pos_ <= it)
 };
 
 // The delimiter of CSV text: of ',', ';' and tab, the one that splits the first records (up to

@@ -508,12 +508,16 @@ CsvReader::CsvReader(std::string_view text, std::string source, char delimiter)
 
 bool CsvReader::next(CsvRecord& record) {
   const std::size_t n = text_.size();
-  // Whitespace-only lines up to the end of the text are not records.
-  std::size_t probe = pos_;
-  while (probe < n && (is_space(text_[probe]) || is_line_end(text_[probe]))) ++probe;
-  if (probe == n) {
-    pos_ = n;
-    return false;
+  // Whitespace-only lines up to the end of the text are not records. The first byte of content
+  // found is remembered, so that a run of blank lines is scanned once, not once per line.
+  if (pos_ >= content_at_) {
+    std::size_t probe = pos_;
+    while (probe < n && (is_space(text_[probe]) || is_line_end(text_[probe]))) ++probe;
+    if (probe == n) {
+      pos_ = n;
+      return false;
+    }
+    content_at_ = probe;
   }
 
   record.line = line_;
