@@ -2,6 +2,8 @@
 
 #include <fmt/format.h>
 
+#include <algorithm>
+
 #include "backprop/error.hpp"
 #include "backprop/thread_pool.hpp"
 #include "core/file_bytes.hpp"
@@ -86,14 +88,69 @@ Model load_model_for(const std::string& path, std::int64_t max_batch, const std:
 
 DataSourceNames data_flag_names() { return {"--data", "--test"}; }
 
+void add_table_flags(CLI::App* cmd, TableFlags& flags, const std::string& id_help) {
+  cmd->add_option("--label", flags.label, "CSV: the label column (checked against the model)");
+  cmd->add_option("--ignore", flags.ignore, "CSV: ignored columns (checked against the model)")
+      ->delimiter(',');
+  cmd->add_option("--id", flags.id, id_help);
+  cmd->add_option("--header", flags.header, "CSV: yes, no or auto (checked against the model)");
+  cmd->add_option("--delimiter", flags.delimiter, "CSV: auto, comma, semicolon or tab")
+      ->capture_default_str();
+}
+
+void check_table_flags(const ModelInfo& info, const TableFlags& flags) {
+  const bool csv = info.input_format == "csv";
+  const auto differs = [](const char* flag, const std::string& model, const std::string& yours) {
+    return Error(fmt::format(
+        "{} {} differs from the model's {}: the model reads its columns as "
+        "it was trained; leave {} out or give {} {}",
+        flag, yours, model.empty() ? "(none)" : model, flag, flag, model.empty() ? "\"\"" : model));
+  };
+  parse_delimiter(flags.delimiter);
+  for (const auto* given : {&flags.label, &flags.header, &flags.delimiter})
+    if (!csv && !given->empty() && *given != "auto")
+      throw Error("--label, --ignore, --id, --header and --delimiter apply to CSV data only");
+  if (!csv && (!flags.ignore.empty() || !flags.id.empty()))
+    throw Error("--label, --ignore, --id, --header and --delimiter apply to CSV data only");
+  // A headerless file's columns are named c<index>, so an index names them too.
+  const auto same_column = [](const std::string& given, const std::string& name) {
+    return given == name || "c" + given == name;
+  };
+  if (!flags.label.empty() && !same_column(flags.label, info.label_name))
+    throw differs("--label", info.label_name, flags.label);
+  if (!flags.header.empty() && parse_csv_header(flags.header) != CsvOptions::Header::automatic &&
+      (parse_csv_header(flags.header) == CsvOptions::Header::yes) != info.csv_header)
+    throw differs("--header", info.csv_header ? "yes" : "no", flags.header);
+  if (!flags.id.empty() && !info.csv_id.empty() && !same_column(flags.id, info.csv_id))
+    throw differs("--id", info.csv_id, flags.id);
+  if (!flags.ignore.empty()) {
+    auto given = flags.ignore;
+    auto model = info.csv_ignored;
+    for (auto& g : given)
+      for (const auto& m : model)
+        if (same_column(g, m)) g = m;
+    std::sort(given.begin(), given.end());
+    std::sort(model.begin(), model.end());
+    if (given != model)
+      throw differs("--ignore", fmt::format("{}", fmt::join(info.csv_ignored, ",")),
+                    fmt::format("{}", fmt::join(flags.ignore, ",")));
+  }
+}
+
+void print_notes(const Dataset& data) {
+  for (const std::string& note : data.notes)
+    fmt::print(stderr, "backprop: {}: {}\n", data.source, note);
+}
+
 ModelAndData load_model_and_data(const std::string& model_path, const std::string& data_path,
-                                 bool require_label, const std::string& id_column) {
+                                 bool require_label, const TableFlags& flags) {
   // Batches of up to 1024 rows: evaluation and prediction go through the data in such chunks.
   ModelAndData out{load_model_for(model_path, 1024, "--data", data_path), {}};
+  check_table_flags(out.model.info, flags);
   const ModelInput input = model_input(out.model.info);
-  if (!id_column.empty() && !input.csv) throw Error("--id applies to CSV data only");
   const std::string readable = readable_data_path("--data", data_path);
-  out.data = load_data_for_model(readable, input, require_label, id_column, data_flag_names());
+  out.data = load_data_for_model(readable, input, require_label, flags.id, data_flag_names(),
+                                 parse_delimiter(flags.delimiter));
   if (readable != data_path) out.data.source = data_path;  // a stream, named as the user named it
   return out;
 }

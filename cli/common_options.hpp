@@ -57,13 +57,29 @@ DataSourceNames data_flag_names();
 Model load_model_for(const std::string& path, std::int64_t max_batch,
                      const std::string& other_role = "", const std::string& other_path = "");
 
-// A model file and data read the way it was trained (eval, predict). id_column ("" = none)
-// is CSV-only: a model trained on IDX images refuses it.
+// The table flags of eval and predict: the training run's --label, --ignore, --id and
+// --header, accepted so that a training command line can be reused, and checked against the
+// model (a column is read by the name the model keeps); --delimiter reads this file.
+struct TableFlags {
+  std::string label, header, id, delimiter = "auto";
+  std::vector<std::string> ignore;
+};
+// id_help: what --id does in this command.
+void add_table_flags(CLI::App* cmd, TableFlags& flags, const std::string& id_help);
+// Throws Error naming the flag, the model's value and the given one when they differ.
+void check_table_flags(const ModelInfo& info, const TableFlags& flags);
+
+// A model file and data read the way it was trained (eval, predict), after check_table_flags.
+// The id column (flags.id, "" = none) is CSV-only: a model trained on IDX images refuses it.
 struct ModelAndData {
   Model model;
   Dataset data;
 };
+// The reader's notes (filled cells, rows left out, unseen categories) on standard error, where
+// they do not mix with a command's output.
+void print_notes(const Dataset& data);
+
 ModelAndData load_model_and_data(const std::string& model_path, const std::string& data_path,
-                                 bool require_label, const std::string& id_column);
+                                 bool require_label, const TableFlags& flags);
 
 }  // namespace backprop::cli

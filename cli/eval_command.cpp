@@ -20,6 +20,7 @@ struct EvalArgs {
   std::string data;
   bool json = false;
   int threads = 0;
+  TableFlags table;
 };
 
 // Per class: F1 = 2 p r / (p + r) (0 when both are 0), support = the true samples of the class.
@@ -60,7 +61,8 @@ ClassScores class_scores(const Evaluation& e) {
 
 int run_eval(const EvalArgs& a) {
   check_thread_count(a.threads);
-  const auto [model, data] = load_model_and_data(a.model, a.data, true, "");
+  const auto [model, data] = load_model_and_data(a.model, a.data, true, a.table);
+  print_notes(data);
   ThreadPool pool(thread_count(a.threads));
   const Evaluation e = evaluate(*model.network, data, model.info.preprocessing, {}, pool);
   const auto& names = model.info.class_names;
@@ -139,6 +141,7 @@ void add_eval_command(CLI::App& app, int& exit_code) {
   add_data_option(cmd, args->data,
                   "Data in the form the model was trained on (IDX directory/file or CSV)");
   add_json_flag(cmd, args->json);
+  add_table_flags(cmd, args->table, "CSV: the id column (checked against the model)");
   add_threads_option(cmd, args->threads);
 }
 

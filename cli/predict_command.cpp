@@ -22,7 +22,7 @@ struct PredictArgs {
   std::string model;
   std::string data;
   std::string output;
-  std::string id_column;
+  TableFlags table;
   bool probabilities = false;
   int threads = 0;
 };
@@ -42,7 +42,8 @@ int run_predict(const PredictArgs& a) {
   const auto lock = claim_outputs({{"MODEL", a.model}, {"--data", a.data}},
                                   {{"-o", to_stdout ? std::string() : a.output}});
   if (!to_stdout) check_writable(a.output);
-  const auto [model, data] = load_model_and_data(a.model, a.data, false, a.id_column);
+  const auto [model, data] = load_model_and_data(a.model, a.data, false, a.table);
+  print_notes(data);
   const bool classify = model.info.task == Task::classification;
   if (a.probabilities && !classify)
     throw Error(
@@ -56,7 +57,7 @@ int run_predict(const PredictArgs& a) {
 
   // Headers come from the data's names: escaped and made distinct (printable.hpp).
   std::string text;
-  text += a.id_column.empty() ? "" : csv_field(printable(a.id_column)) + ",";
+  text += a.table.id.empty() ? "" : csv_field(printable(a.table.id)) + ",";
   text += classify ? "prediction"
                    : csv_field(model.info.label_name.empty() ? "prediction"
                                                              : printable(model.info.label_name));
@@ -67,7 +68,7 @@ int run_predict(const PredictArgs& a) {
   constexpr std::size_t kChunk = std::size_t{1} << 20;
   for (std::int64_t i = 0; i < data.rows; ++i) {
     const float* y = out.data() + i * r;
-    if (!a.id_column.empty()) text += csv_field(data.ids[static_cast<std::size_t>(i)]) + ",";
+    if (!a.table.id.empty()) text += csv_field(data.ids[static_cast<std::size_t>(i)]) + ",";
     if (classify) {
       text += csv_field(names[static_cast<std::size_t>(argmax(y, r))]);
       if (a.probabilities)
@@ -105,8 +106,7 @@ void add_predict_command(CLI::App& app, int& exit_code) {
   cmd->add_option("-o,--output", args->output,
                   "Write the CSV to this file (atomically) instead of standard output (-)");
   cmd->add_flag("--probabilities", args->probabilities, "Add one probability column per class");
-  cmd->add_option("--id", args->id_column,
-                  "CSV: copy this column into the output to identify rows");
+  add_table_flags(cmd, args->table, "CSV: copy this column into the output to identify rows");
   add_threads_option(cmd, args->threads);
 }
 

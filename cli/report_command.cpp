@@ -30,7 +30,7 @@ int run_report(const ReportArgs& a) {
       {{"MODEL", a.model}, {"--metrics", a.metrics}, {"--data", a.data}}, {{"-o", a.output}});
   check_writable(a.output);
   ModelAndData loaded = a.data.empty() ? ModelAndData{load_model_for(a.model, 1024), Dataset{}}
-                                       : load_model_and_data(a.model, a.data, true, "");
+                                       : load_model_and_data(a.model, a.data, true, {});
   Model& model = loaded.model;
   ReportInput in;
   in.info = &model.info;

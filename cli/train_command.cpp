@@ -61,6 +61,10 @@ CsvOptions csv_options(const TrainArgs& a) {
   o.ignore = a.ignore;
   o.task = parse_task_or_auto(a.task);
   o.id_column = a.id_column;
+  o.delimiter = parse_delimiter(a.delimiter);
+  o.encoding.missing = parse_missing_policy(a.missing);
+  o.encoding.indicators = a.missing_indicator;
+  o.encoding.categorical = a.categorical;
   return o;
 }
 
@@ -270,7 +274,14 @@ int run_train_on(TrainArgs args, const GivenOptions& given, Processes& procs) {
     check_writable(checkpoint_path);
   }
 
-  const CsvOptions csv = csv_options(args);
+  CsvOptions csv = csv_options(args);
+  // A table's encoding is fitted on the training split, and the split of a new run follows the
+  // defaults the table's size decides (the checkpoint's run has them already).
+  std::string table_line;
+  csv.fit_rows = [&](const Dataset& d) {
+    if (!resumed) table_line = choose_table_defaults(args, given, d.rows);
+    return split_validation(d, args.val_split, args.seed).train;
+  };
   const std::string data_path = readable_data_path("--data", args.data);
   const std::string test_path = readable_data_path("--test", args.test);
   TrainingData data = load_training_data(data_path, test_path, csv, data_flag_names());
@@ -284,11 +295,22 @@ int run_train_on(TrainArgs args, const GivenOptions& given, Processes& procs) {
   const Dataset& train = data.train;
   if (resumed) check_resumed_data(args, *resumed, train);
   if (data.csv && !args.quiet) {
-    fmt::print("data: {} ({} rows, {} features); {}; task: {} ({})\n", train.source, train.rows,
-               train.features, data.csv_report.header_reason, to_string(train.task),
+    fmt::print("data: {} ({} rows, {} features); {}; {}-separated; task: {} ({})\n", train.source,
+               train.rows, train.features, data.csv_report.header_reason,
+               delimiter_name(data.csv_report.schema.delimiter), to_string(train.task),
                data.csv_report.task_reason);
+    for (const std::string& note : train.notes) fmt::print("data: {}\n", note);
+    if (data.test)
+      for (const std::string& note : data.test->notes) fmt::print("test: {}\n", note);
+    if (!table_line.empty()) fmt::print("{}\n", table_line);
   }
+  check_train_options(args);  // the values the table chose
+  if (args.shards > 0) check_shards(args.shards, args.batch, procs.ranks());
   const Split split = split_validation(train, args.val_split, args.seed);
+  // Early stopping chosen by default needs a validation set that a tiny table may not give.
+  if (split.validation.empty() && !table_line.empty() &&
+      std::find(given.all.begin(), given.all.end(), "--patience") == given.all.end())
+    args.patience = 0;
 
   ModelInfo info;
   info.architecture = build_architecture(args, train);
@@ -300,6 +322,10 @@ int run_train_on(TrainArgs args, const GivenOptions& given, Processes& procs) {
   if (data.csv) {
     info.csv_header = data.csv_report.schema.has_header;
     info.csv_columns = data.csv_report.schema.columns;
+    info.csv_ignored = data.csv_report.schema.ignored;
+    info.csv_id = data.csv_report.schema.id_column;
+    info.csv_delimiter = data.csv_report.schema.delimiter;
+    info.encoding = data.csv_report.schema.encoding;
   }
   const Normalization norm =
       data.csv ? parse_normalization(args.normalize) : Normalization::unit_range;

@@ -212,6 +212,19 @@ const std::vector<TrainOption>& options_table() {
        Group::csv, "normalize", true},
       {"--id", "CSV: an id column to leave out of the features",
        Field<S>{&TrainArgs::id_column, ""}, Group::csv, "id"},
+      {"--missing",
+       "CSV: a missing feature cell (empty, NA, N/A, NaN, null, ?): impute (median, most "
+       "frequent), drop the row, or error",
+       Field<S>{&TrainArgs::missing, "impute", [](const S& v) { parse_missing_policy(v); }},
+       Group::csv, "missing", true},
+      {"--missing-indicator", "CSV: add a 0/1 feature per column with gaps (1: was missing)",
+       Field<bool>{&TrainArgs::missing_indicator, false}, Group::csv, "missing_indicator"},
+      {"--categorical", "CSV: columns whose numeric codes are categories (one-hot), e.g. zip",
+       Field<std::vector<S>>{&TrainArgs::categorical, {}}, Group::csv, "categorical", false,
+       nullptr, true},
+      {"--delimiter", "CSV: auto, comma, semicolon or tab",
+       Field<S>{&TrainArgs::delimiter, "auto", [](const S& v) { parse_delimiter(v); }}, Group::csv,
+       "delimiter", true},
       {"-o,--output", "Model file to write", Field<S>{&TrainArgs::output, "model.safetensors"},
        Group::run, nullptr, true},
       {"--metrics", "Write one JSON object per epoch to this JSON Lines file",
@@ -289,6 +302,7 @@ std::function<GivenOptions()> add_train_options(CLI::App* cmd, TrainArgs& args) 
     for (const auto& [option, group] : added) {
       if (option->count() == 0) continue;
       const std::string name = option->get_name();
+      given.all.push_back(name);
       if (group == Group::weights || group == Group::csv) given.fixed_by_checkpoint.push_back(name);
       if (group == Group::csv) given.csv_only.push_back(name);
       if (group == Group::resumable) given.epochs = true;
@@ -344,6 +358,35 @@ std::string options_allowed_on_resume() {
   return text;
 }
 
+std::string choose_table_defaults(TrainArgs& args, const GivenOptions& given, std::int64_t rows) {
+  const auto free = [&](const char* flag) {
+    return std::find(given.all.begin(), given.all.end(), flag) == given.all.end();
+  };
+  std::vector<std::string> kept;
+  const auto choose = [&](const char* flag, auto& value, auto table_value) {
+    if (free(flag)) {
+      value = table_value;
+    } else {
+      kept.push_back(flag);
+    }
+  };
+  choose("--activation", args.activation, std::string("relu"));
+  choose("--optimizer", args.optimizer, std::string("adam"));
+  choose("--lr", args.lr, 0.001f);
+  if (free("--layers")) choose("--hidden", args.hidden, std::string("100"));
+  choose("--batch", args.batch, std::min<std::int64_t>(200, std::max<std::int64_t>(rows, 1)));
+  choose("--epochs", args.epochs, std::int64_t{200});
+  choose("--val-split", args.val_split, 0.1);
+  choose("--patience", args.patience, std::int64_t{10});
+  choose("--normalize", args.normalize, std::string("standard"));
+  return fmt::format(
+      "table: {} activation, {} lr {}, hidden {}, batch {}, up to {} epochs, validation {}, "
+      "patience {}, {} normalisation (scikit-learn-like defaults for a table{})",
+      args.activation, args.optimizer, args.lr, args.layers.empty() ? args.hidden : args.layers,
+      args.batch, args.epochs, args.val_split, args.patience, args.normalize,
+      kept.empty() ? std::string() : fmt::format("; yours: {}", fmt::join(kept, ", ")));
+}
+
 json to_json(const TrainArgs& args) {
   json j = json::object();
   for (const auto& o : options_table()) {
@@ -365,6 +408,8 @@ json to_json(const TrainArgs& args) {
 void read_json(const json& j, TrainArgs& args) {
   for (const auto& o : options_table()) {
     if (!stored(o)) continue;
+    // A checkpoint from before an option existed runs with that option's default.
+    if (!j.contains(o.json_key)) continue;
     std::visit(
         [&](const auto& f) {
           auto& value = args.*f.member;

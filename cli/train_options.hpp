@@ -38,6 +38,9 @@ struct TrainArgs {
   std::string header, label;
   std::vector<std::string> ignore;
   std::string task, normalize, id_column;
+  std::string missing, delimiter;
+  bool missing_indicator;
+  std::vector<std::string> categorical;
   // This invocation only
   std::string output, metrics, checkpoint;
   std::int64_t checkpoint_every;
@@ -55,7 +58,8 @@ struct GivenOptions {
   std::vector<std::string> csv_only;             // meaningful for CSV data only
   std::vector<std::string> data;                 // --data, --test: checked by the fingerprint
   bool epochs = false;
-  bool lr = false;  // --lr given (0 is then an error, not the optimizer's default)
+  bool lr = false;               // --lr given (0 is then an error, not the optimizer's default)
+  std::vector<std::string> all;  // every option given, by name ("--epochs")
 };
 
 // Adds every train option to `cmd`, bound to `args`. Returns the function that reports, once
@@ -73,6 +77,13 @@ std::vector<std::string> changed_on_resume(const TrainArgs& given, const TrainAr
 
 // "--epochs, -o, --metrics, ...": the options --resume accepts, for its message.
 std::string options_allowed_on_resume();
+
+// Defaults chosen by the data, for a table of `rows` rows: scikit-learn's MLP defaults (ReLU,
+// Adam lr 1e-3, one hidden layer of 100, batch min(200, rows), up to 200 epochs, early stopping
+// with patience 10 on a 10% validation split, keeping the best epoch). Images keep the table's
+// defaults, which train the seed's network. An option the command line gave keeps its value.
+// Returns the "table: ..." line that says what was chosen and why.
+std::string choose_table_defaults(TrainArgs& args, const GivenOptions& given, std::int64_t rows);
 
 // The run description stored in a checkpoint: every option that decides the weights.
 nlohmann::json to_json(const TrainArgs& args);

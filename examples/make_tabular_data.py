@@ -14,6 +14,11 @@ Regression, the price of a house:
     houses_test.csv    200 rows   same columns
     houses_new.csv       3 rows   without `price_k`
 
+A raw table, as tables come: gaps (empty cells, NA, N/A, ?), a text column and a date column:
+    weather.csv        800 rows   date,station,humidity,pressure_hpa,wind,rain_tomorrow
+    weather_test.csv   200 rows   same columns, the following days
+    weather_new.csv      3 rows   without `rain_tomorrow`, columns in another order
+
 price_k is in thousands. backprop standardises the inputs and the regression target alike
 (--normalize, fitted on the training split), so the target's scale does not matter.
 """
@@ -63,6 +68,33 @@ def house(rng):
     return [round(area, 1), rooms, round(age, 1), round(lot), round(distance, 2), round(price, 1)]
 
 
+WINDS = ["N", "NE", "E", "SE", "S", "SW", "W", "NW"]
+GAPS = ["", "NA", "N/A", "?"]
+
+
+def gap(rng, value, rate):
+    return rng.choice(GAPS) if rng.random() < rate else value
+
+
+def weather(rng, day):
+    """One day's reading at one station (day: days since 2015-01-01) and whether it rains."""
+    year, day_of_year = 2015 + day // 365, day % 365
+    month = min(12, 1 + day_of_year * 12 // 365)
+    hour = rng.choice([6, 9, 12, 15, 18])
+    station = rng.choice(["coast", "valley", "hill"])
+    humidity = rng.uniform(25.0, 100.0)
+    pressure = rng.gauss(1013.0, 8.0)
+    wind = rng.choice(WINDS)
+    winter = month in (11, 12, 1, 2)
+    logit = (0.09 * (humidity - 70.0) - 0.18 * (pressure - 1013.0)
+             + (1.3 if wind in ("SW", "W", "NW") else 0.0) + (0.9 if winter else -0.4)
+             + (0.6 if station == "coast" else 0.0))
+    rain = "yes" if rng.random() < 1.0 / (1.0 + math.exp(-logit)) else "no"
+    date = f"{year}-{month:02d}-{1 + (day_of_year * 12 % 365) % 28:02d}T{hour:02d}:00"
+    return [gap(rng, date, 0.02), station, gap(rng, round(humidity, 1), 0.08),
+            gap(rng, round(pressure, 1), 0.08), gap(rng, wind, 0.05), gap(rng, rain, 0.02)]
+
+
 def write(path, header, rows):
     with open(path, "w", newline="") as f:
         w = csv.writer(f, lineterminator="\n")
@@ -100,6 +132,17 @@ def main():
           [[f"t{i + 1:04d}"] + house(rng) for i in range(200)])
     write(os.path.join(args.out, "houses_new.csv"), header[:-1],
           [[f"n{i + 1}"] + house(rng)[:-1] for i in range(3)])
+
+    header = ["date", "station", "humidity", "pressure_hpa", "wind", "rain_tomorrow"]
+    write(os.path.join(args.out, "weather.csv"), header,
+          [weather(rng, rng.randrange(0, 4 * 365)) for _ in range(800)])
+    write(os.path.join(args.out, "weather_test.csv"), header,
+          [weather(rng, rng.randrange(0, 4 * 365)) for _ in range(200)])
+    order = [4, 2, 0, 3, 1]  # wind, humidity, date, pressure, station: any order reads the same
+    new = [weather(rng, rng.randrange(0, 4 * 365))[:-1] for _ in range(3)]
+    new[0][4] = "NA"
+    write(os.path.join(args.out, "weather_new.csv"), [header[k] for k in order],
+          [[row[k] for k in order] for row in new])
 
 
 if __name__ == "__main__":

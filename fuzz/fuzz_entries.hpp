@@ -238,12 +238,19 @@ inline CsvConfig csv_config(std::uint8_t b) {
   if ((b & 0x10) != 0) c.options.task = regression ? Task::regression : Task::classification;
   if ((b & 0x40) != 0) c.options.id_column = "id";
   if ((b & 0x80) != 0) c.options.ignore = {"note"};
+  // Every bit of the first byte is taken; the missing-cell policy follows from it too, so that
+  // each corpus file keeps its meaning.
+  constexpr MissingPolicy kPolicies[] = {MissingPolicy::impute, MissingPolicy::drop,
+                                         MissingPolicy::error};
+  c.options.encoding.missing = kPolicies[b % 3];
 
   CsvSchema& s = c.schema;
   if (c.options.header == CsvOptions::Header::no) {
-    s = CsvSchema{{"c0", "c1"}, "c2", Task::classification, {"0", "1", "2"}, false, 3};
+    s = CsvSchema{{"c0", "c1"}, "c2", Task::classification, {"0", "1", "2"}, false, 3, {}, {},
+                  ',',          {}};
   } else {
-    s = CsvSchema{{"x1", "x2"}, "y", Task::classification, {"0", "1", "cat"}, true, 0};
+    s = CsvSchema{{"x1", "x2"}, "y", Task::classification, {"0", "1", "cat"}, true, 0, {}, {},
+                  ',',          {}};
   }
   if (regression) {
     s.task = Task::regression;
@@ -300,7 +307,8 @@ inline bool csv_entry(Bytes data) {
     const CsvSchema& s = report.schema;
     BACKPROP_FUZZ_REQUIRE(t, s.feature_names == d.feature_names && s.label_name == d.label_name);
     BACKPROP_FUZZ_REQUIRE(t, s.task == d.task && s.class_names == d.class_names);
-    BACKPROP_FUZZ_REQUIRE(t, s.columns >= d.features + 1);
+    BACKPROP_FUZZ_REQUIRE(t, s.columns >= static_cast<std::int64_t>(s.encoding.columns.size()) + 1);
+    BACKPROP_FUZZ_REQUIRE(t, s.encoding.width() == d.features);
     BACKPROP_FUZZ_REQUIRE(
         t, std::set<std::string>(d.class_names.begin(), d.class_names.end()).size() ==
                d.class_names.size());

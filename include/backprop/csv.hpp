@@ -9,6 +9,7 @@
 //   data.csv:12: column 3 ("income"): "12a" is not a number
 #include <cstdint>
 #include <filesystem>
+#include <functional>
 #include <optional>
 #include <span>
 #include <string>
@@ -16,6 +17,7 @@
 #include <vector>
 
 #include "backprop/dataset.hpp"
+#include "backprop/table_encoding.hpp"
 
 namespace backprop {
 
@@ -32,15 +34,16 @@ struct CsvRecord {
 // Format accepted (RFC 4180 plus the usual laxities):
 //   - records end in LF, CRLF or a lone CR; the last one may lack a line end;
 //   - a UTF-8 byte order mark at the very start is skipped;
-//   - a field starting with '"' is quoted: it may hold commas, line ends and "" (one quote);
-//     spaces between its closing quote and the next comma are dropped, anything else there is
-//     an error; a '"' inside an unquoted field is an ordinary character;
+//   - fields are separated by the delimiter: ',' (RFC 4180), ';' or a tab;
+//   - a field starting with '"' is quoted: it may hold delimiters, line ends and "" (one
+//     quote); spaces between its closing quote and the next delimiter are dropped, anything
+//     else there is an error; a '"' inside an unquoted field is an ordinary character;
 //   - blank (whitespace-only) lines at the end are ignored; elsewhere they are records with one
 //     empty field, which the callers report as having the wrong number of fields.
 class CsvReader {
  public:
   // `source` names the text in messages (the file's path). `text` must outlive the reader.
-  CsvReader(std::string_view text, std::string source);
+  CsvReader(std::string_view text, std::string source, char delimiter = ',');
   // Reads the next record into `record`, reusing its strings; false at the end of the text.
   // Throws Error on an unterminated quoted field or on text after a closing quote.
   bool next(CsvRecord& record);
@@ -50,7 +53,17 @@ class CsvReader {
   std::string source_;
   std::size_t pos_ = 0;
   std::int64_t line_ = 1;
+  char delimiter_ = ',';
+  std::size_t content_at_ = 0;  // a non-blank byte at or after pos_ (when pos_ <= it)
 };
+
+// The delimiter of CSV text: of ',', ';' and tab, the one that splits the first records (up to
+// 20) into the same number of fields, at least two, and the most of them; ',' when none does.
+char detect_delimiter(std::string_view text);
+// "auto" (0: detect), "comma" or ",", "semicolon" or ";", "tab"; throws Error listing them.
+char parse_delimiter(const std::string& name);
+// "comma", "semicolon", "tab".
+std::string delimiter_name(char delimiter);
 
 // ---- Options and schema -------------------------------------------------------------------
 
@@ -66,6 +79,12 @@ struct CsvOptions {
   // A column kept verbatim in Dataset::ids (so predictions can be matched to rows), by name
   // or index; empty = none. It is not a feature.
   std::string id_column;
+  char delimiter = 0;  // 0: detect_delimiter
+  // How feature columns become features (missing values, categories, dates).
+  EncodingOptions encoding;
+  // The rows the encoding's statistics are fitted on (the training split of the data, which
+  // has its labels and no features yet); unset: every row.
+  std::function<std::vector<std::int64_t>(const Dataset&)> fit_rows;
 };
 
 // "yes", "no", "auto" (Header::automatic); throws Error listing the choices.
@@ -74,7 +93,7 @@ CsvOptions::Header parse_csv_header(const std::string& name);
 // What a model trained on a CSV file remembers about its columns, so that eval and predict
 // files can be read the same way.
 struct CsvSchema {
-  std::vector<std::string> feature_names;  // in the order of the model's inputs
+  std::vector<std::string> feature_names;  // in the order of the model's inputs (encoded)
   std::string label_name;
   Task task = Task::classification;
   std::vector<std::string> class_names;  // index -> name (classification)
@@ -82,6 +101,12 @@ struct CsvSchema {
   // Fields per record in the training file; a headerless file is checked against it.
   // 0 = unknown: then it is taken as one more than the largest index among the "c<j>" names.
   std::int64_t columns = 0;
+  std::vector<std::string> ignored;  // the training run's ignored columns, by name
+  std::string id_column;             // the training run's id column, by name ("" = none)
+  char delimiter = ',';              // the training file's (a new file's own is detected)
+  // The columns read and how they become the features; empty columns (a model from before
+  // encodings, or from arrays): each feature name is a numeric column, and a gap is an error.
+  TableEncoding encoding;
 };
 
 // Extra results of read_csv_dataset, for the CLI to report and for the model to remember.
@@ -113,9 +138,11 @@ TaskChoice infer_task(std::span<const std::string> label_cells, const std::strin
 // The size limit for a CSV file (after gunzip: file_bytes reads .gz transparently).
 inline constexpr std::uint64_t kMaxCsvBytes = std::uint64_t{4} << 30;
 
-// Reads a training file. Every column but the label, the id and the ignored ones is a numeric
-// feature. Classification: class_names are the distinct labels, numbers sorted by value ("2"
-// before "10") then other names in byte order; labels are indices into them. Regression:
+// Reads a training file. Every column but the label, the id and the ignored ones is a feature
+// column, encoded as options.encoding says (backprop/table_encoding.hpp) with statistics fitted
+// on options.fit_rows; rows whose label is missing are left out, and Dataset::notes counts
+// them and the filled cells. Classification: class_names are the distinct labels, numbers sorted by
+// value ("2" before "10") then other names in byte order; labels are indices into them. Regression:
 // targets are the label values. `report`, if given, receives the schema and the reasons.
 Dataset read_csv_dataset(const std::filesystem::path& path, const CsvOptions& options,
                          CsvReport* report = nullptr);
@@ -124,12 +151,14 @@ Dataset parse_csv_dataset(std::string_view text, const std::string& source,
                           const CsvOptions& options, CsvReport* report = nullptr);
 
 // Reads an eval/predict file for a model trained with `schema`: features by name (any column
-// order, extra columns skipped), labels mapped to the model's classes. With !require_label the
-// label column is not read even if present. id_column ("" = none) fills Dataset::ids.
+// order, extra columns skipped), encoded by the schema's encoding, labels mapped to the model's
+// classes (rows without a label left out and counted in Dataset::notes, as are filled cells
+// and unseen categories). With !require_label the label column is not read even if present.
+// id_column ("" = none) fills Dataset::ids. delimiter 0: detected.
 Dataset read_csv_for_model(const std::filesystem::path& path, const CsvSchema& schema,
-                           bool require_label, const std::string& id_column);
+                           bool require_label, const std::string& id_column, char delimiter = 0);
 Dataset parse_csv_for_model(std::string_view text, const std::string& source,
                             const CsvSchema& schema, bool require_label,
-                            const std::string& id_column);
+                            const std::string& id_column, char delimiter = 0);
 
 }  // namespace backprop

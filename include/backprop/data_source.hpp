@@ -31,6 +31,10 @@ struct TrainingData {
 TrainingData load_training_data(const std::string& data, const std::string& test,
                                 const CsvOptions& csv_options, const DataSourceNames& names = {});
 
+// True when load_training_data would read `data` as a CSV table (not a directory, not an IDX
+// file); false too when the path does not exist (the loader reports it).
+bool is_table_path(const std::string& data);
+
 // What a trained model reads: IDX images, or CSV rows laid out like its training file.
 struct ModelInput {
   bool csv = false;
@@ -40,8 +44,9 @@ struct ModelInput {
 // Data for an existing model (eval, predict, a CSV run's test set), read the way the model
 // was trained: a directory gives its t10k pair when present (the held-out set), else its train
 // pair. Labels are required when require_label, optional otherwise; id_column ("" = none)
-// fills Dataset::ids (CSV only).
+// fills Dataset::ids (CSV only); delimiter 0: detected (CSV only).
 Dataset load_data_for_model(const std::string& path, const ModelInput& input, bool require_label,
-                            const std::string& id_column, const DataSourceNames& names = {});
+                            const std::string& id_column, const DataSourceNames& names = {},
+                            char delimiter = 0);
 
 }  // namespace backprop

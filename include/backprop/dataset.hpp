@@ -36,6 +36,9 @@ struct Dataset {
   std::string label_name;                  // the label column's name, if any
   std::string source;                      // where it was read from, for messages
   std::vector<std::string> ids;            // N row ids (CSV id column), empty if none
+  // What the reader did that a front end should say, one line each (filled cells, rows left
+  // out, unseen categories).
+  std::vector<std::string> notes;
 
   bool is_bytes() const { return !bytes.empty(); }
   // The N x p floats, wherever they are.

@@ -7,9 +7,13 @@
 //   input.offset [p], input.scale [p]                x' = (x - offset) * scale
 //   target.offset [1], target.scale [1]              regression only: y = y' / scale + offset
 // __metadata__ (all values strings; JSON where structured):
-//   format "backprop", format_version "1", architecture {widths, activations, loss, dropout,
-//   leaky_slope}, preprocessing "<kind>", task, classes [...], features [...], label,
-//   input {format, header, columns}, training {...} (provenance only)
+//   format "backprop", format_version "1" or "2", architecture {widths, activations, loss,
+//   dropout, leaky_slope}, preprocessing "<kind>", task, classes [...], features [...], label,
+//   input {format, header, columns, ignore, id, delimiter}, training {...} (provenance only),
+//   encoding {version, missing, columns [...]} (CSV: how table columns become the features)
+// Version 2 is written only when the encoding is not plain (categories, dates or indicators),
+// so that a reader that knows only version 1 refuses the file instead of misreading its
+// inputs; a plain encoding (numbers, fill values) is version 1, which older readers read right.
 // docs/model-format.md is the full description.
 #include <cstdint>
 #include <filesystem>
@@ -29,19 +33,25 @@
 
 namespace backprop {
 
-inline constexpr int kModelFormatVersion = 1;
+inline constexpr int kModelFormatVersion = 2;  // the newest this reader reads and writes
 
 // What a model knows besides its weights.
 struct ModelInfo {
   Architecture architecture;
   Preprocessing preprocessing;
   Task task = Task::classification;
-  std::vector<std::string> class_names;         // index -> name (classification)
-  std::vector<std::string> feature_names;       // CSV column names of the inputs; empty for images
-  std::string label_name;                       // CSV label column
-  std::string input_format = "idx";             // "idx" or "csv": what the model was trained on
-  bool csv_header = true;                       // CSV: whether the training file had a header row
-  std::int64_t csv_columns = 0;                 // CSV: fields per row of the training file
+  std::vector<std::string> class_names;    // index -> name (classification)
+  std::vector<std::string> feature_names;  // CSV column names of the inputs; empty for images
+  std::string label_name;                  // CSV label column
+  std::string input_format = "idx";        // "idx" or "csv": what the model was trained on
+  bool csv_header = true;                  // CSV: whether the training file had a header row
+  std::int64_t csv_columns = 0;            // CSV: fields per row of the training file
+  std::vector<std::string> csv_ignored;    // CSV: the training run's ignored columns
+  std::string csv_id;                      // CSV: the training run's id column ("": none)
+  char csv_delimiter = ',';                // CSV: the training file's delimiter
+  // CSV: how the table's columns become the inputs; empty for models from before encodings
+  // (then each feature name is a numeric column).
+  TableEncoding encoding;
   std::map<std::string, std::string> training;  // provenance: optimizer, epochs, accuracy, ...
 };
 

@@ -4,7 +4,9 @@
 #include <cfloat>
 #include <charconv>
 #include <cmath>
+#include <limits>
 #include <map>
+#include <numeric>
 #include <set>
 #include <unordered_map>
 #include <utility>
@@ -266,11 +268,12 @@ std::size_t resolve_column(const std::string& spec, const Plan& plan, std::strin
 
 // The rows of the file as the Dataset will hold them, plus what is needed to finish the labels.
 struct Rows {
-  std::vector<float> values;
+  RawTable table;                   // the feature columns, before encoding
   std::vector<std::string> labels;  // trimmed label cells
-  std::vector<std::int64_t> lines;  // the line each row starts on, for label errors
   std::vector<std::string> ids;
-  std::int64_t count = 0;
+  std::int64_t missing_labels = 0;  // rows left out: no label
+  std::int64_t dropped = 0;         // rows left out: a missing feature cell (--missing drop)
+  std::string missing_hint = " (--missing error)";  // ends the message of a refused gap
 };
 
 void reserve_rows(Rows& rows, std::string_view text, const Plan& plan) {
@@ -279,42 +282,91 @@ void reserve_rows(Rows& rows, std::string_view text, const Plan& plan) {
   // (lines x features alone can claim terabytes for a small file of empty fields).
   const auto lines = static_cast<std::size_t>(std::count(text.begin(), text.end(), '\n')) + 1;
   const std::size_t most_values = text.size() / 2 + 1;
+  const auto numeric = static_cast<std::size_t>(
+      std::count(rows.table.numeric.begin(), rows.table.numeric.end(), true));
   const std::size_t features = std::max<std::size_t>(plan.features.size(), 1);
-  rows.values.reserve(std::min(lines, most_values / features + 1) * plan.features.size());
-  rows.lines.reserve(lines);
+  rows.table.numbers.reserve(std::min(lines, most_values / features + 1) * numeric);
+  rows.table.lines.reserve(lines);
   if (plan.label) rows.labels.reserve(lines);
   if (plan.id) rows.ids.reserve(lines);
 }
 
-void read_row(const CsvRecord& record, const Plan& plan, const std::string& source, Rows& rows,
-              std::string_view hint = {}) {
+// Sets up rows.table for the plan's features; numeric[k]: feature k is read as numbers.
+void start_table(Rows& rows, const Plan& plan, std::vector<bool> numeric,
+                 const std::string& source) {
+  rows.table.source = source;
+  rows.table.numeric = std::move(numeric);
+  for (const std::size_t j : plan.features) rows.table.names.push_back(plan.names[j]);
+  const auto text_columns = static_cast<std::size_t>(
+      std::count(rows.table.numeric.begin(), rows.table.numeric.end(), false));
+  rows.table.texts.resize(text_columns);
+}
+
+void read_row(const CsvRecord& record, const Plan& plan, MissingPolicy policy,
+              const std::string& source, Rows& rows, std::string_view hint = {}) {
   const std::size_t expected = plan.names.size();
   if (record.fields.size() != expected) {
     const bool blank = record.fields.size() == 1 && trim(record.fields[0]).empty();
     throw Error(fmt::format("{}:{}: expected {} fields, found {}{}", source, record.line, expected,
                             record.fields.size(), blank ? " (a blank line)" : ""));
   }
-  for (const std::size_t j : plan.features) {
-    double v = 0;
-    const Number status = parse_number(record.fields[j], v);
-    if (status != Number::ok) {
-      bad_cell(source, record.line, j, plan.names[j], record.fields[j], status, hint);
-    }
-    rows.values.push_back(static_cast<float>(v));
-  }
   if (plan.label) {
     const std::string& cell = record.fields[*plan.label];
-    double v = 0;
-    if (parse_number(cell, v) == Number::missing) {
-      bad_cell(source, record.line, *plan.label, plan.names[*plan.label], cell, Number::missing,
-               {});
+    if (is_missing_cell(cell)) {
+      if (policy == MissingPolicy::error) {
+        double v = 0;
+        bad_cell(source, record.line, *plan.label, plan.names[*plan.label], cell,
+                 parse_number(cell, v), rows.missing_hint);
+      }
+      ++rows.missing_labels;
+      return;
     }
-    check_name_text(trim(cell), source, record.line, *plan.label, "the label");
-    rows.labels.emplace_back(trim(cell));
+  }
+  RawTable& t = rows.table;
+  const std::size_t numbers_before = t.numbers.size();
+  std::size_t text_at = 0;
+  bool gap = false;
+  for (std::size_t k = 0; k < plan.features.size(); ++k) {
+    const std::size_t j = plan.features[k];
+    const std::string& cell = record.fields[j];
+    if (t.numeric[k]) {
+      double v = 0;
+      const Number status = parse_number(cell, v);
+      if (status == Number::missing) {
+        gap = true;
+        if (policy == MissingPolicy::error)
+          bad_cell(source, record.line, j, plan.names[j], cell, status, rows.missing_hint);
+        t.numbers.push_back(std::numeric_limits<float>::quiet_NaN());
+        continue;
+      }
+      if (status != Number::ok) bad_cell(source, record.line, j, plan.names[j], cell, status, hint);
+      t.numbers.push_back(static_cast<float>(v));
+    } else {
+      const std::string_view value = trim(cell);
+      if (is_missing_cell(value)) {
+        gap = true;
+        if (policy == MissingPolicy::error)
+          bad_cell(source, record.line, j, plan.names[j], cell, Number::missing, rows.missing_hint);
+      } else {
+        check_name_text(value, source, record.line, j, "the value");
+      }
+      t.texts[text_at++].emplace_back(value);
+    }
+  }
+  if (gap && policy == MissingPolicy::drop) {
+    t.numbers.resize(numbers_before);
+    for (std::size_t c = 0; c < text_at; ++c) t.texts[c].pop_back();
+    ++rows.dropped;
+    return;
+  }
+  if (plan.label) {
+    const std::string_view cell = trim(record.fields[*plan.label]);
+    check_name_text(cell, source, record.line, *plan.label, "the label");
+    rows.labels.emplace_back(cell);
   }
   if (plan.id) rows.ids.push_back(record.fields[*plan.id]);
-  rows.lines.push_back(record.line);
-  ++rows.count;
+  t.lines.push_back(record.line);
+  ++t.rows;
 }
 
 std::vector<float> parse_targets(const Rows& rows, const Plan& plan, const std::string& source) {
@@ -323,25 +375,42 @@ std::vector<float> parse_targets(const Rows& rows, const Plan& plan, const std::
     double v = 0;
     const Number status = parse_number(rows.labels[i], v);
     if (status != Number::ok) {
-      bad_cell(source, rows.lines[i], *plan.label, plan.names[*plan.label], rows.labels[i], status,
-               " (a regression target must be a number)");
+      bad_cell(source, rows.table.lines[i], *plan.label, plan.names[*plan.label], rows.labels[i],
+               status, " (a regression target must be a number)");
     }
     targets[i] = static_cast<float>(v);
   }
   return targets;
 }
 
-// Takes the values and ids out of `rows`; the labels stay there to be finished by the caller.
+// The data set of `rows` before encoding: labels still to be finished by the caller, features
+// still to be filled by finish_features.
 Dataset make_dataset(Rows& rows, const Plan& plan, const std::string& source) {
   Dataset data;
-  data.rows = rows.count;
-  data.features = static_cast<std::int64_t>(plan.features.size());
-  data.values = std::move(rows.values);
+  data.rows = rows.table.rows;
   data.ids = std::move(rows.ids);
   data.source = source;
-  for (const std::size_t j : plan.features) data.feature_names.push_back(plan.names[j]);
   if (plan.label) data.label_name = plan.names[*plan.label];
+  if (rows.missing_labels > 0)
+    data.notes.push_back(fmt::format("left out {} row{} without a label (column {})",
+                                     rows.missing_labels, rows.missing_labels == 1 ? "" : "s",
+                                     shown(data.label_name)));
+  if (rows.dropped > 0)
+    data.notes.push_back(
+        fmt::format("left out {} row{} with a missing feature cell (--missing drop)", rows.dropped,
+                    rows.dropped == 1 ? "" : "s"));
   return data;
+}
+
+// The features of `data`: the raw table encoded.
+void finish_features(Dataset& data, const Rows& rows, const TableEncoding& encoding) {
+  data.features = encoding.width();
+  data.feature_names = encoding.feature_names();
+  data.values.resize(static_cast<std::size_t>(data.rows * data.features));
+  EncodingCounts counts;
+  encoding.encode(rows.table, data.values.data(), counts);
+  for (const std::string& line : {encoding.filled_summary(counts), encoding.unseen_summary(counts)})
+    if (!line.empty()) data.notes.push_back(line);
 }
 
 // The header rule for Header::automatic. Line 1 is a header when some column has a non-empty,
@@ -370,6 +439,54 @@ bool detect_header(const CsvRecord& first, const CsvRecord* second, std::string&
   return false;
 }
 
+// Pass 1 over the records: which feature columns are read as numbers. A column is numeric when
+// every cell is a number or missing and it is not listed as categorical; a column of text is
+// text. A column of numbers with a few text cells is most likely a typo, and is an error naming
+// the first text cell (unless the column is listed as categorical).
+std::vector<bool> numeric_columns(std::string_view text, const std::string& source, char delimiter,
+                                  bool header, const Plan& plan,
+                                  const std::vector<std::string>& categorical) {
+  const std::size_t n = plan.features.size();
+  std::vector<std::int64_t> numbers(n, 0), texts(n, 0), first_text_line(n, 0);
+  std::vector<std::string> first_text(n);
+  CsvReader reader(text, source, delimiter);
+  CsvRecord record;
+  bool skip = header;
+  while (reader.next(record)) {
+    if (skip || record.fields.size() != plan.names.size()) {
+      skip = false;  // a wrong field count is reported by read_row, with its line
+      continue;
+    }
+    for (std::size_t k = 0; k < n; ++k) {
+      const std::size_t j = plan.features[k];
+      double v = 0;
+      const Number status = parse_number(record.fields[j], v);
+      if (status == Number::ok) {
+        ++numbers[k];
+      } else if (status == Number::invalid && !is_missing_cell(record.fields[j])) {
+        if (texts[k]++ == 0) {
+          first_text[k] = record.fields[j];
+          first_text_line[k] = record.line;
+        }
+      }
+    }
+  }
+  std::vector<bool> numeric(n);
+  for (std::size_t k = 0; k < n; ++k) {
+    const std::string& name = plan.names[plan.features[k]];
+    const bool listed =
+        std::find(categorical.begin(), categorical.end(), name) != categorical.end();
+    numeric[k] = texts[k] == 0 && !listed;
+    if (!listed && texts[k] > 0 && numbers[k] > texts[k]) {
+      bad_cell(source, first_text_line[k], plan.features[k], name, first_text[k], Number::invalid,
+               fmt::format(" ({} of the column's cells are numbers; if it holds categories, give "
+                           "--categorical {})",
+                           numbers[k], name));
+    }
+  }
+  return numeric;
+}
+
 constexpr EnumNames<CsvOptions::Header, 3> kHeaderNames{{
     {CsvOptions::Header::yes, "yes"},
     {CsvOptions::Header::no, "no"},
@@ -384,19 +501,23 @@ CsvOptions::Header parse_csv_header(const std::string& name) {
 
 // ---- CsvReader ----------------------------------------------------------------------------
 
-CsvReader::CsvReader(std::string_view text, std::string source)
-    : text_(text), source_(std::move(source)) {
+CsvReader::CsvReader(std::string_view text, std::string source, char delimiter)
+    : text_(text), source_(std::move(source)), delimiter_(delimiter) {
   if (text_.starts_with(kBom)) pos_ = kBom.size();
 }
 
 bool CsvReader::next(CsvRecord& record) {
   const std::size_t n = text_.size();
-  // Whitespace-only lines up to the end of the text are not records.
-  std::size_t probe = pos_;
-  while (probe < n && (is_space(text_[probe]) || is_line_end(text_[probe]))) ++probe;
-  if (probe == n) {
-    pos_ = n;
-    return false;
+  // Whitespace-only lines up to the end of the text are not records. The first byte of content
+  // found is remembered, so that a run of blank lines is scanned once, not once per line.
+  if (pos_ >= content_at_) {
+    std::size_t probe = pos_;
+    while (probe < n && (is_space(text_[probe]) || is_line_end(text_[probe]))) ++probe;
+    if (probe == n) {
+      pos_ = n;
+      return false;
+    }
+    content_at_ = probe;
   }
 
   record.line = line_;
@@ -427,8 +548,8 @@ bool CsvReader::next(CsvRecord& record) {
         }
         break;
       }
-      while (pos_ < n && is_space(text_[pos_])) ++pos_;
-      if (pos_ < n && text_[pos_] != ',' && !is_line_end(text_[pos_])) {
+      while (pos_ < n && is_space(text_[pos_]) && text_[pos_] != delimiter_) ++pos_;
+      if (pos_ < n && text_[pos_] != delimiter_ && !is_line_end(text_[pos_])) {
         throw Error(
             fmt::format("{}:{}: column {}: unexpected {} after a closing quote (a quote "
                         "inside a quoted field is written \"\")",
@@ -436,19 +557,58 @@ bool CsvReader::next(CsvRecord& record) {
       }
     } else {
       std::size_t end = pos_;
-      while (end < n && text_[end] != ',' && !is_line_end(text_[end])) ++end;
+      while (end < n && text_[end] != delimiter_ && !is_line_end(text_[end])) ++end;
       field.assign(text_.substr(pos_, end - pos_));
       pos_ = end;
     }
     if (pos_ >= n) break;
     const char delimiter = text_[pos_++];
-    if (delimiter == ',') continue;
+    if (delimiter == delimiter_) continue;
     if (delimiter == '\r' && pos_ < n && text_[pos_] == '\n') ++pos_;
     ++line_;
     break;
   }
   record.fields.resize(count);
   return true;
+}
+
+// ---- Delimiters ---------------------------------------------------------------------------
+
+char detect_delimiter(std::string_view text) {
+  constexpr std::size_t kProbeRecords = 20;
+  char best = ',';
+  std::size_t best_fields = 1;
+  for (const char candidate : {',', ';', '\t'}) {
+    CsvReader reader(text, "", candidate);
+    CsvRecord record;
+    std::size_t fields = 0;
+    bool consistent = true;
+    try {
+      for (std::size_t r = 0; r < kProbeRecords && reader.next(record); ++r) {
+        if (fields == 0) fields = record.fields.size();
+        consistent &= record.fields.size() == fields;
+      }
+    } catch (const Error&) {
+      consistent = false;  // a quote this delimiter cannot place
+    }
+    if (consistent && fields > best_fields) {
+      best = candidate;
+      best_fields = fields;
+    }
+  }
+  return best;
+}
+
+char parse_delimiter(const std::string& name) {
+  if (name == "auto") return 0;
+  if (name == "comma" || name == ",") return ',';
+  if (name == "semicolon" || name == ";") return ';';
+  if (name == "tab" || name == "\t") return '\t';
+  throw Error(fmt::format("unknown delimiter \"{}\" (choose auto, comma, semicolon, tab)", name));
+}
+
+std::string delimiter_name(char delimiter) {
+  return delimiter == ';' ? "semicolon" : delimiter == '\t' ? "tab" : "comma";
 }
 
 // ---- Task inference -----------------------------------------------------------------------
@@ -484,7 +644,8 @@ TaskChoice infer_task(std::span<const std::string> label_cells, const std::strin
 
 Dataset parse_csv_dataset(std::string_view text, const std::string& source,
                           const CsvOptions& options, CsvReport* report) {
-  CsvReader reader(text, source);
+  const char delimiter = options.delimiter != 0 ? options.delimiter : detect_delimiter(text);
+  CsvReader reader(text, source, delimiter);
   CsvRecord first;
   CsvRecord record;
   if (!reader.next(first)) throw Error(fmt::format("{}:1: empty file (no records)", source));
@@ -549,19 +710,37 @@ Dataset parse_csv_dataset(std::string_view text, const std::string& source,
                             column_text(label, plan.names[label])));
   }
 
+  EncodingOptions encoding_options = options.encoding;
+  for (std::string& name : encoding_options.categorical) {
+    const std::size_t j = resolve_column(name, plan, "categorical", source, first.line);
+    if (std::find(plan.features.begin(), plan.features.end(), j) == plan.features.end())
+      throw Error(fmt::format("{}:{}: --categorical {}: {} is not a feature column", source,
+                              first.line, name, column_text(j, plan.names[j])));
+    name = plan.names[j];
+  }
+  const std::vector<bool> numeric =
+      numeric_columns(text, source, delimiter, header, plan, encoding_options.categorical);
+
   Rows rows;
+  start_table(rows, plan, numeric, source);
   reserve_rows(rows, text, plan);
+  const MissingPolicy policy = options.encoding.missing;
   if (!header) {
     // A text cell on line 1 of a file without a detected header is often an undetected header.
     const bool guessed = options.header == CsvOptions::Header::automatic;
     read_row(
-        first, plan, source, rows,
+        first, plan, policy, source, rows,
         guessed ? " (no header was detected; if this line is a header, say so explicitly)" : "");
   }
   if (has_second) {
-    read_row(record, plan, source, rows);
-    while (reader.next(record)) read_row(record, plan, source, rows);
+    read_row(record, plan, policy, source, rows);
+    while (reader.next(record)) read_row(record, plan, policy, source, rows);
   }
+  if (rows.table.rows == 0)
+    throw Error(
+        fmt::format("{}: no rows left to train on ({} without a label, {} with a missing "
+                    "feature cell)",
+                    source, rows.missing_labels, rows.dropped));
 
   const TaskChoice choice =
       options.task
@@ -580,10 +759,36 @@ Dataset parse_csv_dataset(std::string_view text, const std::string& source,
       data.labels[i] = *index.find(rows.labels[i]);
   }
 
+  std::vector<std::int64_t> fit_rows;
+  if (options.fit_rows) {
+    fit_rows = options.fit_rows(data);
+  } else {
+    fit_rows.resize(static_cast<std::size_t>(data.rows));
+    std::iota(fit_rows.begin(), fit_rows.end(), std::int64_t{0});
+  }
+  TableEncoding encoding;
+  try {
+    encoding = fit_encoding(rows.table, fit_rows, encoding_options);
+  } catch (const Error& e) {
+    throw Error(fmt::format("{}: {}", source, e.what()));
+  }
+  finish_features(data, rows, encoding);
+
   if (report != nullptr) {
-    report->schema =
-        CsvSchema{data.feature_names, data.label_name, data.task,
-                  data.class_names,   header,          static_cast<std::int64_t>(columns)};
+    CsvSchema& schema = report->schema;
+    schema = CsvSchema{};
+    schema.feature_names = data.feature_names;
+    schema.label_name = data.label_name;
+    schema.task = data.task;
+    schema.class_names = data.class_names;
+    schema.has_header = header;
+    schema.columns = static_cast<std::int64_t>(columns);
+    schema.delimiter = delimiter;
+    schema.encoding = std::move(encoding);
+    for (const std::string& name : options.ignore)
+      report->schema.ignored.push_back(
+          plan.names[resolve_column(name, plan, "ignored", source, first.line)]);
+    if (plan.id) report->schema.id_column = plan.names[*plan.id];
     report->header_reason = std::move(header_reason);
     report->task_reason = choice.reason;
   }
@@ -626,13 +831,28 @@ std::optional<std::size_t> find_named(const Plan& plan, const std::string& name,
   return found;
 }
 
+// The encoding a schema reads with: its own, or for a model without one each feature name as a
+// numeric column in which a gap is an error.
+TableEncoding schema_encoding(const CsvSchema& schema) {
+  if (!schema.encoding.columns.empty()) return schema.encoding;
+  TableEncoding e;
+  e.missing = MissingPolicy::error;
+  for (const std::string& name : schema.feature_names) {
+    ColumnEncoding c;
+    c.name = name;
+    e.columns.push_back(std::move(c));
+  }
+  return e;
+}
+
 }  // namespace
 
 Dataset parse_csv_for_model(std::string_view text, const std::string& source,
                             const CsvSchema& schema, bool require_label,
-                            const std::string& id_column) {
+                            const std::string& id_column, char delimiter) {
   if (schema.feature_names.empty()) throw Error(source + ": the model's schema has no features");
-  CsvReader reader(text, source);
+  const TableEncoding encoding = schema_encoding(schema);
+  CsvReader reader(text, source, delimiter != 0 ? delimiter : detect_delimiter(text));
   CsvRecord first;
   if (!reader.next(first)) throw Error(fmt::format("{}:1: empty file (no records)", source));
 
@@ -646,8 +866,8 @@ Dataset parse_csv_for_model(std::string_view text, const std::string& source,
     std::size_t expected = static_cast<std::size_t>(std::max<std::int64_t>(schema.columns, 0));
     const std::optional<std::size_t> label_at = generic_index(schema.label_name);
     if (expected == 0) {
-      for (const std::string& name : schema.feature_names) {
-        if (const auto j = generic_index(name)) expected = std::max(expected, *j + 1);
+      for (const ColumnEncoding& c : encoding.columns) {
+        if (const auto j = generic_index(c.name)) expected = std::max(expected, *j + 1);
       }
       if (label_at) expected = std::max(expected, *label_at + 1);
     }
@@ -665,20 +885,22 @@ Dataset parse_csv_for_model(std::string_view text, const std::string& source,
     plan.names = generic_names(found);
   }
 
-  for (std::size_t k = 0; k < schema.feature_names.size(); ++k) {
-    const std::string& name = schema.feature_names[k];
+  std::vector<bool> numeric;
+  for (std::size_t k = 0; k < encoding.columns.size(); ++k) {
+    const std::string& name = encoding.columns[k].name;
     const std::optional<std::size_t> j = find_named(plan, name, source, first.line);
     if (!j) {
       const bool looks_like_data = std::any_of(first.fields.begin(), first.fields.end(),
                                                [](const std::string& c) { return is_number(c); });
       throw Error(fmt::format(
-          "{}:{}: no column {}, which the model needs (feature {} of {}); the columns are: {}{}",
-          source, first.line, shown(name), k + 1, schema.feature_names.size(), columns_list(plan),
+          "{}:{}: no column {}, which the model needs (column {} of {}); the columns are: {}{}",
+          source, first.line, shown(name), k + 1, encoding.columns.size(), columns_list(plan),
           looks_like_data ? " (this line looks like data, but the model was trained on a file "
                             "with a header)"
                           : ""));
     }
     plan.features.push_back(*j);
+    numeric.push_back(encoding.columns[k].kind == ColumnEncoding::Kind::number);
   }
   if (require_label) {
     plan.label = find_named(plan, schema.label_name, source, first.line);
@@ -690,19 +912,34 @@ Dataset parse_csv_for_model(std::string_view text, const std::string& source,
   if (!id_column.empty()) plan.id = resolve_column(id_column, plan, "id", source, first.line);
 
   Rows rows;
+  start_table(rows, plan, numeric, source);
   reserve_rows(rows, text, plan);
-  if (!schema.has_header) read_row(first, plan, source, rows);
+  MissingPolicy policy = encoding.missing;
+  if (schema.encoding.columns.empty()) {
+    rows.missing_hint = " (the model keeps no values to fill gaps with; train it again)";
+  } else if (policy == MissingPolicy::drop && !require_label) {
+    // Every row to predict needs an answer: a gap cannot be dropped here.
+    policy = MissingPolicy::error;
+    rows.missing_hint = " (the model was trained with --missing drop, so it has no fill value)";
+  }
+  if (!schema.has_header) read_row(first, plan, policy, source, rows);
   CsvRecord record;
-  while (reader.next(record)) read_row(record, plan, source, rows);
-  if (rows.count == 0) {
+  while (reader.next(record)) read_row(record, plan, policy, source, rows);
+  if (rows.table.rows == 0) {
+    if (rows.missing_labels + rows.dropped > 0)
+      throw Error(
+          fmt::format("{}: no rows left ({} without a label, {} with a missing feature "
+                      "cell)",
+                      source, rows.missing_labels, rows.dropped));
     throw Error(fmt::format("{}:{}: header only, no data rows", source, first.line));
   }
 
   Dataset data = make_dataset(rows, plan, source);
   data.task = schema.task;
   data.class_names = schema.class_names;
-  data.feature_names = schema.feature_names;
   data.label_name = schema.label_name;
+  finish_features(data, rows, encoding);
+  data.feature_names = schema.feature_names;
   if (!require_label) return data;
   if (schema.task == Task::regression) {
     data.targets = parse_targets(rows, plan, source);
@@ -714,7 +951,8 @@ Dataset parse_csv_for_model(std::string_view text, const std::string& source,
     const std::optional<std::int32_t> c = index.find(rows.labels[i]);
     if (!c) {
       throw Error(fmt::format("{}:{}: {}: label {} is not one of the model's classes: {}", source,
-                              rows.lines[i], column_text(*plan.label, plan.names[*plan.label]),
+                              rows.table.lines[i],
+                              column_text(*plan.label, plan.names[*plan.label]),
                               shown(rows.labels[i]), join_names(schema.class_names)));
     }
     data.labels[i] = *c;
@@ -723,10 +961,10 @@ Dataset parse_csv_for_model(std::string_view text, const std::string& source,
 }
 
 Dataset read_csv_for_model(const std::filesystem::path& path, const CsvSchema& schema,
-                           bool require_label, const std::string& id_column) {
+                           bool require_label, const std::string& id_column, char delimiter) {
   const std::vector<std::uint8_t> bytes = read_file_bytes(path, kMaxCsvBytes);
   const std::string_view text(reinterpret_cast<const char*>(bytes.data()), bytes.size());
-  return parse_csv_for_model(text, path.string(), schema, require_label, id_column);
+  return parse_csv_for_model(text, path.string(), schema, require_label, id_column, delimiter);
 }
 
 }  // namespace backprop

@@ -41,6 +41,12 @@ void require_exists(const std::string& path, const std::string& what) {
 
 }  // namespace
 
+bool is_table_path(const std::string& data) {
+  std::error_code ec;
+  const fs::path path(data);
+  return fs::exists(path, ec) && !fs::is_directory(path, ec) && !is_idx_file(path);
+}
+
 TrainingData load_training_data(const std::string& data, const std::string& test,
                                 const CsvOptions& csv_options, const DataSourceNames& names) {
   require_exists(data, names.data);
@@ -66,7 +72,8 @@ TrainingData load_training_data(const std::string& data, const std::string& test
     require_exists(test, names.test);
     const fs::path tpath(test);
     if (out.csv) {
-      out.test = read_csv_for_model(tpath, out.csv_report.schema, true, csv_options.id_column);
+      out.test = read_csv_for_model(tpath, out.csv_report.schema, true, csv_options.id_column,
+                                    csv_options.delimiter);
     } else if (fs::is_directory(tpath)) {
       const auto dir = find_idx_directory(tpath);
       if (dir && dir->test_images && dir->test_labels) {
@@ -86,14 +93,14 @@ TrainingData load_training_data(const std::string& data, const std::string& test
 
 Dataset load_data_for_model(const std::string& path_text, const ModelInput& input,
                             bool require_label, const std::string& id_column,
-                            const DataSourceNames& names) {
+                            const DataSourceNames& names, char delimiter) {
   require_exists(path_text, names.data);
   const fs::path path(path_text);
   if (input.csv) {
     if (fs::is_directory(path))
       throw Error(fmt::format("{} '{}' is a directory, but this model was trained on CSV rows",
                               names.data, path_text));
-    return read_csv_for_model(path, input.schema, require_label, id_column);
+    return read_csv_for_model(path, input.schema, require_label, id_column, delimiter);
   }
   Dataset d;
   if (fs::is_directory(path)) {

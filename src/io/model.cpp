@@ -103,6 +103,80 @@ const NamedTensor& expect_tensor(const SafetensorsFile& file, const std::string&
   return *t;
 }
 
+constexpr int kEncodingVersion = 1;
+
+json encoding_json(const TableEncoding& e) {
+  json columns = json::array();
+  for (const ColumnEncoding& c : e.columns) {
+    json j = {{"name", c.name}, {"kind", to_string(c.kind)}, {"indicator", c.indicator}};
+    switch (c.kind) {
+      case ColumnEncoding::Kind::number:
+        j["fill"] = c.fill;
+        break;
+      case ColumnEncoding::Kind::category:
+        j["categories"] = c.categories;
+        j["fill"] = c.fill_category;
+        break;
+      case ColumnEncoding::Kind::date:
+        j["hour"] = c.hour;
+        j["fill"] = c.fill;
+        break;
+    }
+    columns.push_back(std::move(j));
+  }
+  return {{"version", kEncodingVersion}, {"missing", to_string(e.missing)}, {"columns", columns}};
+}
+
+// The encoding from its JSON, every size and value checked before use.
+TableEncoding parse_encoding(const SafetensorsFile& file, const json& j) {
+  return field(file, "encoding", [&] {
+    if (!j.is_object() || j.at("version") != kEncodingVersion)
+      throw Error(
+          fmt::format("{}: metadata 'encoding' is not version {}", file.source, kEncodingVersion));
+    const auto named = [&](auto parse, const json& value) {
+      try {
+        return parse(value.get<std::string>());
+      } catch (const Error& e) {
+        throw Error(fmt::format("{}: metadata 'encoding': {}", file.source, e.what()));
+      }
+    };
+    TableEncoding e;
+    e.missing = named(parse_missing_policy, j.at("missing"));
+    for (const json& cj : j.at("columns")) {
+      ColumnEncoding c;
+      c.name = cj.at("name").get<std::string>();
+      c.kind = named(parse_column_kind, cj.at("kind"));
+      c.indicator = cj.at("indicator").get<bool>();
+      std::size_t fills = 1;
+      if (c.kind == ColumnEncoding::Kind::category) {
+        c.categories = cj.at("categories").get<std::vector<std::string>>();
+        c.fill_category = cj.at("fill").get<std::string>();
+        if (c.categories.empty() || c.categories.size() > kMaxCategories ||
+            std::find(c.categories.begin(), c.categories.end(), c.fill_category) ==
+                c.categories.end())
+          throw Error(
+              fmt::format("{}: encoding of column '{}': 1 to {} categories, the fill "
+                          "among them",
+                          file.source, c.name, kMaxCategories));
+      } else {
+        if (c.kind == ColumnEncoding::Kind::date) {
+          c.hour = cj.at("hour").get<bool>();
+          fills = c.hour ? 5 : 4;
+        }
+        for (const json& v : cj.at("fill"))
+          c.fill.push_back(float_number(file, v, "encoding fill"));
+        if (c.fill.size() != fills)
+          throw Error(fmt::format("{}: encoding of column '{}' has {} fill values, not {}",
+                                  file.source, c.name, c.fill.size(), fills));
+      }
+      e.columns.push_back(std::move(c));
+      if (static_cast<std::int64_t>(e.columns.size()) > kMaxWidth)
+        throw Error(fmt::format("{}: encoding has more than {} columns", file.source, kMaxWidth));
+    }
+    return e;
+  });
+}
+
 }  // namespace
 
 ModelInput model_input(const ModelInfo& info) {
@@ -114,6 +188,10 @@ ModelInput model_input(const ModelInfo& info) {
   in.schema.class_names = info.class_names;
   in.schema.has_header = info.csv_header;
   in.schema.columns = info.csv_columns;
+  in.schema.encoding = info.encoding;
+  in.schema.ignored = info.csv_ignored;
+  in.schema.id_column = info.csv_id;
+  in.schema.delimiter = info.csv_delimiter;
   return in;
 }
 
@@ -146,17 +224,23 @@ std::map<std::string, std::string> model_metadata(const ModelInfo& info) {
   for (const auto f : a.activations) arch["activations"].push_back(to_string(f));
   std::map<std::string, std::string> m;
   m["format"] = "backprop";
-  m["format_version"] = std::to_string(kModelFormatVersion);
+  // Version 1 unless the inputs need the encoding to be read right (model.hpp).
+  m["format_version"] = info.encoding.plain() ? "1" : std::to_string(kModelFormatVersion);
   m["architecture"] = arch.dump();
   m["preprocessing"] = to_string(info.preprocessing.kind);
   m["task"] = to_string(info.task);
   if (info.task == Task::classification) m["classes"] = json(info.class_names).dump();
   m["features"] = json(info.feature_names).dump();
   m["label"] = info.label_name;
-  m["input"] =
-      json{
-          {"format", info.input_format}, {"header", info.csv_header}, {"columns", info.csv_columns}}
-          .dump();
+  json input = {
+      {"format", info.input_format}, {"header", info.csv_header}, {"columns", info.csv_columns}};
+  if (info.input_format == "csv") {
+    input["ignore"] = info.csv_ignored;
+    input["id"] = info.csv_id;
+    input["delimiter"] = std::string(1, info.csv_delimiter);
+  }
+  m["input"] = input.dump();
+  if (!info.encoding.columns.empty()) m["encoding"] = encoding_json(info.encoding).dump();
   m["training"] = json(info.training).dump();
   return m;
 }
@@ -194,9 +278,10 @@ Model model_from_file(const SafetensorsFile& file, std::int64_t max_batch) {
     throw Error(fmt::format("{}: not a backprop model (metadata 'format' is not \"backprop\")",
                             file.source));
   const std::string version = metadata_string(file, "format_version");
-  if (version != std::to_string(kModelFormatVersion))
+  if (version != "1" && version != std::to_string(kModelFormatVersion))
     throw Error(fmt::format(
-        "{}: model format version '{}' is not supported (this backprop reads version {})",
+        "{}: model format version '{}' is not supported (this backprop reads versions 1 to {}; "
+        "a newer backprop wrote it)",
         file.source, version, kModelFormatVersion));
   Model model;
   ModelInfo& info = model.info;
@@ -232,6 +317,14 @@ Model model_from_file(const SafetensorsFile& file, std::int64_t max_batch) {
       if (input.contains("columns"))
         info.csv_columns =
             whole_number(file, input.at("columns"), "input.columns", 0, std::int64_t{1} << 40);
+      if (input.contains("ignore"))
+        info.csv_ignored = input.at("ignore").get<std::vector<std::string>>();
+      info.csv_id = input.value("id", std::string());
+      const std::string delimiter = input.value("delimiter", std::string(","));
+      if (delimiter != "," && delimiter != ";" && delimiter != "\t")
+        throw Error(fmt::format("{}: metadata input.delimiter is not a comma, semicolon or tab",
+                                file.source));
+      info.csv_delimiter = delimiter[0];
       return 0;
     });
     if (info.input_format != "idx" && info.input_format != "csv")
@@ -245,6 +338,15 @@ Model model_from_file(const SafetensorsFile& file, std::int64_t max_batch) {
         info.training[k] = v.is_string() ? v.get<std::string>() : v.dump();
       return 0;
     });
+  }
+  if (file.metadata.count("encoding") != 0) {
+    info.encoding = parse_encoding(file, metadata_json(file, "encoding"));
+    if (info.encoding.width() != a.inputs())
+      throw Error(fmt::format("{}: the encoding gives {} features for {} inputs", file.source,
+                              info.encoding.width(), a.inputs()));
+    if (!info.encoding.plain() && version == "1")
+      throw Error(
+          fmt::format("{}: format version 1 cannot hold a non-numeric encoding", file.source));
   }
   info.preprocessing.kind = parse_normalization(metadata_string(file, "preprocessing"));
 

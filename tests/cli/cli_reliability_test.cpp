@@ -348,9 +348,9 @@ TEST_F(CliReliability, DivergenceInTheUpdateItselfNeverSavesNonFiniteWeights) {
   for (const char* batch : {"50", "100"}) {  // two steps (the second one fails) and one step
     SCOPED_TRACE(std::string("--batch ") + batch);
     const std::string out = tmp.str(std::string("u") + batch + ".safetensors");
-    const RunResult r =
-        run_cli({"train", "--data", tmp.str("big.csv"), "--normalize", "none", "--layers", "2,3",
-                 "--lr", "1e35", "--batch", batch, "--epochs", "1", "--threads", "1", "-o", out});
+    const RunResult r = run_cli({"train", "--data", tmp.str("big.csv"), "--normalize", "none",
+                                 "--layers", "2,3", "--lr", "1e35", "--batch", batch, "--epochs",
+                                 "1", "--val-split", "0", "--threads", "1", "-o", out});
     EXPECT_EQ(r.exit_code, 3) << r.describe();
     if (fs::exists(out)) {
       const Model model = load_model(out, 1);
@@ -458,15 +458,40 @@ TEST_F(CliReliability, ResumeStoresEveryWeightOptionAndRefusesThemAgain) {
   const json run = json::parse(load_checkpoint(ck, 1).run);
   std::set<std::string> keys;
   for (const auto& [key, value] : run.items()) keys.insert(key);
-  EXPECT_EQ(keys,
-            (std::set<std::string>{"activation", "batch",       "data",     "data_fingerprint",
-                                   "dropout",    "epochs",      "header",   "hidden",
-                                   "id",         "ignore",      "init",     "label",
-                                   "layers",     "loss",        "lr",       "lr_gamma",
-                                   "lr_step",    "momentum",    "nesterov", "no_shuffle",
-                                   "normalize",  "optimizer",   "patience", "schedule",
-                                   "seed",       "shards",      "task",     "test",
-                                   "val_split",  "weight_decay"}));
+  EXPECT_EQ(keys, (std::set<std::string>{"activation",
+                                         "batch",
+                                         "categorical",
+                                         "data",
+                                         "data_fingerprint",
+                                         "delimiter",
+                                         "dropout",
+                                         "epochs",
+                                         "header",
+                                         "hidden",
+                                         "id",
+                                         "ignore",
+                                         "init",
+                                         "label",
+                                         "layers",
+                                         "loss",
+                                         "lr",
+                                         "lr_gamma",
+                                         "lr_step",
+                                         "missing",
+                                         "missing_indicator",
+                                         "momentum",
+                                         "nesterov",
+                                         "no_shuffle",
+                                         "normalize",
+                                         "optimizer",
+                                         "patience",
+                                         "schedule",
+                                         "seed",
+                                         "shards",
+                                         "task",
+                                         "test",
+                                         "val_split",
+                                         "weight_decay"}));
   EXPECT_EQ(run.at("hidden"), "8");
   EXPECT_EQ(run.at("data"), small_);
 

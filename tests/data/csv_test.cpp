@@ -2,6 +2,7 @@
 
 #include <gtest/gtest.h>
 
+#include <cmath>
 #include <filesystem>
 #include <fstream>
 #include <string>
@@ -181,14 +182,20 @@ TEST(CsvHeader, ForcedYesTakesANumericFirstLineAsNames) {
 TEST(CsvHeader, ForcedNoReadsATextFirstLineAsData) {
   CsvOptions options;
   options.header = Header::no;
-  const std::string message = parse_error("x,y\n1,2\n", options);
-  EXPECT_EQ(message, "data.csv:1: column 1 (\"c0\"): \"x\" is not a number");
+  // Line 1 is data: its text makes column c0 a category column.
+  const Dataset d = parse("x,y\n1,2\n", options);
+  EXPECT_EQ(d.rows, 2);
+  EXPECT_EQ(d.feature_names, fields({"c0=1", "c0=x"}));
 }
 
 TEST(CsvHeader, UndetectedHeaderErrorSuggestsSayingSo) {
-  const std::string message = parse_error("name,species\nbob,cat\n");
+  // Numbers below, a name on line 1 that the rule missed (the label's column is text too).
+  CsvOptions options;
+  options.header = Header::no;
+  const std::string message = parse_error("name,species\n1,cat\n2,dog\n", options);
   EXPECT_CONTAINS(message, "data.csv:1: column 1 (\"c0\"): \"name\" is not a number");
-  EXPECT_CONTAINS(message, "no header was detected");
+  options.header = Header::automatic;
+  EXPECT_EQ(parse("name,species\n1,cat\n2,dog\n", options).rows, 2);
 }
 
 TEST(CsvHeader, SingleRecordIsAHeaderOnlyWhenItHasNoNumbers) {
@@ -273,19 +280,22 @@ TEST(CsvColumns, IgnoringTheLabelOrEverythingIsAnError) {
 
 // ---- Malformed cells and records ----------------------------------------------------------
 
-TEST(CsvErrors, NonNumericFeatureQuotesTheCell) {
-  EXPECT_EQ(parse_error("a,income,y\n1,2,0\n3,12a,1\n"),
-            "data.csv:3: column 2 (\"income\"): \"12a\" is not a number");
+TEST(CsvErrors, NonNumericCellInANumberColumnQuotesTheCell) {
+  EXPECT_EQ(parse_error("a,income,y\n1,2,0\n3,12a,1\n5,6,0\n"),
+            "data.csv:3: column 2 (\"income\"): \"12a\" is not a number (2 of the column's cells "
+            "are numbers; if it holds categories, give --categorical income)");
 }
 
-TEST(CsvErrors, MissingValues) {
-  EXPECT_EQ(parse_error("a,income,y\n1,2,0\n3,,1\n"),
-            "data.csv:3: column 2 (\"income\"): missing value");
-  EXPECT_EQ(parse_error("a,income,y\n1,2,0\n3,  ,1\n"),
-            "data.csv:3: column 2 (\"income\"): missing value");
-  EXPECT_EQ(parse_error("a,income,y\n1,2,0\n3,NaN,1\n"),
-            "data.csv:3: column 2 (\"income\"): missing value (\"NaN\")");
-  EXPECT_CONTAINS(parse_error("a,b,y\n1,2,0\n3,4,\n"),
+TEST(CsvErrors, MissingValuesWithMissingError) {
+  CsvOptions options;
+  options.encoding.missing = MissingPolicy::error;
+  EXPECT_EQ(parse_error("a,income,y\n1,2,0\n3,,1\n", options),
+            "data.csv:3: column 2 (\"income\"): missing value (--missing error)");
+  EXPECT_EQ(parse_error("a,income,y\n1,2,0\n3,  ,1\n", options),
+            "data.csv:3: column 2 (\"income\"): missing value (--missing error)");
+  EXPECT_EQ(parse_error("a,income,y\n1,2,0\n3,NaN,1\n", options),
+            "data.csv:3: column 2 (\"income\"): missing value (\"NaN\") (--missing error)");
+  EXPECT_CONTAINS(parse_error("a,b,y\n1,2,0\n3,4,\n", options),
                   "data.csv:3: column 3 (\"y\"): missing value");
 }
 
@@ -303,8 +313,9 @@ TEST(CsvErrors, WrongNumberOfFields) {
 }
 
 TEST(CsvErrors, LinesCountNewlinesInsideQuotes) {
-  EXPECT_EQ(parse_error("a,b,y\n1,2,\"multi\nline\"\n3,x,z\n"),
-            "data.csv:4: column 2 (\"b\"): \"x\" is not a number");
+  EXPECT_EQ(parse_error("a,b,y\n1,2,\"multi\nline\"\n3,x,z\n4,5,z\n"),
+            "data.csv:4: column 2 (\"b\"): \"x\" is not a number (2 of the column's cells are "
+            "numbers; if it holds categories, give --categorical b)");
 }
 
 TEST(CsvErrors, EmptyFileAndHeaderOnly) {
@@ -424,9 +435,9 @@ TEST(CsvFile, ReadsBomAndCrlfFromDisk) {
 }
 
 TEST(CsvFile, MessagesNameThePath) {
-  const TempFile file("x,y\n1,2\n3,?\n");
+  const TempFile file("x,y\n1,2\n3,4\nz,5\n");
   const std::string message = error_of([&] { read_csv_dataset(file.path(), {}); });
-  EXPECT_CONTAINS(message, file.path().string() + ":3: column 2 (\"y\"): missing value");
+  EXPECT_CONTAINS(message, file.path().string() + ":4: column 1 (\"x\"): \"z\" is not a number");
   const std::string missing =
       error_of([] { read_csv_dataset("/nonexistent/backprop/none.csv", {}); });
   EXPECT_CONTAINS(missing, "/nonexistent/backprop/none.csv");
@@ -573,6 +584,135 @@ TEST(CsvNames, Utf8NamesAndLabelsAreKept) {
   const Dataset data = parse("caf\xC3\xA9,label\n1,\xE2\x82\xAC\n2,\xC3\xA9t\xC3\xA9\n");
   EXPECT_EQ(data.feature_names, std::vector<std::string>{"caf\xC3\xA9"});
   EXPECT_EQ(data.class_names, (std::vector<std::string>{"\xC3\xA9t\xC3\xA9", "\xE2\x82\xAC"}));
+}
+
+}  // namespace
+}  // namespace backprop
+
+// ---- Tables as they come: gaps, text, dates, delimiters --------------------------------------
+
+namespace backprop {
+namespace {
+
+// A raw table with every kind of gap, a text column, a date column and string labels, written
+// with `sep`; `order` lists the columns to write (a permutation of 0..4).
+std::string raw_table(char sep, std::vector<int> order = {0, 1, 2, 3, 4}) {
+  const std::vector<std::vector<std::string>> rows = {
+      {"age", "city", "day", "score", "label"},
+      {"31", "Paris", "2024-01-05", "1.5", "yes"},
+      {"", "Oslo", "2024-02-10T08:30", "2.5", "no"},
+      {"NA", "Rome", "", "0.5", "yes"},
+      {"45", "N/A", "2024-03-15 12:00", "nan", "no"},
+      {"null", "Paris", "2024-04-20", "?", "yes"},
+      {"28", "Oslo", "NULL", "3.5", ""},
+      {"52", "n/a", "2024-06-01T23:59:59Z", "4.0", "no"},
+  };
+  std::string text;
+  for (const auto& row : rows) {
+    for (std::size_t k = 0; k < order.size(); ++k) {
+      if (k > 0) text += sep;
+      text += row[static_cast<std::size_t>(order[k])];
+    }
+    text += '\n';
+  }
+  return text;
+}
+
+TEST(CsvTables, EveryGapIsFilledAndTheLabelGapIsLeftOut) {
+  CsvReport report;
+  const Dataset d = parse(raw_table(','), with_label("label"), &report);
+  EXPECT_EQ(d.rows, 6);  // the row without a label is left out
+  EXPECT_EQ(d.feature_names,
+            fields({"age", "city=Oslo", "city=Paris", "city=Rome", "day.year", "day.month",
+                    "day.dayofweek", "day.dayofyear", "day.hour", "score"}));
+  ASSERT_EQ(d.notes.size(), 2u);
+  EXPECT_EQ(d.notes[0], "left out 1 row without a label (column \"label\")");
+  EXPECT_EQ(d.notes[1], "filled 8 missing cells: age 3, city 2, day 1, score 2");
+  for (const float v : d.values) EXPECT_TRUE(std::isfinite(v));
+  EXPECT_EQ(report.schema.encoding.columns.size(), 4u);
+  EXPECT_EQ(report.schema.delimiter, ',');
+}
+
+TEST(CsvTables, DelimitersAreDetectedOrForced) {
+  const Dataset comma = parse(raw_table(','), with_label("label"));
+  for (const char sep : {';', '\t'}) {
+    CsvReport report;
+    const Dataset d = parse(raw_table(sep), with_label("label"), &report);
+    EXPECT_EQ(report.schema.delimiter, sep);
+    EXPECT_EQ(d.values, comma.values);
+    EXPECT_EQ(d.feature_names, comma.feature_names);
+  }
+  CsvOptions forced = with_label("label");
+  forced.delimiter = ',';
+  // A semicolon file read with commas has one column: the label is not found.
+  EXPECT_CONTAINS(parse_error(raw_table(';'), forced), "label column \"label\" not found");
+}
+
+TEST(CsvTables, StatisticsComeFromTheFitRowsOnly) {
+  CsvOptions options = with_label("label");
+  std::vector<std::int64_t> seen_rows;
+  options.fit_rows = [&](const Dataset& d) {
+    EXPECT_EQ(d.rows, 6);
+    EXPECT_EQ(d.labels.size(), 6u);
+    return std::vector<std::int64_t>{0, 1, 2};  // ages 31, gap, gap
+  };
+  const Dataset d = parse(raw_table(','), options);
+  EXPECT_EQ(d.values[static_cast<std::size_t>(d.features)], 31.0f);  // row 1's age: the median
+  // Rows 0-2 saw Paris, Oslo and Rome; all three remain categories.
+  EXPECT_EQ(d.feature_names[1], "city=Oslo");
+}
+
+TEST(CsvTables, DropAndErrorPolicies) {
+  CsvOptions options = with_label("label");
+  options.encoding.missing = MissingPolicy::drop;
+  const Dataset d = parse(raw_table(','), options);
+  EXPECT_EQ(d.rows, 1);  // only the first row is complete
+  EXPECT_EQ(d.notes.back(), "left out 5 rows with a missing feature cell (--missing drop)");
+  options.encoding.missing = MissingPolicy::error;
+  EXPECT_EQ(parse_error(raw_table(','), options),
+            "data.csv:3: column 1 (\"age\"): missing value (--missing error)");
+}
+
+TEST(CsvTables, CategoricalOptionNamesAFeatureColumn) {
+  CsvOptions options;
+  options.encoding.categorical = {"zip"};
+  const Dataset d = parse("zip,y\n75001,a\n10115,b\n75001,a\n", options);
+  EXPECT_EQ(d.feature_names, fields({"zip=10115", "zip=75001"}));
+  options.encoding.categorical = {"y"};
+  EXPECT_CONTAINS(parse_error("zip,y\n75001,a\n10115,b\n", options), "is not a feature column");
+  options.encoding.categorical = {"nope"};
+  EXPECT_CONTAINS(parse_error("zip,y\n75001,a\n10115,b\n", options), "column \"nope\" not found");
+}
+
+TEST(CsvTables, ForModelEncodesReorderedColumnsTheSameWay) {
+  CsvReport report;
+  const Dataset train = parse(raw_table(','), with_label("label"), &report);
+  const Dataset same = for_model(raw_table(','), report.schema, true);
+  const Dataset reordered = for_model(raw_table(';', {4, 3, 1, 2, 0}), report.schema, true);
+  EXPECT_EQ(same.values, train.values);
+  EXPECT_EQ(reordered.values, train.values);
+  EXPECT_EQ(reordered.labels, train.labels);
+  EXPECT_EQ(reordered.notes.front(), "left out 1 row without a label (column \"label\")");
+  // Without the label (predict), every row is kept.
+  const Dataset unlabelled = for_model(raw_table(',', {0, 1, 2, 3}), report.schema, false);
+  EXPECT_EQ(unlabelled.rows, 7);
+}
+
+TEST(CsvTables, ForModelCountsUnseenCategoriesAndNamesMissingColumns) {
+  CsvReport report;
+  parse(raw_table(','), with_label("label"), &report);
+  const Dataset d = for_model("age,city,day,score\n30,Lima,2024-01-01,1\n31,Paris,2024-01-02,2\n",
+                              report.schema, false);
+  EXPECT_EQ(d.values[1] + d.values[2] + d.values[3], 0.0f);  // Lima: all zeros
+  EXPECT_EQ(d.notes.back(),
+            "1 cell of a category not seen in training, encoded as all zeros: city 1");
+  EXPECT_CONTAINS(error_of([&] { for_model("age,city,score\n1,Oslo,2\n", report.schema, false); }),
+                  "no column \"day\", which the model needs (column 3 of 4)");
+}
+
+TEST(CsvTables, ForModelOfAnOldModelRefusesGaps) {
+  EXPECT_CONTAINS(error_of([] { for_model("a,b,y\n1,,cat\n", animal_schema(), true); }),
+                  "data.csv:2: column 2 (\"b\"): missing value (the model keeps no values");
 }
 
 }  // namespace

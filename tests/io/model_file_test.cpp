@@ -286,10 +286,42 @@ std::vector<HostileCase> hostile_cases() {
       return p.encode();
     };
   };
-  cases.push_back({"format_version_2",
-                   edited([](Parts& p) { p.metadata["format_version"] = "2"; }),
-                   {"version", "'2'", "not supported"}});
+  cases.push_back({"format_version_3",
+                   edited([](Parts& p) { p.metadata["format_version"] = "3"; }),
+                   {"version", "'3'", "not supported"}});
   cases.push_back({"missing_W2", edited([](Parts& p) { p.erase("W2"); }), {"'W2'", "missing"}});
+  // Encodings of the 7 inputs: 2 numbers and a column of 5 categories.
+  const std::string two = R"({"name":"x","kind":"number","indicator":false,"fill":[1]},)"
+                          R"({"name":"y","kind":"number","indicator":false,"fill":[2]})";
+  const std::string five =
+      R"({"name":"c","kind":"category","indicator":false,"categories":["a","b","c","d","e"],)"
+      R"("fill":"a"})";
+  const auto encoding = [](const std::string& columns) {
+    return R"({"version":1,"missing":"impute","columns":[)" + columns + "]}";
+  };
+  cases.push_back({"encoding_wrong_width",
+                   edited([=](Parts& p) {
+                     p.metadata["format_version"] = "2";
+                     p.metadata["encoding"] = encoding(two);
+                   }),
+                   {"encoding gives 2 features for 7 inputs"}});
+  cases.push_back({"encoding_in_version_1",
+                   edited([=](Parts& p) { p.metadata["encoding"] = encoding(two + "," + five); }),
+                   {"format version 1 cannot hold"}});
+  cases.push_back({"encoding_fill_not_a_category",
+                   edited([=](Parts& p) {
+                     p.metadata["format_version"] = "2";
+                     std::string bad = five;
+                     bad.replace(bad.find(R"("fill":"a")"), 10, R"("fill":"z")");
+                     p.metadata["encoding"] = encoding(two + "," + bad);
+                   }),
+                   {"the fill among them"}});
+  cases.push_back({"encoding_unknown_kind",
+                   edited([=](Parts& p) {
+                     p.metadata["format_version"] = "2";
+                     p.metadata["encoding"] = encoding(R"({"name":"x","kind":"blob"})");
+                   }),
+                   {"column kind"}});
   cases.push_back({"W1_transposed",
                    edited([](Parts& p) {
                      p.tensor("W1").shape = {5, 7};
@@ -480,6 +512,62 @@ INSTANTIATE_TEST_SUITE_P(Cases, HostileModelFile, ::testing::ValuesIn(hostile_ca
 TEST(HostileModelFileBase, TheUneditedFileLoads) {
   const std::string bytes = valid_parts().encode();
   EXPECT_EQ(refusal(bytes), "<accepted>");
+}
+
+// A table model keeps its encoding; it is written as version 2 exactly when an older reader
+// (version 1 only) would misread its inputs.
+TEST(ModelFile, TableEncodingRoundTripsAndSetsTheVersion) {
+  TempDir tmp;
+  ModelInfo info = classifier_info();
+  info.csv_ignored = {"name", "note"};
+  info.csv_id = "id";
+  info.csv_delimiter = ';';
+  ColumnEncoding age;  // 2 inputs: age, age.missing
+  age.name = "age";
+  age.fill = {31.5f};
+  age.indicator = true;
+  ColumnEncoding city;  // 1 input: city=Oslo
+  city.name = "city";
+  city.kind = ColumnEncoding::Kind::category;
+  city.categories = {"Oslo"};
+  city.fill_category = "Oslo";
+  ColumnEncoding day;  // 4 inputs: the date without an hour
+  day.name = "day";
+  day.kind = ColumnEncoding::Kind::date;
+  day.fill = {2024, 6, 2, 170};
+  info.encoding.columns = {age, city, day};
+  ASSERT_EQ(info.encoding.width(), 7);
+  info.feature_names = info.encoding.feature_names();
+  Network net(info.architecture, 4);
+  net.initialize(3);
+  const fs::path path = tmp / "table.safetensors";
+  save_model(path, net, info);
+  EXPECT_EQ(read_safetensors(path).metadata.at("format_version"), "2");
+  const Model loaded = load_model(path, 4);
+  const TableEncoding& got = loaded.info.encoding;
+  ASSERT_EQ(got.columns.size(), 3u);
+  EXPECT_EQ(got.feature_names(), info.encoding.feature_names());
+  EXPECT_EQ(got.columns[0].fill, age.fill);
+  EXPECT_TRUE(got.columns[0].indicator);
+  EXPECT_EQ(got.columns[1].categories, city.categories);
+  EXPECT_EQ(got.columns[2].fill, day.fill);
+  EXPECT_EQ(loaded.info.csv_ignored, info.csv_ignored);
+  EXPECT_EQ(loaded.info.csv_id, "id");
+  EXPECT_EQ(loaded.info.csv_delimiter, ';');
+  save_model(tmp / "again.safetensors", *loaded.network, loaded.info);
+  EXPECT_TRUE(read_file(path) == read_file(tmp / "again.safetensors"));
+
+  // Numbers only: version 1, which an older reader reads right.
+  ModelInfo plain = classifier_info();
+  for (const auto& name : plain.feature_names) {
+    ColumnEncoding c;
+    c.name = name;
+    c.fill = {0.5f};
+    plain.encoding.columns.push_back(c);
+  }
+  save_model(tmp / "plain.safetensors", net, plain);
+  EXPECT_EQ(read_safetensors(tmp / "plain.safetensors").metadata.at("format_version"), "1");
+  EXPECT_EQ(load_model(tmp / "plain.safetensors", 4).info.encoding.columns.size(), 7u);
 }
 
 }  // namespace

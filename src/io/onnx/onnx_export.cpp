@@ -119,6 +119,19 @@ std::string encode_onnx(const Network& network, const ModelInfo& info) {
         fmt::format("cannot export: the preprocessing has {} offsets and {} scales for {} "
                     "inputs",
                     prep.offset.size(), prep.scale.size(), p));
+  if (!info.encoding.plain()) {
+    std::vector<std::string> encoded;
+    for (const ColumnEncoding& c : info.encoding.columns) {
+      if (c.kind != ColumnEncoding::Kind::number)
+        encoded.push_back(fmt::format("{} ({})", c.name, to_string(c.kind)));
+      if (c.indicator) encoded.push_back(fmt::format("{} (missing indicator)", c.name));
+    }
+    throw Error(fmt::format(
+        "cannot export: the model encodes table columns before its inputs ({}), and the ONNX "
+        "graph takes numbers only; use backprop predict on raw tables, or encode those columns "
+        "as numbers yourself and train on them to export",
+        fmt::join(encoded, ", ")));
+  }
   const bool classify = a.loss == Loss::cross_entropy;
 
   onnx::Model m;

@@ -24,7 +24,8 @@ std::vector<std::string> string_list(const json& j, const std::string& source, c
 
 std::vector<std::pair<std::string, std::string>> onnx_metadata(const ModelInfo& info) {
   std::vector<std::pair<std::string, std::string>> m;
-  m.emplace_back("backprop_format_version", std::to_string(kModelFormatVersion));
+  // Version 1: an exported model's inputs are numbers (export refuses an encoding, model.hpp).
+  m.emplace_back("backprop_format_version", "1");
   if (info.task == Task::classification) m.emplace_back("classes", json(info.class_names).dump());
   m.emplace_back("features", json(info.feature_names).dump());
   m.emplace_back("input", json{{"format", info.input_format},
@@ -43,10 +44,10 @@ OnnxMetadataSeen apply_onnx_metadata(const std::vector<std::pair<std::string, st
   OnnxMetadataSeen seen;
   for (const auto& [key, value] : props) {
     if (key == "backprop_format_version") {
-      if (value != std::to_string(kModelFormatVersion))
+      if (value != "1" && value != std::to_string(kModelFormatVersion))
         throw Error(fmt::format(
             "{}: metadata_props backprop_format_version '{}' is not supported (this backprop "
-            "reads version {})",
+            "reads versions 1 to {})",
             source, value, kModelFormatVersion));
       seen.has_backprop = true;
     }
