@@ -279,7 +279,10 @@ int run_train_on(TrainArgs args, const GivenOptions& given, Processes& procs) {
   // defaults the table's size decides (the checkpoint's run has them already).
   std::string table_line;
   csv.fit_rows = [&](const Dataset& d) {
-    if (!resumed) table_line = choose_table_defaults(args, given, d.rows);
+    const auto training_rows = [&](double fraction) {
+      return static_cast<std::int64_t>(split_validation(d, fraction, args.seed).train.size());
+    };
+    if (!resumed) table_line = choose_table_defaults(args, given, training_rows);
     return split_validation(d, args.val_split, args.seed).train;
   };
   const std::string data_path = readable_data_path("--data", args.data);

@@ -358,7 +358,8 @@ std::string options_allowed_on_resume() {
   return text;
 }
 
-std::string choose_table_defaults(TrainArgs& args, const GivenOptions& given, std::int64_t rows) {
+std::string choose_table_defaults(TrainArgs& args, const GivenOptions& given,
+                                  const std::function<std::int64_t(double)>& training_rows) {
   const auto free = [&](const char* flag) {
     return std::find(given.all.begin(), given.all.end(), flag) == given.all.end();
   };
@@ -374,9 +375,11 @@ std::string choose_table_defaults(TrainArgs& args, const GivenOptions& given, st
   choose("--optimizer", args.optimizer, std::string("adam"));
   choose("--lr", args.lr, 0.001f);
   if (free("--layers")) choose("--hidden", args.hidden, std::string("100"));
-  choose("--batch", args.batch, std::min<std::int64_t>(200, std::max<std::int64_t>(rows, 1)));
-  choose("--epochs", args.epochs, std::int64_t{200});
   choose("--val-split", args.val_split, 0.1);
+  // As scikit-learn: min(200, n) over the rows left for training after the validation split.
+  choose("--batch", args.batch,
+         std::min<std::int64_t>(200, std::max<std::int64_t>(training_rows(args.val_split), 1)));
+  choose("--epochs", args.epochs, std::int64_t{200});
   choose("--patience", args.patience, std::int64_t{10});
   choose("--normalize", args.normalize, std::string("standard"));
   return fmt::format(

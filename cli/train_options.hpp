@@ -79,11 +79,13 @@ std::vector<std::string> changed_on_resume(const TrainArgs& given, const TrainAr
 std::string options_allowed_on_resume();
 
 // Defaults chosen by the data, for a table of `rows` rows: scikit-learn's MLP defaults (ReLU,
-// Adam lr 1e-3, one hidden layer of 100, batch min(200, rows), up to 200 epochs, early stopping
-// with patience 10 on a 10% validation split, keeping the best epoch). Images keep the table's
-// defaults, which train the seed's network. An option the command line gave keeps its value.
-// Returns the "table: ..." line that says what was chosen and why.
-std::string choose_table_defaults(TrainArgs& args, const GivenOptions& given, std::int64_t rows);
+// Adam lr 1e-3, one hidden layer of 100, batch min(200, training rows), up to 200 epochs, early
+// stopping with patience 10 on a 10% validation split, keeping the best epoch). Images keep the
+// table's defaults, which train the seed's network. An option the command line gave keeps its
+// value. Returns the "table: ..." line that says what was chosen and why. training_rows(f): the
+// rows left for training when a fraction f is held out for validation.
+std::string choose_table_defaults(TrainArgs& args, const GivenOptions& given,
+                                  const std::function<std::int64_t(double)>& training_rows);
 
 // The run description stored in a checkpoint: every option that decides the weights.
 nlohmann::json to_json(const TrainArgs& args);
