@@ -1,6 +1,9 @@
 // backprop gradcheck: every analytic gradient against central finite differences in double
 // precision, per parameter tensor; non-zero exit above the tolerance.
 #include <fmt/format.h>
+#include <unistd.h>
+
+#include <chrono>
 
 #include "backprop/error.hpp"
 #include "backprop/gradcheck.hpp"
@@ -35,6 +38,23 @@ int run_gradcheck(const GradcheckArgs& a) {
     throw Error(fmt::format("--tolerance {}: must be greater than 0", a.tolerance));
   if (!(a.dropout >= 0.0f && a.dropout < 1.0f))
     throw Error(fmt::format("--dropout {}: must be in [0, 1)", a.dropout));
+  // Progress on standard error: a line redrawn at most 4 times a second on a terminal, else a
+  // line every 10 seconds (a log shows that a long check is alive, a short one prints nothing).
+  const bool terminal = isatty(STDERR_FILENO) != 0;
+  const auto interval = terminal ? std::chrono::milliseconds(250) : std::chrono::seconds(10);
+  auto next = std::chrono::steady_clock::now() + interval;
+  bool drawn = false;
+  options.progress = [&](std::int64_t done, std::int64_t total) {
+    const auto now = std::chrono::steady_clock::now();
+    if (now < next && done < total) return;
+    if (!terminal && done == total) return;
+    next = now + interval;
+    fmt::print(stderr, "{}gradcheck: {}/{} entries ({:.0f}%){}", terminal ? "\r" : "", done, total,
+               100.0 * static_cast<double>(done) / static_cast<double>(total),
+               terminal ? "" : "\n");
+    std::fflush(stderr);
+    drawn = terminal;
+  };
   GradcheckReport report;
   std::string what;
   if (!a.model.empty()) {
@@ -53,6 +73,7 @@ int run_gradcheck(const GradcheckArgs& a) {
     what = arch.describe();
     report = gradient_check(arch, options);
   }
+  if (drawn) fmt::print(stderr, "\r\033[K");
   fmt::print("gradient check of {}: central differences, h = {}, double precision, batch {}\n",
              what, options.step, options.batch);
   fmt::print("{:<8} {:>10} {:>10} {:>14} {:>14}\n", "tensor", "entries", "checked", "max rel error",

@@ -5,8 +5,10 @@
 //   read_csv_for_model for eval/predict: the columns are picked by the names a trained model
 //                      remembers (its CsvSchema), so their order may differ from training.
 // Every error is a backprop::Error naming the file, the physical line the record starts on and,
-// where one is involved, the column by 1-based index and name, e.g.
-//   data.csv:12: column 3 ("income"): "12a" is not a number
+// where one is involved, the column by index and name, e.g.
+//   data.csv:12: column 2 ("income"): "12a" is not a number
+// Columns count from 0 everywhere: in these messages, in --label/--ignore/--id indices and in
+// the names of a headerless file's columns (c0, c1, ...). Lines count from 1, as editors do.
 #include <cstdint>
 #include <filesystem>
 #include <functional>

@@ -3,6 +3,7 @@
 // the central difference (L(theta + h) - L(theta - h)) / 2h, both in double precision, on
 // random data. Relative error per entry: |a - n| / max(|a|, |n|, floor).
 #include <cstdint>
+#include <functional>
 #include <string>
 #include <vector>
 
@@ -23,6 +24,9 @@ struct GradcheckOptions {
   double floor = 1e-4;
   std::int64_t max_entries = 0;  // per tensor; 0 checks every entry
   bool with_dropout = true;      // check through a fixed dropout mask when dropout > 0
+  // Called after each checked entry with (entries checked so far, entries to check in all):
+  // a large network takes minutes, and this lets a caller show how far it is.
+  std::function<void(std::int64_t, std::int64_t)> progress;
 };
 
 struct TensorCheck {

@@ -18,6 +18,7 @@
 //                           frequent class, after any epoch
 // Each warning is given once per run (and layer).
 #include <cstdint>
+#include <limits>
 #include <set>
 #include <span>
 #include <string>
@@ -77,6 +78,11 @@ class HealthMonitor {
   static constexpr double kVanishingRatio = 1e-4;
   static constexpr double kMinImprovement = 1e-3;  // relative
   static constexpr std::int64_t kStaleEpochs = 3;
+  // Epochs in a row at chance accuracy, with a training loss that fell by less than
+  // kLearningDrop (relative) since the epoch before, before it is a finding: a fresh network can
+  // sit at or below the majority class for a few epochs while its loss falls fast.
+  static constexpr std::int64_t kChanceEpochs = 2;
+  static constexpr double kLearningDrop = 0.01;
 
   HealthMonitor(Architecture architecture, Task task, Baseline baseline);
   // The findings of an epoch (its metrics with their layer statistics).
@@ -93,6 +99,8 @@ class HealthMonitor {
   double best_loss_ = 0;
   std::int64_t stale_ = 0;
   bool seen_epoch_ = false;
+  std::int64_t chance_run_ = 0;  // epochs in a row at chance accuracy, not learning
+  double previous_loss_ = std::numeric_limits<double>::quiet_NaN();
   std::set<std::pair<std::string, std::int64_t>> given_;
 };
 

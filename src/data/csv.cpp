@@ -74,7 +74,7 @@ std::string join_names(const std::vector<std::string>& names, std::size_t max_sh
 }
 
 std::string column_text(std::size_t index, std::string_view name) {
-  return fmt::format("column {} ({})", index + 1, shown(name));
+  return fmt::format("column {} ({})", index, shown(name));
 }
 
 // Column and class names go into the model's metadata (JSON, which is UTF-8) and into printed
@@ -85,13 +85,13 @@ void check_name_text(std::string_view text, const std::string& source, std::int6
     throw Error(fmt::format(
         "{}:{}: column {}: {} is not valid UTF-8 (byte {:#04x} at byte {} of it); save the file "
         "as UTF-8, e.g. iconv -f latin1 -t utf-8 FILE > FILE.utf8",
-        source, line, column + 1, what, static_cast<unsigned char>(text[*at]), *at + 1));
+        source, line, column, what, static_cast<unsigned char>(text[*at]), *at + 1));
   }
   if (const auto at = control_character_offset(text)) {
-    throw Error(fmt::format(
-        "{}:{}: column {}: {} contains the control character {:#04x} at byte "
-        "{} of it; remove it from the file",
-        source, line, column + 1, what, static_cast<unsigned char>(text[*at]), *at + 1));
+    throw Error(
+        fmt::format("{}:{}: column {}: {} contains the control character {:#04x} at byte "
+                    "{} of it; remove it from the file",
+                    source, line, column, what, static_cast<unsigned char>(text[*at]), *at + 1));
   }
 }
 
@@ -230,7 +230,7 @@ void check_unique_names(const std::vector<std::string>& names, const std::string
     const auto [it, fresh] = seen.emplace(names[j], j);
     if (!fresh) {
       throw Error(fmt::format("{}:{}: {} has the same name as column {}", source, line,
-                              column_text(j, names[j]), it->second + 1));
+                              column_text(j, names[j]), it->second));
     }
   }
 }
@@ -431,7 +431,7 @@ bool detect_header(const CsvRecord& first, const CsvRecord* second, std::string&
     const std::string_view top = trim(first.fields[j]);
     if (!top.empty() && !is_number(top) && is_number(second->fields[j])) {
       reason = fmt::format("line {} was taken as a header: column {} has text ({}) above a number",
-                           first.line, j + 1, shown(top));
+                           first.line, j, shown(top));
       return true;
     }
   }
@@ -535,7 +535,7 @@ bool CsvReader::next(CsvRecord& record) {
           throw Error(
               fmt::format("{}:{}: column {}: unterminated quoted field (no closing quote "
                           "before the end of the file)",
-                          source_, open_line, count));
+                          source_, open_line, count - 1));
         }
         const std::string_view chunk = text_.substr(pos_, quote - pos_);
         line_ += count_line_ends(chunk);
@@ -553,7 +553,7 @@ bool CsvReader::next(CsvRecord& record) {
         throw Error(
             fmt::format("{}:{}: column {}: unexpected {} after a closing quote (a quote "
                         "inside a quoted field is written \"\")",
-                        source_, line_, count, shown(text_.substr(pos_, 1))));
+                        source_, line_, count - 1, shown(text_.substr(pos_, 1))));
       }
     } else {
       std::size_t end = pos_;
@@ -824,7 +824,7 @@ std::optional<std::size_t> find_named(const Plan& plan, const std::string& name,
     if (plan.names[j] != name) continue;
     if (found) {
       throw Error(fmt::format("{}:{}: column name {} appears twice (columns {} and {})", source,
-                              line, shown(name), *found + 1, j + 1));
+                              line, shown(name), *found, j));
     }
     found = j;
   }
@@ -893,8 +893,9 @@ Dataset parse_csv_for_model(std::string_view text, const std::string& source,
       const bool looks_like_data = std::any_of(first.fields.begin(), first.fields.end(),
                                                [](const std::string& c) { return is_number(c); });
       throw Error(fmt::format(
-          "{}:{}: no column {}, which the model needs (column {} of {}); the columns are: {}{}",
-          source, first.line, shown(name), k + 1, encoding.columns.size(), columns_list(plan),
+          "{}:{}: no column {}, which the model needs (its column {} of 0 to {}); the columns are: "
+          "{}{}",
+          source, first.line, shown(name), k, encoding.columns.size() - 1, columns_list(plan),
           looks_like_data ? " (this line looks like data, but the model was trained on a file "
                             "with a header)"
                           : ""));

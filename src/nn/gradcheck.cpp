@@ -60,6 +60,14 @@ GradcheckReport check(BasicNetwork<double>& net, const GradcheckOptions& options
   const double floor = options.floor * std::max(1.0, std::abs(base_loss));
   const std::vector<double> analytic(net.gradients().begin(), net.gradients().end());
 
+  // Every tensor's entries to check: all, or max_entries of them.
+  std::int64_t total = 0;
+  for (std::int64_t l = 0; l < net.num_layers(); ++l)
+    for (const std::int64_t count :
+         {net.weight(l).size(), static_cast<std::int64_t>(net.bias(l).size())})
+      total += options.max_entries > 0 ? std::min(count, options.max_entries) : count;
+  std::int64_t done = 0;
+
   GradcheckReport report;
   for (std::int64_t l = 0; l < net.num_layers(); ++l) {
     struct Block {
@@ -95,6 +103,7 @@ GradcheckReport check(BasicNetwork<double>& net, const GradcheckOptions& options
         t.max_relative_error = std::max(t.max_relative_error, std::abs(a - numeric) / denom);
         t.max_abs_gradient = std::max(t.max_abs_gradient, std::abs(a));
         ++t.checked;
+        if (options.progress) options.progress(++done, total);
       }
       report.tensors.push_back(t);
     }

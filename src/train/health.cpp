@@ -157,14 +157,19 @@ std::vector<HealthFinding> HealthMonitor::check_epoch(const EpochMetrics& m) {
     const double acc = val ? m.val_accuracy : m.train_accuracy;
     const double p = baseline_.accuracy;
     const double margin = 3 * std::sqrt(p * (1 - p) / static_cast<double>(baseline_.samples));
-    if (std::isfinite(acc) && acc <= p + margin)
+    const bool learning = std::isfinite(m.train_loss) && std::isfinite(previous_loss_) &&
+                          m.train_loss < previous_loss_ * (1 - kLearningDrop);
+    chance_run_ = std::isfinite(acc) && acc <= p + margin && !learning ? chance_run_ + 1 : 0;
+    if (chance_run_ >= kChanceEpochs)
       add("chance_accuracy", 0, false,
-          fmt::format("epoch {}: the {} accuracy ({:.4f}) is at chance level (always predicting "
-                      "the most frequent class scores {:.4f}). Likely fix: check that --label "
-                      "names the right column, scale the inputs (--normalize standard), or "
-                      "change the learning rate (--lr) by a factor of 10",
-                      e, val ? "validation" : "training", acc, p));
+          fmt::format("epoch {}: the {} accuracy ({:.4f}) has been at chance level for {} epochs "
+                      "while the loss barely moves (always predicting the most frequent class "
+                      "scores {:.4f}). Likely fix: "
+                      "check that --label names the right column, scale the inputs (--normalize "
+                      "standard), or change the learning rate (--lr) by a factor of 10",
+                      e, val ? "validation" : "training", acc, chance_run_, p));
   }
+  previous_loss_ = m.train_loss;
   return out;
 }
 

@@ -202,9 +202,10 @@ TEST_F(CliOutputs, AFailingCheckpointWarnsAndStillWritesTheModel) {
   fs::create_directories(side);
   const std::string m = tmp.str("m.safetensors");
   Child child(cli_argv({"train", "--data", data_, "--hidden", "8", "--threads", "1", "--batch",
-                        "16", "--patience", "0", "--epochs", "3000", "-o", m, "--checkpoint",
+                        "16", "--patience", "0", "--epochs", "20000", "-o", m, "--checkpoint",
                         (side / "ck").string()}));
-  // After the first epoch line the checkpoint's directory disappears.
+  // After the first epoch line the checkpoint's directory disappears; the run lasts long
+  // enough (seconds) that a loaded machine still removes it mid-run.
   while (child.pump(5) && !contains(child.out(), "epoch   1/")) {
   }
   fs::remove_all(side);
@@ -220,7 +221,7 @@ TEST_F(CliOutputs, AFailingCheckpointWarnsAndStillWritesTheModel) {
   EXPECT_TRUE(contains(r.err, "backprop: error: the model was saved to " + m +
                                   ", but --checkpoint failed (cannot write "))
       << r.err;
-  EXPECT_EQ(load_model(m, 1).info.training.at("epochs"), "3000");
+  EXPECT_EQ(load_model(m, 1).info.training.at("epochs"), "20000");
 }
 
 // ---- Signals ----------------------------------------------------------------------------------

@@ -79,5 +79,25 @@ TEST(Gradcheck, DetectsAWrongGradient) {
   EXPECT_GT(coarse.max_relative_error(), 1e-4);
 }
 
+TEST(Gradcheck, ReportsProgressOncePerCheckedEntry) {
+  Architecture arch{{6, 5, 3}, {Activation::tanh}, Loss::cross_entropy};
+  for (const std::int64_t max_entries : {0, 4}) {
+    GradcheckOptions options;
+    options.max_entries = max_entries;
+    std::int64_t calls = 0, last = 0, announced = 0;
+    options.progress = [&](std::int64_t done, std::int64_t total) {
+      ++calls;
+      EXPECT_EQ(done, last + 1);  // one call per entry, in order
+      last = done;
+      announced = total;
+    };
+    const GradcheckReport report = gradient_check(arch, options);
+    std::int64_t checked = 0;
+    for (const auto& t : report.tensors) checked += t.checked;
+    EXPECT_EQ(calls, checked) << "max_entries " << max_entries;
+    EXPECT_EQ(announced, checked) << "the total announced is the number checked";
+  }
+}
+
 }  // namespace
 }  // namespace backprop
