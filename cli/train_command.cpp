@@ -297,6 +297,12 @@ int run_train_on(TrainArgs args, const GivenOptions& given, Processes& procs) {
   if (stop.load()) throw Error("interrupted before training started");
   const Dataset& train = data.train;
   if (resumed) check_resumed_data(args, *resumed, train);
+  if (train.task == Task::classification && train.class_names.size() == 1)
+    throw Error(fmt::format(
+        "{}: the label column \"{}\" holds one class only (\"{}\"), and a classifier needs at "
+        "least 2; check --label (the column to predict), or give --task regression for a "
+        "numeric target",
+        train.source, train.label_name, train.class_names.front()));
   if (data.csv && !args.quiet) {
     fmt::print("data: {} ({} rows, {} features); {}; {}-separated; task: {} ({})\n", train.source,
                train.rows, train.features, data.csv_report.header_reason,

@@ -211,5 +211,14 @@ TEST_F(CliTables, OneHotTooWideNamesTheColumnAndSuggestsIgnore) {
   EXPECT_TRUE(contains(r.err, "--ignore name")) << r.err;
 }
 
+TEST_F(CliTables, AOneClassLabelColumnIsNamedWithItsValue) {
+  write_file(tmp_ / "one.csv", "a,b,kind\n1,2,cat\n3,4,cat\n5,6,cat\n7,8,cat\n");
+  const RunResult r = run_cli({"train", "--data", tmp_.str("one.csv"), "-o", tmp_.str("m")});
+  EXPECT_EQ(r.exit_code, 1) << r.describe();
+  EXPECT_TRUE(contains(r.err, "the label column \"kind\" holds one class only (\"cat\")")) << r.err;
+  EXPECT_TRUE(contains(r.err, "check --label")) << r.err;
+  EXPECT_FALSE(std::filesystem::exists(tmp_ / "m")) << "no model from a refused run";
+}
+
 }  // namespace
 }  // namespace backprop::test
