@@ -38,9 +38,9 @@ std::string full_name(const CLI::App& cmd) {
 
 // Names other tools use for an option of ours, too far from ours for an edit distance to find.
 constexpr std::pair<const char*, const char*> kSynonyms[] = {
-    {"--learning-rate", "--lr"},   {"--learning_rate", "--lr"}, {"--batch-size", "--batch"},
-    {"--batch_size", "--batch"},   {"--n-epochs", "--epochs"},  {"--out", "--output"},
-    {"--num-threads", "--threads"}};
+    {"--learning-rate", "--lr"}, {"--learning_rate", "--lr"},   {"--batch-size", "--batch"},
+    {"--batch_size", "--batch"}, {"--batchsize", "--batch"},    {"--n-epochs", "--epochs"},
+    {"--out", "--output"},       {"--num-threads", "--threads"}};
 
 bool has_option(const CLI::App& cmd, const std::string& name) {
   for (const CLI::Option* option : cmd.get_options())
