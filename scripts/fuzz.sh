@@ -5,6 +5,7 @@
 #
 # Environment: FUZZ_CXX (default clang++), FUZZ_TARGETS (default: all five, space-separated),
 # FUZZ_BUILD_DIR (default <repo>/build-fuzz), FUZZ_JOBS (build parallelism, default nproc),
+# FUZZ_PARALLEL (targets fuzzed at once, default FUZZ_JOBS),
 # FUZZ_SEED_REGRESSIONS (default 1; 0 leaves fuzz/regressions out of the seeds, so that a known,
 # still unfixed crash does not end a target's run at once; tests/fuzz_corpus_test.cpp replays
 # the regressions either way).
@@ -15,7 +16,8 @@
 # and exits 1 if any target crashed, leaked, ran out of memory or timed out; the input that did
 # it is kept under build-fuzz/fuzz-artifacts/<target>/ and its path printed. Reproduce with
 #   build-fuzz/fuzz/<target> <artifact>
-# Needs no network. Takes about 5 x seconds plus the build (a few minutes from scratch).
+# Needs no network. Takes about 5 x seconds / FUZZ_PARALLEL plus the build (a few minutes from
+# scratch).
 set -euo pipefail
 
 seconds="${1:-60}"
@@ -29,6 +31,7 @@ build="${FUZZ_BUILD_DIR:-$root/build-fuzz}"
 cxx="${FUZZ_CXX:-clang++}"
 read -r -a targets <<<"${FUZZ_TARGETS:-fuzz_idx fuzz_csv fuzz_safetensors fuzz_model fuzz_onnx}"
 jobs="${FUZZ_JOBS:-$(nproc 2>/dev/null || echo 2)}"
+parallel="${FUZZ_PARALLEL:-$jobs}"
 
 # Inputs longer than this are not generated; sized so every seed fits and each run stays fast.
 max_len_for() {
@@ -66,20 +69,22 @@ artifacts_root="$build/fuzz-artifacts"
 export ASAN_OPTIONS="${ASAN_OPTIONS:-detect_leaks=1:abort_on_error=0:symbolize=1}"
 export UBSAN_OPTIONS="${UBSAN_OPTIONS:-print_stacktrace=1:halt_on_error=1}"
 
-summary=()
-failed=0
-for target in "${targets[@]}"; do
-  binary="$build/fuzz/$target"
-  corpus="$work/$target/corpus"
-  artifacts="$artifacts_root/$target"
-  log="$artifacts_root/$target.log"
+# One target's run; its summary line goes to $work/<target>.line, its report to <target>.report.
+fuzz_target() {
+  local target="$1"
+  local binary="$build/fuzz/$target"
+  local corpus="$work/$target/corpus"
+  local artifacts="$artifacts_root/$target"
+  local log="$artifacts_root/$target.log"
+  local report="$work/$target.report"
   mkdir -p "$corpus"
   rm -rf "$artifacts"
   mkdir -p "$artifacts"
-  seed_dirs=("$root/fuzz/corpus/$target")
+  local seed_dirs=("$root/fuzz/corpus/$target")
   if [[ "${FUZZ_SEED_REGRESSIONS:-1}" != 0 ]]; then
     seed_dirs+=("$root/fuzz/regressions/$target")
   fi
+  local seeds
   for seeds in "${seed_dirs[@]}"; do
     if [[ -d "$seeds" ]]; then
       find "$seeds" -maxdepth 1 -type f ! -name '.*' -exec cp -- {} "$corpus/" \;
@@ -87,7 +92,7 @@ for target in "${targets[@]}"; do
   done
 
   echo "== $target: ${seconds}s on $(find "$corpus" -type f | wc -l) seed files"
-  status=0
+  local status=0
   # -max_total_time bounds the fuzzing; the outer timeout bounds everything else (loading the
   # corpus, a hang that -timeout misses) so that CI cannot stall.
   timeout --kill-after=30 "$((seconds * 2 + 120))" \
@@ -100,35 +105,58 @@ for target in "${targets[@]}"; do
       -artifact_prefix="$artifacts/" \
       >"$log" 2>&1 || status=$?
 
+  local executions
   executions="$(sed -n 's/^stat::number_of_executed_units: *\([0-9]*\).*/\1/p' "$log" | tail -n 1)"
   if [[ -z "$executions" ]]; then
     # A crash ends the run before the final stats: take the last "#N" progress line instead.
     executions="$(sed -n 's/^#\([0-9][0-9]*\).*/\1/p' "$log" | tail -n 1)"
   fi
   executions="${executions:-0}"
+  local found
   mapfile -t found < <(find "$artifacts" -type f \( -name 'crash-*' -o -name 'leak-*' \
     -o -name 'oom-*' -o -name 'timeout-*' \) | sort)
-  crashes="${#found[@]}"
+  local crashes="${#found[@]}"
   if [[ "$status" -ne 0 && "$crashes" -eq 0 ]]; then
     crashes=1  # died without leaving an input (killed by the outer timeout, or a build problem)
   fi
 
-  line="fuzz $target: $executions executions, $crashes crashes"
-  summary+=("$line")
+  : >"$report"
   if [[ "$crashes" -ne 0 ]]; then
-    failed=1
-    echo "---- $target log (last 60 lines; all of it in $log) ----"
-    tail -n 60 "$log"
-    echo "----"
-    if [[ "${#found[@]}" -eq 0 ]]; then
-      echo "$target exited with status $status and left no input"
-    fi
-    for file in "${found[@]}"; do
-      echo "$target: crashing input: $file"
-      echo "  reproduce: $binary $file"
-    done
+    {
+      echo "---- $target log (last 60 lines; all of it in $log) ----"
+      tail -n 60 "$log"
+      echo "----"
+      if [[ "${#found[@]}" -eq 0 ]]; then
+        echo "$target exited with status $status and left no input"
+      fi
+      local file
+      for file in "${found[@]}"; do
+        echo "$target: crashing input: $file"
+        echo "  reproduce: $binary $file"
+      done
+    } >"$report"
   fi
-  echo "$line"
+  echo "fuzz $target: $executions executions, $crashes crashes" >"$work/$target.line"
+}
+
+# The targets run side by side, one per core: each still gets its full time on a core of its own.
+for target in "${targets[@]}"; do
+  while [[ "$(jobs -rp | wc -l)" -ge "$parallel" ]]; do
+    wait -n || true
+  done
+  fuzz_target "$target" &
+done
+wait
+
+summary=()
+failed=0
+for target in "${targets[@]}"; do
+  line="$(cat "$work/$target.line" 2>/dev/null || echo "fuzz $target: no result, 1 crashes")"
+  summary+=("$line")
+  if [[ "$line" != *" 0 crashes" ]]; then
+    failed=1
+    cat "$work/$target.report" 2>/dev/null || true
+  fi
 done
 
 echo "== summary"

@@ -433,7 +433,7 @@ void Importer::arithmetic(std::size_t i, const onnx::Node& n, const onnx::Tensor
                        c.floats.size()));
   // y = z / divisor + shift, kept in that form so that backprop's own Div + Add reads back
   // exactly.
-  const double v = c.floats.front();
+  const auto v = static_cast<double>(c.floats.front());
   if ((op == "Mul" || op == "Div") && v == 0.0) refuse(i, n, fmt::format("{} by 0", op));
   if (op == "Add") shift_ += v;
   if (op == "Sub") shift_ -= v;
@@ -474,7 +474,7 @@ void Importer::preprocess(std::size_t i, const onnx::Node& n, char op, const std
   // (x - o) * s followed by each op, kept in that form: the first Sub and Mul (backprop's own
   // export) read back exactly.
   for (std::size_t j = 0; j < offset_.size(); ++j) {
-    const double v = c[c.size() == 1 ? 0 : j];
+    const auto v = static_cast<double>(c[c.size() == 1 ? 0 : j]);
     double& o = offset_[j];
     double& s = scale_[j];
     if ((op == '-' || op == '+') && s == 0.0) refuse(i, n, "a shift after a multiplication by 0");
