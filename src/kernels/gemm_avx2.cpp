@@ -81,7 +81,8 @@ struct Avx2 {
   static constexpr std::size_t kMaxVectors = 4;
   static constexpr int kPrefetchCForWrite = 0;
   static constexpr bool kPrefetchB = false;
-  static constexpr std::int64_t kPrefetchBRows = 0, kPrefetchBMaxRowTiles = 0;
+  // Read only when kPrefetchB is set: present so that every vector type has the same traits.
+  [[maybe_unused]] static constexpr std::int64_t kPrefetchBRows = 0, kPrefetchBMaxRowTiles = 0;
   static constexpr std::int64_t kPrefetchASteps = 0;
   static constexpr bool kCopiesPanels = false;
 
