@@ -4,6 +4,7 @@
 // flag values are checked by name before any data is read, and a mistyped option gets the
 // closest one. Each case asserts its message and exit status.
 #include <sys/stat.h>
+#include <unistd.h>
 
 #include <algorithm>
 #include <csignal>
@@ -494,6 +495,54 @@ TEST_F(CliOutputs, EvalKeepsFullClassNamesAndAddsF1AndAverages) {
   EXPECT_EQ(total, 200);
   EXPECT_NEAR(e["macro"]["f1"].get<double>(), macro_f1, 1e-12);
   EXPECT_NEAR(e["weighted"]["f1"].get<double>(), weighted_f1 / 200.0, 1e-12);
+}
+
+// A process limit (ulimit -u) that leaves no room for the worker threads: train says so and exits
+// 1, never hangs, and with --threads 1 (no worker) the same limit lets it train. The kernel
+// exempts root from RLIMIT_NPROC, so as root the run drops to the user nobody (setpriv); a limit
+// of 1 then fails every thread creation, since the user already runs the tool itself.
+TEST_F(CliOutputs, AProcessLimitIsAClearErrorNotAHang) {
+  if (!fs::exists("/usr/bin/prlimit")) GTEST_SKIP() << "prlimit (util-linux) is not installed";
+  std::vector<std::string> prefix;
+  if (::geteuid() == 0) {
+    if (!fs::exists("/usr/bin/setpriv")) GTEST_SKIP() << "setpriv (util-linux) is not installed";
+    prefix = {"/usr/bin/setpriv", "--reuid=65534", "--regid=65534", "--clear-groups"};
+    Child probe([&] {
+      auto argv = prefix;
+      argv.insert(argv.end(), {"/usr/bin/test", "-x", cli_path()});
+      return argv;
+    }());
+    if (probe.wait(10).exit_code != 0)
+      GTEST_SKIP() << "the user nobody cannot run " << cli_path() << " from here";
+  }
+#if defined(__SANITIZE_ADDRESS__)
+  // LeakSanitizer's check at exit runs in a thread of its own, which the limit forbids too.
+  prefix.insert(prefix.end(), {"/usr/bin/env", "ASAN_OPTIONS=detect_leaks=0:abort_on_error=1"});
+#endif
+  TempDir tmp;
+  fs::permissions(tmp.path(), fs::perms::all);  // nobody writes its output here
+  write_file(tmp / "animals.csv", read_file(data_));
+  fs::permissions(tmp / "animals.csv", fs::perms::owner_read | fs::perms::owner_write |
+                                           fs::perms::group_read | fs::perms::others_read);
+  const auto limited = [&](const std::string& threads, const std::string& out) {
+    auto argv = prefix;
+    argv.insert(argv.end(), {"/usr/bin/prlimit", "--nproc=1", "--", cli_path(), "train", "--data",
+                             tmp.str("animals.csv"), "--hidden", "8", "--epochs", "1", "-q",
+                             "--threads", threads, "-o", out});
+    Child child(argv);
+    return child.wait(60);
+  };
+  const RunResult r = limited("4", tmp.str("four.safetensors"));
+  EXPECT_EQ(r.exit_code, 1) << r.describe();
+  EXPECT_FALSE(r.timed_out) << r.describe();
+  EXPECT_TRUE(contains(r.err, "cannot start worker thread 1 of 3")) << r.err;
+  EXPECT_TRUE(contains(r.err, "use fewer threads (--threads) or raise the limit (ulimit -u"))
+      << r.err;
+  EXPECT_FALSE(fs::exists(tmp / "four.safetensors"));
+
+  const RunResult one = limited("1", tmp.str("one.safetensors"));
+  EXPECT_EQ(one.exit_code, 0) << one.describe();
+  EXPECT_TRUE(fs::exists(tmp / "one.safetensors")) << one.describe();
 }
 
 }  // namespace
