@@ -1,5 +1,7 @@
 #include "core/text_checks.hpp"
 
+#include <fmt/format.h>
+
 #include <cstdint>
 
 namespace backprop {
@@ -47,6 +49,25 @@ std::optional<std::size_t> control_character_offset(std::string_view text) {
     if ((c < 0x20 && c != '\t' && c != '\n' && c != '\r') || c == 0x7F) return i;
   }
   return std::nullopt;
+}
+
+std::string shown_text(std::string_view text) {
+  constexpr std::size_t kMaxShown = 40;
+  std::string out = "\"";
+  for (std::size_t i = 0; i < text.size() && i < kMaxShown; ++i) {
+    const auto c = static_cast<std::uint8_t>(text[i]);
+    if (c == '"' || c == '\\') {
+      out += '\\';
+      out += text[i];
+    } else if (c < 0x20 || c == 0x7f) {
+      out += fmt::format("\\x{:02x}", c);
+    } else {
+      out += text[i];
+    }
+  }
+  if (text.size() > kMaxShown) out += "...";
+  out += '"';
+  return out;
 }
 
 }  // namespace backprop

@@ -3,6 +3,7 @@
 // tool prints: column names, class names.
 #include <cstddef>
 #include <optional>
+#include <string>
 #include <string_view>
 
 namespace backprop {
@@ -16,5 +17,9 @@ std::optional<std::size_t> invalid_utf8_offset(std::string_view text);
 // (ESC starts its escape sequences), or nullopt. Tab, line feed and carriage return are white
 // space a quoted CSV field may hold, and are allowed.
 std::optional<std::size_t> control_character_offset(std::string_view text);
+
+// `text` as a message shows it: double-quoted, a quote or backslash escaped with a backslash,
+// control bytes as \xNN, cut after 40 bytes with "...".
+std::string shown_text(std::string_view text);
 
 }  // namespace backprop

@@ -43,24 +43,7 @@ std::int64_t count_line_ends(std::string_view s) {
 }
 
 // A cell as messages show it: double-quoted, control bytes escaped, long cells cut short.
-std::string shown(std::string_view cell) {
-  constexpr std::size_t kMaxShown = 40;
-  std::string out = "\"";
-  for (std::size_t i = 0; i < cell.size() && i < kMaxShown; ++i) {
-    const auto c = static_cast<unsigned char>(cell[i]);
-    if (c == '"' || c == '\\') {
-      out += '\\';
-      out += cell[i];
-    } else if (c < 0x20 || c == 0x7f) {
-      out += fmt::format("\\x{:02x}", c);
-    } else {
-      out += cell[i];
-    }
-  }
-  if (cell.size() > kMaxShown) out += "...";
-  out += '"';
-  return out;
-}
+std::string shown(std::string_view cell) { return shown_text(cell); }
 
 // "a, b, c", cut after `max_shown` items so a 784-column header stays one readable line.
 std::string join_names(const std::vector<std::string>& names, std::size_t max_shown = 20) {

@@ -6,8 +6,11 @@
 #include <cmath>
 #include <nlohmann/json.hpp>
 #include <set>
+#include <string_view>
+#include <unordered_map>
 
 #include "backprop/error.hpp"
+#include "core/text_checks.hpp"
 #include "io/metadata_json.hpp"
 
 namespace backprop {
@@ -69,9 +72,17 @@ Architecture parse_architecture(const SafetensorsFile& file) {
         throw Error(
             fmt::format("{}: architecture has more than {} layers", file.source, kMaxLayers));
     }
+    // An unknown name is an Error of the enum's own, which does not know the file.
+    const auto named = [&](auto parse, const json& value) {
+      try {
+        return parse(value.get<std::string>());
+      } catch (const Error& e) {
+        throw Error(fmt::format("{}: metadata 'architecture': {}", file.source, e.what()));
+      }
+    };
     for (const auto& name : j.at("activations"))
-      a.activations.push_back(parse_activation(name.get<std::string>()));
-    a.loss = parse_loss(j.at("loss").get<std::string>());
+      a.activations.push_back(named(parse_activation, name));
+    a.loss = named(parse_loss, j.at("loss"));
     if (j.contains("dropout"))
       a.dropout = float_number(file, j.at("dropout"), "architecture.dropout");
     if (j.contains("leaky_slope"))
@@ -83,6 +94,31 @@ Architecture parse_architecture(const SafetensorsFile& file) {
     }
     return a;
   });
+}
+
+// Class and feature names are printed, written into CSV headers and, for classes, key predict's
+// columns: the CSV reader's rules (UTF-8, no control character that acts on a terminal), and
+// class names distinct. The writer and the reader both check, so each reads what the other
+// writes. `where` starts the message.
+void check_names(std::string_view where, std::string_view what,
+                 const std::vector<std::string>& names, bool distinct) {
+  std::unordered_map<std::string_view, std::size_t> seen;
+  for (std::size_t i = 0; i < names.size(); ++i) {
+    const std::string& name = names[i];
+    if (const auto at = invalid_utf8_offset(name))
+      throw Error(fmt::format("{}: {} {} is not valid UTF-8 (byte {:#04x} at byte {} of it)", where,
+                              what, i, static_cast<unsigned char>(name[*at]), *at + 1));
+    if (const auto at = control_character_offset(name))
+      throw Error(fmt::format(
+          "{}: {} {} ({}) contains the control character {:#04x} at byte {} "
+          "of it",
+          where, what, i, shown_text(name), static_cast<unsigned char>(name[*at]), *at + 1));
+    if (!distinct) continue;
+    const auto [first, fresh] = seen.emplace(name, i);
+    if (!fresh)
+      throw Error(fmt::format("{}: {}s {} and {} are both {}; each class needs a name of its own",
+                              where, what, first->second, i, shown_text(name)));
+  }
 }
 
 std::vector<std::string> string_list(const SafetensorsFile& file, const char* key) {
@@ -267,7 +303,10 @@ void check_parameters_finite(const Network& network, std::string_view source) {
 
 void save_model(const std::filesystem::path& path, const Network& network, const ModelInfo& info) {
   network.architecture().validate();
-  check_parameters_finite(network, fmt::format("refusing to write {}", path.string()));
+  const std::string refusal = fmt::format("refusing to write {}", path.string());
+  check_parameters_finite(network, refusal);
+  check_names(refusal, "class name", info.class_names, true);
+  check_names(refusal, "feature name", info.feature_names, false);
   const auto tensors = model_tensors(network, info);
   write_safetensors(path, tensors, model_metadata(info));
 }
@@ -302,7 +341,9 @@ Model model_from_file(const SafetensorsFile& file, std::int64_t max_batch) {
       static_cast<std::int64_t>(info.class_names.size()) != a.outputs())
     throw Error(fmt::format("{}: {} class names for {} outputs", file.source,
                             info.class_names.size(), a.outputs()));
+  check_names(file.source, "class name", info.class_names, true);
   info.feature_names = string_list(file, "features");
+  check_names(file.source, "feature name", info.feature_names, false);
   if (!info.feature_names.empty() &&
       static_cast<std::int64_t>(info.feature_names.size()) != a.inputs())
     throw Error(fmt::format("{}: {} feature names for {} inputs", file.source,

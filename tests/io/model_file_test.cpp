@@ -207,6 +207,27 @@ TEST(ModelFile, NonFiniteWeightsAreNeverWritten) {
   EXPECT_EQ(read_file(path), "previous");
 }
 
+// The names the reader refuses (below, HostileModelFile) are never written either.
+TEST(ModelFile, NamesTheReaderRefusesAreNeverWritten) {
+  Network net(classifier_info().architecture, 1);
+  net.initialize(5);
+  TempDir tmp;
+  const std::string path = tmp.str("m.safetensors");
+  write_file(path, "previous");
+  ModelInfo twice = classifier_info();
+  twice.class_names[2] = "ant";
+  EXPECT_EQ(error_of([&] { save_model(path, net, twice); }),
+            "refusing to write " + path +
+                ": class names 0 and 2 are both \"ant\"; each class needs a name of its own");
+  ModelInfo escape = classifier_info();
+  escape.feature_names[3] = "f\x1b[2J";
+  EXPECT_EQ(error_of([&] { save_model(path, net, escape); }),
+            "refusing to write " + path +
+                ": feature name 3 (\"f\\x1b[2J\") contains the control character 0x1b at byte 2 "
+                "of it");
+  EXPECT_EQ(read_file(path), "previous");
+}
+
 TEST(ModelFile, TheWritersLayerLimitIsTheReaders) {
   Architecture a;
   a.widths.assign(kMaxLayers + 1, 2);
@@ -378,6 +399,32 @@ std::vector<HostileCase> hostile_cases() {
              R"({"widths":"7,5,4,3","activations":["tanh","relu"],"loss":"cross_entropy"})";
        }),
        {"architecture"}});
+  cases.push_back(
+      {"unknown_activation",
+       edited([](Parts& p) {
+         p.metadata["architecture"] =
+             R"({"widths":[7,5,4,3],"activations":["tanh","swish"],"loss":"cross_entropy"})";
+       }),
+       {"metadata 'architecture'", "unknown activation \"swish\""}});
+  cases.push_back({"unknown_loss",
+                   edited([](Parts& p) {
+                     p.metadata["architecture"] =
+                         R"({"widths":[7,5,4,3],"activations":["tanh","relu"],"loss":"hinge"})";
+                   }),
+                   {"metadata 'architecture'", "\"hinge\""}});
+  cases.push_back({"duplicate_class_names",
+                   edited([](Parts& p) { p.metadata["classes"] = R"(["ant","bee","ant"])"; }),
+                   {"class names 0 and 2 are both \"ant\""}});
+  // A terminal escape sequence in a name would act on the terminal that prints it.
+  cases.push_back(
+      {"class_name_with_an_escape_sequence",
+       edited([](Parts& p) { p.metadata["classes"] = R"(["ant","\u001b[31mbee","cicada"])"; }),
+       {"class name 1 (\"\\x1b[31mbee\")", "control character 0x1b at byte 1"}});
+  cases.push_back({"feature_name_with_a_bell",
+                   edited([](Parts& p) {
+                     p.metadata["features"] = R"(["f0","f1","f2\u0007","f3","f4","f5","f6"])";
+                   }),
+                   {"feature name 2", "control character 0x07 at byte 3"}});
   cases.push_back({"classes_json_malformed",
                    edited([](Parts& p) { p.metadata["classes"] = R"(["ant","bee",)"; }),
                    {"'classes'", "not valid JSON"}});
