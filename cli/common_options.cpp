@@ -3,6 +3,9 @@
 #include <fmt/format.h>
 
 #include <algorithm>
+#include <cmath>
+#include <cstdlib>
+#include <limits>
 
 #include "backprop/error.hpp"
 #include "backprop/thread_pool.hpp"
@@ -42,6 +45,23 @@ CLI::Validator seed_validator() {
         return fmt::format("must be a whole number in [0, 18446744073709551615], not {}", text);
       },
       "SEED");
+}
+
+CLI::Validator float_validator() {
+  return CLI::Validator(
+      [](std::string& text) -> std::string {
+        char* end = nullptr;
+        const double v = std::strtod(text.c_str(), &end);
+        const bool number = end != text.c_str() && *end == '\0';
+        if (!number || !std::isfinite(v) ||
+            std::abs(v) <= static_cast<double>(std::numeric_limits<float>::max()))
+          return {};  // not a number: CLI11 says so; inf and nan: the option's own range says so
+        return fmt::format(
+            "must be a number a 32-bit float can hold (magnitude at most {:g}), "
+            "not {}",
+            static_cast<double>(std::numeric_limits<float>::max()), text);
+      },
+      "FLOAT");
 }
 
 CLI::Option* add_json_flag(CLI::App* cmd, bool& json) {

@@ -45,6 +45,10 @@ void check_thread_count(int threads);
 // refused instead of becoming 2^64 - 1).
 CLI::Validator seed_validator();
 
+// A number for a float option: one a 32-bit float holds (magnitude at most 3.4e38), so that
+// "1e39" is refused as written instead of turning into inf.
+CLI::Validator float_validator();
+
 // --threads N as a thread count: N, or every core this process may use for 0.
 int thread_count(int requested);
 

@@ -287,6 +287,8 @@ std::function<GivenOptions()> add_train_options(CLI::App* cmd, TrainArgs& args) 
           auto& value = args.*f.member;
           if constexpr (std::is_same_v<std::decay_t<decltype(value)>, bool>) {
             return cmd->add_flag(o.flag, value, o.help);
+          } else if constexpr (std::is_same_v<std::decay_t<decltype(value)>, float>) {
+            return cmd->add_option(o.flag, value, o.help)->check(float_validator());
           } else {
             return cmd->add_option(o.flag, value, o.help);
           }

@@ -295,6 +295,10 @@ TEST_F(CliOutputs, FlagValuesOutOfRangeAreNamedBeforeAnyDataIsRead) {
   const std::vector<Case> cases = {
       {{"--lr", "0"}, 1, "--lr 0: must be a finite number greater than 0"},
       {{"--lr", "-0.5"}, 1, "--lr -0.5: must be a finite number greater than 0"},
+      {{"--lr", "1e39"},
+       2,
+       "--lr: must be a number a 32-bit float can hold (magnitude at most 3.40282e+38), not 1e39"},
+      {{"--lr", "inf"}, 1, "--lr inf: must be a finite number greater than 0"},
       {{"--batch", "0"}, 1, "--batch 0: must be at least 1"},
       {{"--epochs", "0"}, 1, "--epochs 0: must be at least 1"},
       {{"--patience", "-1"}, 1, "--patience -1: must be at least 0"},
