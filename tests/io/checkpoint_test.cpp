@@ -5,6 +5,7 @@
 #include <unistd.h>
 #include <cstring>
 #include <filesystem>
+#include <nlohmann/json.hpp>
 #include <numeric>
 
 #include "backprop/checkpoint.hpp"
@@ -71,6 +72,7 @@ TEST(Checkpoint, ResumingGivesTheSameWeightsAsOneRun) {
 
   const Checkpoint c = load_checkpoint(path, options.batch);
   fs::remove(path);
+  EXPECT_TRUE(c.state.history.empty()) << "the history is the metrics file's, not the checkpoint's";
   Network second(f.info.architecture, options.batch);
   copy_parameters(second, *c.model.network);
   Trainer rest(second, f.info.preprocessing, options, f.data, f.rows, pool);
@@ -81,7 +83,9 @@ TEST(Checkpoint, ResumingGivesTheSameWeightsAsOneRun) {
   ASSERT_EQ(straight.parameters().size(), second.parameters().size());
   EXPECT_EQ(0, std::memcmp(straight.parameters().data(), second.parameters().data(),
                            straight.parameters().size() * sizeof(float)));
-  EXPECT_EQ(rest.state().history.size(), 4u);
+  // The resumed trainer's history starts with the epoch it resumed in.
+  ASSERT_EQ(rest.state().history.size(), 3u);
+  EXPECT_EQ(rest.state().history.front().epoch, 2);
 }
 
 // A real checkpoint, rewritten with one metadata value replaced.
@@ -91,6 +95,64 @@ void rewrite_metadata(const fs::path& path, const std::string& key, const std::s
   for (const auto& t : file.tensors) refs.push_back({t.name, t.shape, t.data});
   file.metadata[key] = value;
   write_safetensors(path, refs, file.metadata);
+}
+
+// Written every epoch, a checkpoint must cost the same each time: it holds the state of the
+// run, not its history. Between epoch 2 and epoch 40 only counters gain digits.
+TEST(Checkpoint, SizeDoesNotGrowWithTheEpochCount) {
+  Fixture f;
+  TrainOptions options;
+  options.epochs = 40;
+  options.batch = 8;
+  options.optimizer.kind = OptimizerKind::momentum;
+  ThreadPool pool(1);
+  Network net(f.info.architecture, options.batch);
+  net.initialize(2);
+  Trainer trainer(net, f.info.preprocessing, options, f.data, f.rows, pool);
+  const fs::path path = temp_file("size.safetensors");
+  std::vector<std::uintmax_t> sizes;
+  trainer.on_epoch = [&](const EpochMetrics& m) {
+    if (m.epoch != 2 && m.epoch != 40) return;
+    save_checkpoint(path, net, f.info, trainer, "{}");
+    sizes.push_back(fs::file_size(path));
+  };
+  ASSERT_EQ(trainer.run(), TrainOutcome::completed);
+  fs::remove(path);
+  ASSERT_EQ(trainer.state().history.size(), 40u);
+  ASSERT_FALSE(trainer.state().history.back().layers.empty()) << "layer statistics recorded";
+  ASSERT_EQ(sizes.size(), 2u);
+  // "epoch":2 -> 40 and "optimizer_steps":10 -> 200: two more digits (the header's padding to a
+  // multiple of 8 bytes may add up to 7).
+  EXPECT_LE(sizes[1] - sizes[0], 9u)
+      << sizes[0] << " bytes after 2 epochs, " << sizes[1] << " after 40";
+  EXPECT_GE(sizes[1], sizes[0]);
+}
+
+// Checkpoints of earlier versions hold every epoch's metrics under "history": they still load
+// and resume, and the history is not taken from them.
+TEST(Checkpoint, OneWithAHistoryStillLoads) {
+  Fixture f;
+  TrainOptions options;
+  options.epochs = 2;
+  options.batch = 8;
+  ThreadPool pool(1);
+  Network net(f.info.architecture, options.batch);
+  net.initialize(1);
+  Trainer trainer(net, f.info.preprocessing, options, f.data, f.rows, pool);
+  trainer.run();
+  const fs::path path = temp_file("history.safetensors");
+  save_checkpoint(path, net, f.info, trainer, "{}");
+  nlohmann::json state = nlohmann::json::parse(read_safetensors(path).metadata.at("checkpoint"));
+  EXPECT_FALSE(state.contains("history"));
+  state["history"] = nlohmann::json::array();
+  for (const auto& m : trainer.state().history)
+    state["history"].push_back(nlohmann::json::parse(to_json(m)));
+  rewrite_metadata(path, "checkpoint", state.dump());
+  const Checkpoint c = load_checkpoint(path, 1);
+  fs::remove(path);
+  EXPECT_EQ(c.state.epoch, 2);
+  EXPECT_EQ(c.optimizer_steps, trainer.optimizer().steps());
+  EXPECT_TRUE(c.state.history.empty());
 }
 
 TEST(Checkpoint, DeeplyNestedTrainingStateIsRefused) {
