@@ -5,6 +5,7 @@
 #include <unistd.h>
 #include <cstring>
 #include <filesystem>
+#include <memory>
 #include <nlohmann/json.hpp>
 #include <numeric>
 
@@ -88,6 +89,22 @@ TEST(Checkpoint, ResumingGivesTheSameWeightsAsOneRun) {
   EXPECT_EQ(rest.state().history.front().epoch, 2);
 }
 
+// A run of `epochs` epochs (batch 8) on the fixture's data, trained to its end.
+struct TrainedRun {
+  Fixture f;
+  ThreadPool pool{1};
+  Network net{f.info.architecture, 8};
+  std::unique_ptr<Trainer> trainer;
+  explicit TrainedRun(std::int64_t epochs) {
+    TrainOptions options;
+    options.epochs = epochs;
+    options.batch = 8;
+    net.initialize(1);
+    trainer = std::make_unique<Trainer>(net, f.info.preprocessing, options, f.data, f.rows, pool);
+    trainer->run();
+  }
+};
+
 // A real checkpoint, rewritten with one metadata value replaced.
 void rewrite_metadata(const fs::path& path, const std::string& key, const std::string& value) {
   SafetensorsFile file = read_safetensors(path);
@@ -131,47 +148,34 @@ TEST(Checkpoint, SizeDoesNotGrowWithTheEpochCount) {
 // Checkpoints of earlier versions hold every epoch's metrics under "history": they still load
 // and resume, and the history is not taken from them.
 TEST(Checkpoint, OneWithAHistoryStillLoads) {
-  Fixture f;
-  TrainOptions options;
-  options.epochs = 2;
-  options.batch = 8;
-  ThreadPool pool(1);
-  Network net(f.info.architecture, options.batch);
-  net.initialize(1);
-  Trainer trainer(net, f.info.preprocessing, options, f.data, f.rows, pool);
-  trainer.run();
+  TrainedRun run(2);
   const fs::path path = temp_file("history.safetensors");
-  save_checkpoint(path, net, f.info, trainer, "{}");
+  save_checkpoint(path, run.net, run.f.info, *run.trainer, "{}");
   nlohmann::json state = nlohmann::json::parse(read_safetensors(path).metadata.at("checkpoint"));
   EXPECT_FALSE(state.contains("history"));
   state["history"] = nlohmann::json::array();
-  for (const auto& m : trainer.state().history)
+  for (const auto& m : run.trainer->state().history)
     state["history"].push_back(nlohmann::json::parse(to_json(m)));
   rewrite_metadata(path, "checkpoint", state.dump());
   const Checkpoint c = load_checkpoint(path, 1);
   fs::remove(path);
   EXPECT_EQ(c.state.epoch, 2);
-  EXPECT_EQ(c.optimizer_steps, trainer.optimizer().steps());
+  EXPECT_EQ(c.optimizer_steps, run.trainer->optimizer().steps());
   EXPECT_TRUE(c.state.history.empty());
 }
 
 TEST(Checkpoint, DeeplyNestedTrainingStateIsRefused) {
-  Fixture f;
-  TrainOptions options;
-  options.epochs = 1;
-  options.batch = 8;
-  ThreadPool pool(1);
-  Network net(f.info.architecture, options.batch);
-  net.initialize(1);
-  Trainer trainer(net, f.info.preprocessing, options, f.data, f.rows, pool);
-  trainer.run();
+  TrainedRun run(1);
+  Network& net = run.net;
+  const ModelInfo& info = run.f.info;
+  const Trainer& trainer = *run.trainer;
   const fs::path path = temp_file("deep.safetensors");
-  save_checkpoint(path, net, f.info, trainer, R"({"data":"x"})");
+  save_checkpoint(path, net, info, trainer, R"({"data":"x"})");
   EXPECT_NO_THROW(load_checkpoint(path, 1));
 
   const std::string deep = std::string(100000, '[') + std::string(100000, ']');
   for (const std::string key : {"checkpoint", "run"}) {
-    save_checkpoint(path, net, f.info, trainer, R"({"data":"x"})");
+    save_checkpoint(path, net, info, trainer, R"({"data":"x"})");
     if (key == "checkpoint") {
       rewrite_metadata(path, key, R"({"epoch":1,"history":[)" + deep + "]}");
     } else {
