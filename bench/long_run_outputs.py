@@ -49,24 +49,27 @@ class Run:
                 "-o", os.path.join(self.dir, "model.safetensors")]
         self.epoch_at = {}  # epoch -> seconds since the start when its line arrived
         self.start = time.monotonic()
-        self.proc = subprocess.Popen(argv, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
-                                     text=True)
+        self.stderr = os.path.join(self.dir, "stderr")
+        with open(self.stderr, "w") as err:
+            self.proc = subprocess.Popen(argv, stdout=subprocess.PIPE, stderr=err, text=True)
         self.reader = threading.Thread(target=self._read)
         self.reader.start()
 
     def _read(self):
+        """Runs in its own thread, so that each run's end is timed as it happens."""
         for line in self.proc.stdout:
             if line.startswith("epoch "):
                 self.epoch_at[int(line.split()[1].split("/")[0])] = time.monotonic() - self.start
-
-    def wait(self):
         _, status, usage = os.wait4(self.proc.pid, 0)
         self.seconds = time.monotonic() - self.start
-        self.reader.join()
         self.cpu = usage.ru_utime + usage.ru_stime
-        self.error = self.proc.stderr.read()
         self.status = os.waitstatus_to_exitcode(status)
         self.proc.returncode = self.status
+
+    def wait(self):
+        self.reader.join()
+        with open(self.stderr) as err:
+            self.error = err.read()
 
     def spans(self, span):
         """(wall first, wall last, steps first, steps last) over `span` epochs."""

@@ -452,10 +452,10 @@ int run_train_on(TrainArgs args, const GivenOptions& given, Processes& procs) {
     write_report(args.report, in, pool);
     if (!args.quiet) fmt::print("report: {}\n", args.report);
   };
+  if (primary && resumed) resume_history(trainer, args);
   // A side output that fails (a full disk, a vanished directory) is dropped with a warning and
   // training goes on: the model is what the run is for, and it is still written at the end;
   // the exit status then says that something was lost (side_output_failed).
-  if (primary && resumed) resume_history(trainer, args);
   std::optional<MetricsLog> metrics;
   if (primary && !args.metrics.empty()) metrics.emplace(args.metrics, trainer.state().history);
   bool checkpoints = !args.checkpoint.empty();
