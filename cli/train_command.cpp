@@ -216,6 +216,37 @@ void check_resumed_data(const TrainArgs& args, const Checkpoint& resumed, const 
                   args.resume, before.describe(), now.describe()));
 }
 
+// A resumed run's history (the checkpoint holds none) is its metrics file's epochs up to the
+// checkpoint, so that the file holds each epoch once and --report covers the whole run. A file
+// that cannot give them starts again at the resumed epoch, with a warning that says why.
+void resume_history(Trainer& trainer, const TrainArgs& args) {
+  const std::int64_t epoch = trainer.state().epoch;
+  const auto lost = [&] {
+    return fmt::format(
+        "{} not in the history{}",
+        epoch == 1 ? std::string("epoch 1 is") : fmt::format("epochs 1 to {} are", epoch),
+        args.report.empty() ? "" : " (nor in --report)");
+  };
+  if (args.metrics.empty()) {
+    if (!args.report.empty() && epoch > 0)
+      fmt::print(stderr,
+                 "backprop: warning: {}: give --metrics with the interrupted run's metrics file\n",
+                 lost());
+    return;
+  }
+  ResumedHistory h = read_resumed_history(args.metrics, epoch);
+  if (!h.problem.empty()) {
+    fmt::print(stderr,
+               "backprop: warning: --metrics {}; the file starts again at epoch {}, and {}\n",
+               h.problem, epoch + 1, lost());
+  } else if (h.dropped_lines > 0 && !args.quiet) {
+    fmt::print("metrics: {} cut back to the checkpoint's {} epoch{} ({} later line{} dropped)\n",
+               args.metrics, epoch, epoch == 1 ? "" : "s", h.dropped_lines,
+               h.dropped_lines == 1 ? "" : "s");
+  }
+  trainer.state().history = std::move(h.epochs);
+}
+
 int run_train_on(TrainArgs args, const GivenOptions& given, Processes& procs) {
   const std::atomic<bool>& stop = install_stop_handlers();
   // Only the first process prints and writes; the others print nothing but errors.
@@ -421,6 +452,7 @@ int run_train_on(TrainArgs args, const GivenOptions& given, Processes& procs) {
     write_report(args.report, in, pool);
     if (!args.quiet) fmt::print("report: {}\n", args.report);
   };
+  if (primary && resumed) resume_history(trainer, args);
   // A side output that fails (a full disk, a vanished directory) is dropped with a warning and
   // training goes on: the model is what the run is for, and it is still written at the end;
   // the exit status then says that something was lost (side_output_failed).
@@ -496,13 +528,14 @@ int run_train_on(TrainArgs args, const GivenOptions& given, Processes& procs) {
                checkpoint_path, resume);
     return kInterrupted;
   }
-  if (!trainer.state().history.empty()) {
-    const EpochMetrics& last = trainer.state().history.back();
-    info.training["epochs"] = std::to_string(last.epoch);
+  // The state counts the epochs, also of a resumed run whose history is not complete.
+  if (trainer.state().epoch > 0) {
+    info.training["epochs"] = std::to_string(trainer.state().epoch);
     if (args.patience > 0) info.training["best_epoch"] = std::to_string(trainer.state().best_epoch);
-    if (std::isfinite(last.test_accuracy))
-      info.training["test_accuracy"] = fmt::format("{:.4f}", last.test_accuracy);
   }
+  const std::vector<EpochMetrics>& history = trainer.state().history;
+  if (!history.empty() && std::isfinite(history.back().test_accuracy))
+    info.training["test_accuracy"] = fmt::format("{:.4f}", history.back().test_accuracy);
   if (!primary) return kSuccess;
   save_model(args.output, net, info);
   if (!args.quiet && stop_signal() != SIGPIPE) {

@@ -4,8 +4,11 @@
 //   tensors  the model's, plus optimizer.state [n] (velocity or Adam's m and v over the flat
 //            parameter buffer) and, with early stopping, trainer.best_parameters [n]
 //   metadata the model's, plus "checkpoint" (epoch, position in the epoch, optimiser step
-//            count, running metrics, early-stopping state, history) and "run" (the caller's
-//            own description of the run, e.g. the command-line options, as JSON)
+//            count, running metrics, early-stopping state) and "run" (the caller's own
+//            description of the run, e.g. the command-line options, as JSON)
+// Its size does not depend on the epoch count: TrainState::history is not saved (a loaded
+// state's is empty), so that a checkpoint written every epoch costs the same each time. The
+// history of a run is its metrics file (`train --metrics`), which a resumed run reads back.
 #include <cstdint>
 #include <filesystem>
 #include <string>

@@ -61,7 +61,7 @@ struct EpochMetrics {
 };
 
 // One epoch as a JSON object (keys in the order above; NaN and infinity as null): a line of
-// the --metrics file and an entry of a checkpoint's history. Parsing throws Error.
+// the --metrics file. Parsing throws Error.
 std::string to_json(const EpochMetrics& m);
 EpochMetrics epoch_metrics_from_json(const std::string& text);
 
@@ -79,6 +79,8 @@ struct TrainState {
   std::int64_t best_epoch = 0;
   std::int64_t stale_epochs = 0;
   std::vector<float> best_parameters;  // flat; empty until validation first improves
+  // The epochs run, in order. Not part of a checkpoint: a resumed run starts it empty, or with
+  // the epochs its caller puts back (train --resume: those of the metrics file).
   std::vector<EpochMetrics> history;
 };
 

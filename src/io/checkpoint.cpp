@@ -81,12 +81,11 @@ void save_checkpoint(const std::filesystem::path& path, const Network& network,
     tensors.push_back({"trainer.best_parameters",
                        {static_cast<std::int64_t>(s.best_parameters.size())},
                        s.best_parameters});
-  json history = json::array();
-  for (const auto& m : s.history) history.push_back(json::parse(to_json(m)));
+  // No history: written every epoch, it would make each write, and so each epoch, cost time in
+  // proportion to the epochs before it. The --metrics file is the run's history.
   json state = state_json(s);
   state["optimizer_steps"] = trainer.optimizer().steps();
   state["parameter_buffer"] = network.parameters().size();
-  state["history"] = history;
   auto metadata = model_metadata(info);
   metadata["checkpoint"] = state.dump();
   metadata["run"] = run;
@@ -105,8 +104,8 @@ Checkpoint load_checkpoint(const std::filesystem::path& path, std::int64_t max_b
   try {
     const json j = parse_metadata_json(found->second, file.source, "checkpoint");
     TrainState& s = c.state;
+    // Checkpoints of earlier versions also hold a "history" of every epoch: it is not read.
     read_state(j, s);
-    for (const auto& m : j.at("history")) s.history.push_back(epoch_metrics_from_json(m.dump()));
     c.optimizer_steps = j.at("optimizer_steps").get<std::uint64_t>();
     const auto buffer = j.at("parameter_buffer").get<std::size_t>();
     if (buffer != c.model.network->parameters().size())

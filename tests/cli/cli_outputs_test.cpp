@@ -195,6 +195,112 @@ TEST_F(CliOutputs, MetricsGetOneLinePerEpochAndAResumeContinuesThem) {
     EXPECT_TRUE(contains(resumed[i], "\"epoch\":" + std::to_string(i + 1))) << resumed[i];
 }
 
+// A metrics file's lines with the fields that time the run (they differ from run to run) left
+// out, each as JSON.
+std::vector<nlohmann::json> untimed_lines(const std::string& path) {
+  std::vector<nlohmann::json> out;
+  for (const auto& line : split_lines(read_file(path))) {
+    nlohmann::json j = nlohmann::json::parse(line);
+    j.erase("seconds");
+    j.erase("samples_per_second");
+    out.push_back(std::move(j));
+  }
+  return out;
+}
+
+// The epochs of a metrics file, in its order.
+std::vector<std::int64_t> epochs_in(const std::string& path) {
+  std::vector<std::int64_t> out;
+  for (const auto& j : untimed_lines(path)) out.push_back(j.at("epoch").get<std::int64_t>());
+  return out;
+}
+
+// The checkpoint holds no history: a resumed run takes it from its metrics file, cut back to the
+// checkpoint's epoch, so that the file and the report cover the run as if it had never stopped.
+TEST_F(CliOutputs, AResumedRunsMetricsAndReportAreThoseOfAnUninterruptedRun) {
+  TempDir tmp;
+  const std::string straight = tmp.str("straight.jsonl");
+  ASSERT_EQ(run_cli(train({"-o", tmp.str("s"), "--epochs", "4", "--metrics", straight})).exit_code,
+            0);
+  ASSERT_EQ(epochs_in(straight), (std::vector<std::int64_t>{1, 2, 3, 4}));
+  // The run stops after epoch 2, with its checkpoint; a killed rerun from it had gone on to
+  // epoch 3 and torn the next line.
+  const std::string metrics = tmp.str("m.jsonl");
+  const std::string ck = tmp.str("ck");
+  ASSERT_EQ(run_cli(train({"-o", tmp.str("m"), "--epochs", "2", "--metrics", metrics,
+                           "--checkpoint", ck}))
+                .exit_code,
+            0);
+  const std::string first_two = read_file(metrics);
+  write_file(metrics, first_two + split_lines(read_file(straight))[2] + "\n{\"epoch\":4,\"tra");
+  const std::string report = tmp.str("r.html");
+  const RunResult r = run_cli({"train", "--resume", ck, "--epochs", "4", "-o", tmp.str("m"),
+                               "--metrics", metrics, "--report", report});
+  ASSERT_EQ(r.exit_code, 0) << r.describe();
+  EXPECT_TRUE(contains(r.out, "metrics: " + metrics +
+                                  " cut back to the checkpoint's 2 epochs (2 later lines dropped)"))
+      << r.out;
+  EXPECT_FALSE(contains(r.err, "warning")) << r.err;
+  EXPECT_EQ(epochs_in(metrics), (std::vector<std::int64_t>{1, 2, 3, 4}));
+  EXPECT_EQ(untimed_lines(metrics), untimed_lines(straight));
+  EXPECT_EQ(read_file(metrics).substr(0, first_two.size()), first_two)
+      << "the epochs before the checkpoint are kept as they were written";
+  const std::string html = read_file(report);
+  for (int e = 1; e <= 4; ++e)
+    EXPECT_TRUE(contains(html, "<tr><td>" + std::to_string(e) + "</td>")) << "epoch " << e;
+  EXPECT_TRUE(contains(html, "<tr><th>epochs recorded</th><td>4</td></tr>"));
+}
+
+// A metrics file that cannot give the epochs before the checkpoint (missing, short, out of
+// order, not JSON) is started again at the resumed epoch, with a warning naming it and the fault.
+TEST_F(CliOutputs, ResumeWithAMetricsFileThatCannotGiveTheHistoryWarnsAndStartsItAfresh) {
+  TempDir tmp;
+  const std::string ck = tmp.str("ck");
+  const std::string metrics = tmp.str("m.jsonl");
+  ASSERT_EQ(run_cli(train({"-o", tmp.str("m"), "--epochs", "2", "--metrics", metrics,
+                           "--checkpoint", ck}))
+                .exit_code,
+            0);
+  const auto lines = split_lines(read_file(metrics));
+  ASSERT_EQ(lines.size(), 2u);
+  const std::string copy = tmp.str("ck.copy");
+  fs::copy_file(ck, copy);
+  struct Case {
+    std::string content;  // "" : no file
+    std::string problem;
+  };
+  const std::vector<Case> cases = {
+      {"", metrics + ": cannot be read (No such file or directory)"},
+      {lines[0] + "\n", metrics + " holds 1 epoch, but the checkpoint is at epoch 2"},
+      {lines[1] + "\n" + lines[0] + "\n", metrics + ":1: epoch 2 where epoch 1 was expected"},
+      {lines[0] + "\nnot json\n", metrics + ":2: "},
+  };
+  for (const Case& c : cases) {
+    SCOPED_TRACE(c.problem);
+    fs::remove(metrics);
+    fs::copy_file(copy, ck, fs::copy_options::overwrite_existing);
+    if (!c.content.empty()) write_file(metrics, c.content);
+    const RunResult r = run_cli(
+        {"train", "--resume", ck, "--epochs", "3", "-q", "-o", tmp.str("m"), "--metrics", metrics});
+    ASSERT_EQ(r.exit_code, 0) << r.describe();
+    EXPECT_TRUE(contains(r.err, "backprop: warning: --metrics " + c.problem)) << r.err;
+    EXPECT_TRUE(contains(r.err,
+                         "; the file starts again at epoch 3, and epochs 1 to 2 are not "
+                         "in the history\n"))
+        << r.err;
+    EXPECT_EQ(epochs_in(metrics), (std::vector<std::int64_t>{3}));
+  }
+  // Without --metrics, a report cannot cover the epochs before the checkpoint: it says so.
+  fs::copy_file(copy, ck, fs::copy_options::overwrite_existing);
+  const RunResult r = run_cli({"train", "--resume", ck, "--epochs", "3", "-q", "-o", tmp.str("m"),
+                               "--report", tmp.str("r.html")});
+  ASSERT_EQ(r.exit_code, 0) << r.describe();
+  EXPECT_TRUE(contains(r.err,
+                       "backprop: warning: epochs 1 to 2 are not in the history (nor in --report): "
+                       "give --metrics with the interrupted run's metrics file\n"))
+      << r.err;
+}
+
 // The policy: a failing side output is dropped with a warning, training goes on, the model is
 // written, and the exit status is 1 with a message that says the model is safe.
 TEST_F(CliOutputs, AFailingCheckpointWarnsAndStillWritesTheModel) {
