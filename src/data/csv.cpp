@@ -538,8 +538,12 @@ CsvReader::CsvReader(ReadText read, std::string source, char delimiter, std::siz
 bool CsvReader::refill() {
   if (at_end_) return false;
   const std::size_t kept = text_.size() - pos_;
-  if (kept == buffer_.size()) buffer_.resize(2 * buffer_.size());
-  std::memmove(buffer_.data(), text_.data() + pos_, kept);
+  if (kept == buffer_.size()) {
+    // The whole window is one unfinished record (pos_ is 0): widen it, keeping its bytes.
+    buffer_.resize(2 * buffer_.size());
+  } else {
+    std::memmove(buffer_.data(), text_.data() + pos_, kept);
+  }
   content_at_ = content_at_ >= pos_ ? content_at_ - pos_ : 0;
   pos_ = 0;
   const std::size_t wanted = buffer_.size() - kept;
