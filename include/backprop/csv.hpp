@@ -32,7 +32,8 @@ struct CsvRecord {
   std::int64_t line = 0;
 };
 
-// Splits CSV text into records, one at a time so that a large file is never held twice.
+// Splits CSV text into records, one at a time, from text in memory or from a stream of it read in
+// windows (what read_csv_dataset and read_csv_for_model do with a file: they never hold its text).
 // Format accepted (RFC 4180 plus the usual laxities):
 //   - records end in LF, CRLF or a lone CR; the last one may lack a line end;
 //   - a UTF-8 byte order mark at the very start is skipped;
@@ -155,7 +156,7 @@ TaskChoice infer_task(std::span<const std::string> label_cells, const std::strin
 
 // ---- Reading ------------------------------------------------------------------------------
 
-// The size limit for a CSV file (after gunzip: file_bytes reads .gz transparently).
+// The size limit for a CSV file (after gunzip: the file is gunzipped as it streams).
 inline constexpr std::uint64_t kMaxCsvBytes = std::uint64_t{4} << 30;
 
 // Reads a training file. Every column but the label, the id and the ignored ones is a feature

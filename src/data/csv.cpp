@@ -541,7 +541,7 @@ bool CsvReader::refill() {
   if (kept == buffer_.size()) {
     // The whole window is one unfinished record (pos_ is 0): widen it, keeping its bytes.
     buffer_.resize(2 * buffer_.size());
-  } else {
+  } else if (kept > 0) {
     std::memmove(buffer_.data(), text_.data() + pos_, kept);
   }
   content_at_ = content_at_ >= pos_ ? content_at_ - pos_ : 0;
