@@ -30,28 +30,36 @@ import numpy as np
 MB = 1e6
 
 
+def write_table(path, rows, names, block):
+    """A CSV file: the header `names` + label, then `rows` rows made 1000 at a time by
+    block(n), which gives n rows of cells and their n labels."""
+    with open(path, "w") as f:
+        f.write(",".join(names) + ",label\n")
+        for start in range(0, rows, 1000):
+            cells, labels = block(min(1000, rows - start))
+            f.writelines(",".join(r) + f",{c}\n" for r, c in zip(cells, labels))
+
+
 def write_mnist(path, rng):
     rows, pixels = 30000, 784
-    with open(path, "w") as f:
-        f.write(",".join(f"p{j}" for j in range(pixels)) + ",label\n")
-        for start in range(0, rows, 1000):
-            n = min(1000, rows - start)
-            x = rng.integers(1, 256, (n, pixels))
-            x[rng.random((n, pixels)) < 0.5] = 0
-            y = rng.integers(0, 10, n)
-            f.writelines(",".join(map(str, r)) + f",{c}\n" for r, c in zip(x.tolist(), y))
+
+    def block(n):
+        x = rng.integers(1, 256, (n, pixels))
+        x[rng.random((n, pixels)) < 0.5] = 0
+        return [map(str, r) for r in x.tolist()], rng.integers(0, 10, n)
+
+    write_table(path, rows, [f"p{j}" for j in range(pixels)], block)
     return rows, pixels
 
 
 def write_decimal(path, rng):
     rows, columns = 60000, 300
-    with open(path, "w") as f:
-        f.write(",".join(f"x{j}" for j in range(columns)) + ",label\n")
-        for start in range(0, rows, 1000):
-            n = min(1000, rows - start)
-            x = rng.normal(0, 1, (n, columns))
-            y = rng.integers(0, 10, n)
-            f.writelines(",".join(f"{v:.4f}" for v in r) + f",{c}\n" for r, c in zip(x, y))
+
+    def block(n):
+        x = rng.normal(0, 1, (n, columns))
+        return [(f"{v:.4f}" for v in r) for r in x], rng.integers(0, 10, n)
+
+    write_table(path, rows, [f"x{j}" for j in range(columns)], block)
     return rows, columns
 
 
