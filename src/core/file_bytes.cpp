@@ -123,7 +123,9 @@ struct FileStream::State {
   const std::filesystem::path& path() const { return file->path(); }
 
   void fill() {
-    in.resize(kChunk);
+    // A small file takes a small buffer (one byte more than it holds, to see its end at once).
+    if (in.empty())
+      in.resize(static_cast<std::size_t>(std::min<std::uint64_t>(kChunk, file->size() + 1)));
     in_have = file->read_at(offset, in.data(), in.size());
     offset += in_have;
     in_at = 0;
