@@ -41,6 +41,7 @@
 #include "backprop/idx.hpp"
 #include "backprop/safetensors.hpp"
 #include "core/file_bytes.hpp"
+#include "data/csv_text.hpp"
 
 #if __has_include("backprop/model.hpp")
 #include <nlohmann/json.hpp>
@@ -286,6 +287,54 @@ inline void check_csv_dataset(const Dataset& d, bool has_label, bool has_ids) {
   }
 }
 
+// The outcome of reading a CSV text one way: the data set, or the message it was refused with.
+struct CsvOutcome {
+  std::optional<Dataset> data;
+  std::string error;
+};
+
+template <class Read>
+CsvOutcome csv_outcome(Read&& read) {
+  try {
+    return {read(), {}};
+  } catch (const Error& e) {
+    return {std::nullopt, e.what()};
+  }
+}
+
+inline bool same_csv_outcome(const CsvOutcome& a, const CsvOutcome& b) {
+  if (a.error != b.error || a.data.has_value() != b.data.has_value()) return false;
+  if (!a.data) return true;
+  const Dataset& x = *a.data;
+  const Dataset& y = *b.data;
+  return x.rows == y.rows && x.features == y.features && same_floats(x.values, y.values) &&
+         x.labels == y.labels && same_floats(x.targets, y.targets) && x.ids == y.ids &&
+         x.feature_names == y.feature_names && x.class_names == y.class_names &&
+         x.label_name == y.label_name && x.notes == y.notes && x.task == y.task;
+}
+
+// The same text as a file read in small windows (a record crosses a window's end every few
+// bytes) must give what the text in memory gives: the same data set or the same message.
+inline void check_csv_in_windows(const std::vector<std::uint8_t>& body, std::string_view text,
+                                 const CsvConfig& config) {
+  constexpr const char* t = "fuzz_csv";
+  if (body.size() >= 2 && body[0] == 0x1f && body[1] == 0x8b) return;  // a file would gunzip it
+  const CsvText file(MemoryFile::instance().hold(body), "train.csv", 1 + body.size() % 13);
+  BACKPROP_FUZZ_REQUIRE(
+      t, same_csv_outcome(
+             csv_outcome([&] { return parse_csv_dataset(text, "train.csv", config.options); }),
+             csv_outcome([&] { return csv_dataset(file, config.options, nullptr); })));
+  const std::string& id = config.options.id_column;
+  BACKPROP_FUZZ_REQUIRE(
+      t, same_csv_outcome(csv_outcome([&] {
+                            return parse_csv_for_model(text, "train.csv", config.schema,
+                                                       config.require_label, id);
+                          }),
+                          csv_outcome([&] {
+                            return csv_for_model(file, config.schema, config.require_label, id, 0);
+                          })));
+}
+
 inline bool csv_entry(Bytes data) {
   constexpr const char* t = "fuzz_csv";
   if (data.empty()) return false;
@@ -297,6 +346,7 @@ inline bool csv_entry(Bytes data) {
     return false;
   }
   const std::string_view text(reinterpret_cast<const char*>(body.data()), body.size());
+  check_csv_in_windows(body, text, config);
 
   bool accepted = false;
   try {

@@ -32,7 +32,8 @@ struct CsvRecord {
   std::int64_t line = 0;
 };
 
-// Splits CSV text into records, one at a time so that a large file is never held twice.
+// Splits CSV text into records, one at a time, from text in memory or from a stream of it read in
+// windows (what read_csv_dataset and read_csv_for_model do with a file: they never hold its text).
 // Format accepted (RFC 4180 plus the usual laxities):
 //   - records end in LF, CRLF or a lone CR; the last one may lack a line end;
 //   - a UTF-8 byte order mark at the very start is skipped;
@@ -44,14 +45,32 @@ struct CsvRecord {
 //     empty field, which the callers report as having the wrong number of fields.
 class CsvReader {
  public:
+  // Fills its buffer with the next bytes of the text and returns how many; fewer than asked
+  // only at the end of the text.
+  using ReadText = std::function<std::size_t(std::span<char>)>;
+
   // `source` names the text in messages (the file's path). `text` must outlive the reader.
   CsvReader(std::string_view text, std::string source, char delimiter = ',');
+  // The text comes from `read`, a window of `window_bytes` at a time: the reader holds the
+  // window and the record it is in (a record longer than the window widens it), never the whole
+  // text. Records, lines and messages are those of the same text in memory.
+  CsvReader(ReadText read, std::string source, char delimiter, std::size_t window_bytes);
   // Reads the next record into `record`, reusing its strings; false at the end of the text.
   // Throws Error on an unterminated quoted field or on text after a closing quote.
   bool next(CsvRecord& record);
 
  private:
-  std::string_view text_;
+  enum class Step { record, more, end };
+  // The next record, if the window holds all of it (`more`: it may go on past the window).
+  Step scan(CsvRecord& record);
+  // Drops the window's bytes before pos_, reads the next ones after what is left (widening the
+  // window when nothing could be dropped); false when the text had no more.
+  bool refill();
+
+  std::string_view text_;  // the window: the whole text, or buffer_'s filled part
+  ReadText read_;          // empty: text_ is the whole text
+  std::vector<char> buffer_;
+  bool at_end_ = true;  // nothing of the text follows the window
   std::string source_;
   std::size_t pos_ = 0;
   std::int64_t line_ = 1;
@@ -137,7 +156,7 @@ TaskChoice infer_task(std::span<const std::string> label_cells, const std::strin
 
 // ---- Reading ------------------------------------------------------------------------------
 
-// The size limit for a CSV file (after gunzip: file_bytes reads .gz transparently).
+// The size limit for a CSV file (after gunzip: the file is gunzipped as it streams).
 inline constexpr std::uint64_t kMaxCsvBytes = std::uint64_t{4} << 30;
 
 // Reads a training file. Every column but the label, the id and the ignored ones is a feature

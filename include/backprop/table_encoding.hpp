@@ -94,6 +94,10 @@ struct TableEncoding {
   // reader has applied drop and error already). Throws Error naming the line and column of a
   // cell a date column cannot read.
   void encode(const RawTable& table, float* out, EncodingCounts& counts) const;
+  // The same encoding without a second buffer, when plain(): every feature is its column's
+  // value with the gaps filled, so table.numbers (rows x width(), row-major) becomes the
+  // features. Returns false, changing nothing, for an encoding that widens the table.
+  bool encode_in_place(RawTable& table, EncodingCounts& counts) const;
 
   // "filled 12 missing cells: age 7, city 5"; "" when none was filled.
   std::string filled_summary(const EncodingCounts& counts) const;

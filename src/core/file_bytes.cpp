@@ -7,7 +7,9 @@
 
 #include <algorithm>
 #include <cerrno>
+#include <climits>
 #include <cstring>
+#include <limits>
 #include <string>
 #include <string_view>
 
@@ -30,11 +32,9 @@ constexpr std::size_t kChunk = std::size_t{1} << 16;
   fail(path, fmt::format("not a valid gzip stream ({})", why));
 }
 
-// Exceeding the limit is an error for a whole-file read, and simply the end for a head read.
-enum class AtLimit { fail, stop };
-
 // The file opened for reading, with POSIX calls so that what is checked (a regular file, its
-// size) is the file actually read, not whatever the path names a moment later.
+// size) is the file actually read, not whatever the path names a moment later. Reads name their
+// offset, so that several streams can go over the one open file.
 class InputFile {
  public:
   explicit InputFile(const std::filesystem::path& path) : path_(path) {
@@ -59,14 +59,16 @@ class InputFile {
   InputFile& operator=(const InputFile&) = delete;
   ~InputFile() { ::close(fd_); }
 
+  const std::filesystem::path& path() const { return path_; }
   // The size when it was opened.
   std::uint64_t size() const { return size_; }
 
-  // Fills `buffer` as far as the file allows; fewer bytes than asked means end of file.
-  std::size_t read(std::vector<std::uint8_t>& buffer) {
+  // Fills out[0, size) from `offset` as far as the file allows; fewer bytes than asked means
+  // end of file.
+  std::size_t read_at(std::uint64_t offset, char* out, std::size_t size) const {
     std::size_t have = 0;
-    while (have < buffer.size()) {
-      const ssize_t n = ::read(fd_, buffer.data() + have, buffer.size() - have);
+    while (have < size) {
+      const ssize_t n = ::pread(fd_, out + have, size - have, static_cast<off_t>(offset + have));
       if (n < 0) {
         if (errno == EINTR) continue;
         fail_errno("read");
@@ -83,49 +85,10 @@ class InputFile {
     fail(path_, fmt::format("cannot {}: {}", doing, std::strerror(err)));
   }
 
-  const std::filesystem::path& path_;
+  std::filesystem::path path_;
   int fd_ = -1;
   std::uint64_t size_ = 0;
 };
-
-// Appends `data` to `out` unless that would take it past `limit`. Returns false when the caller
-// should stop (head read reached its count).
-bool append_limited(std::vector<std::uint8_t>& out, const std::uint8_t* data, std::size_t size,
-                    std::uint64_t limit, AtLimit at_limit, const std::filesystem::path& path,
-                    bool compressed) {
-  const std::uint64_t room = limit - out.size();  // out.size() <= limit always holds
-  if (size <= room) {
-    out.insert(out.end(), data, data + size);
-    return out.size() < limit || at_limit == AtLimit::fail;
-  }
-  if (at_limit == AtLimit::stop) {
-    out.insert(out.end(), data, data + static_cast<std::size_t>(room));
-    return false;
-  }
-  if (compressed) {
-    fail(path, fmt::format("decompresses to more than the limit of {} bytes (refusing a possible "
-                           "decompression bomb)",
-                           limit));
-  }
-  fail(path, fmt::format("is larger than the limit of {} bytes", limit));
-}
-
-std::vector<std::uint8_t> read_plain(InputFile& file, const std::filesystem::path& path,
-                                     std::vector<std::uint8_t>& chunk, std::size_t have,
-                                     std::uint64_t limit, AtLimit at_limit) {
-  std::vector<std::uint8_t> out;
-  const std::uint64_t size = file.size();
-  if (at_limit == AtLimit::fail && size > limit) {
-    fail(path, fmt::format("is {} bytes, larger than the limit of {} bytes", size, limit));
-  }
-  out.reserve(static_cast<std::size_t>(std::min(size, limit)));
-  while (have > 0) {
-    if (!append_limited(out, chunk.data(), have, limit, at_limit, path, false)) break;
-    if (have < chunk.size()) break;  // short read: end of file
-    have = file.read(chunk);
-  }
-  return out;
-}
 
 class Inflater {
  public:
@@ -142,83 +105,190 @@ class Inflater {
   z_stream stream_{};
 };
 
-std::vector<std::uint8_t> read_gzip(InputFile& file, const std::filesystem::path& path,
-                                    std::vector<std::uint8_t>& chunk, std::size_t have,
-                                    std::uint64_t limit, AtLimit at_limit) {
-  Inflater inflater(path);
-  z_stream& zs = *inflater;
-  bool at_eof = have < chunk.size();
-  zs.next_in = chunk.data();
-  zs.avail_in = static_cast<uInt>(have);
+}  // namespace
 
-  const auto refill = [&] {
-    if (zs.avail_in > 0 || at_eof) return;
-    have = file.read(chunk);
-    at_eof = have < chunk.size();
-    zs.next_in = chunk.data();
-    zs.avail_in = static_cast<uInt>(have);
-  };
+struct FileStream::State {
+  std::shared_ptr<const InputFile> file;
+  std::uint64_t limit = 0;
+  Gzip gzip = Gzip::detect;
+  std::uint64_t offset = 0;    // of the next byte to read from the file
+  std::uint64_t produced = 0;  // bytes given out so far
+  std::vector<char> in;        // read from the file, not yet given out (plain) or inflated
+  std::size_t in_at = 0;
+  std::size_t in_have = 0;
+  bool at_eof = false;  // the file has no bytes after `in`
+  std::unique_ptr<Inflater> inflater;
+  bool ended = false;  // the last gzip member has ended
 
-  std::vector<std::uint8_t> out;
-  std::vector<std::uint8_t> buffer(kChunk);
-  for (;;) {
-    refill();
-    zs.next_out = buffer.data();
-    zs.avail_out = static_cast<uInt>(buffer.size());
-    const int rc = inflate(&zs, Z_NO_FLUSH);
-    const std::size_t produced = buffer.size() - zs.avail_out;
-    if (!append_limited(out, buffer.data(), produced, limit, at_limit, path, true)) return out;
+  const std::filesystem::path& path() const { return file->path(); }
 
-    switch (rc) {
-      case Z_OK:
-        break;
-      case Z_STREAM_END:
-        refill();
-        if (zs.avail_in == 0) return out;
-        // Another member may follow (concatenated .gz files); anything else is garbage that a
-        // lenient reader would silently drop along with whatever the user meant it to be.
-        if (zs.next_in[0] != 0x1f)
-          corrupt(path, "unexpected data after the end of the compressed data");
-        if (inflateReset(&zs) != Z_OK) corrupt(path, "cannot restart after a member");
-        break;
-      case Z_BUF_ERROR:
-        // No progress was possible: with an empty output buffer on offer that means the input
-        // ran out before the stream's end.
-        if (at_eof && zs.avail_in == 0) corrupt(path, "truncated");
-        if (zs.avail_in > 0) corrupt(path, "inflate made no progress");
-        break;
-      case Z_DATA_ERROR:
-        corrupt(path, zs.msg != nullptr ? zs.msg : "corrupt data");
-      case Z_NEED_DICT:
-        corrupt(path, "needs a preset dictionary");
-      case Z_MEM_ERROR:
-        fail(path, "out of memory while decompressing");
-      default:
-        corrupt(path, fmt::format("zlib error {}", rc));
+  void fill() {
+    // A small file takes a small buffer (one byte more than it holds, to see its end at once).
+    if (in.empty())
+      in.resize(static_cast<std::size_t>(std::min<std::uint64_t>(kChunk, file->size() + 1)));
+    in_have = file->read_at(offset, in.data(), in.size());
+    offset += in_have;
+    in_at = 0;
+    at_eof = in_have < in.size();
+  }
+
+  // Opens the stream at the start of the file: sniffs the gzip magic.
+  void start() {
+    fill();
+    if (gzip == Gzip::detect && in_have >= 2 && static_cast<unsigned char>(in[0]) == 0x1f &&
+        static_cast<unsigned char>(in[1]) == 0x8b) {
+      inflater = std::make_unique<Inflater>(path());
+      z_stream& zs = **inflater;
+      zs.next_in = reinterpret_cast<Bytef*>(in.data());
+      zs.avail_in = static_cast<uInt>(in_have);
+      return;
+    }
+    if (file->size() > limit) {
+      fail(path(),
+           fmt::format("is {} bytes, larger than the limit of {} bytes", file->size(), limit));
     }
   }
-}
 
-std::vector<std::uint8_t> read_bytes(const std::filesystem::path& path, std::uint64_t limit,
-                                     AtLimit at_limit, Gzip gzip) {
-  InputFile file(path);
-  std::vector<std::uint8_t> chunk(kChunk);
-  const std::size_t have = file.read(chunk);
-  if (gzip == Gzip::detect && have >= 2 && chunk[0] == 0x1f && chunk[1] == 0x8b) {
-    return read_gzip(file, path, chunk, have, limit, at_limit);
+  // Counts `n` more bytes given out against the limit.
+  void count(std::size_t n) {
+    produced += n;
+    if (produced <= limit) return;
+    if (inflater) {
+      fail(path(), fmt::format("decompresses to more than the limit of {} bytes (refusing a "
+                               "possible decompression bomb)",
+                               limit));
+    }
+    fail(path(), fmt::format("is larger than the limit of {} bytes", limit));
   }
-  return read_plain(file, path, chunk, have, limit, at_limit);
+
+  std::size_t read_plain(char* out, std::size_t size) {
+    std::size_t got = 0;
+    while (got < size) {
+      if (in_at == in_have) {
+        if (at_eof) break;
+        if (size - got >= kChunk) {  // a large read skips the copy through `in`
+          const std::size_t want = size - got;
+          const std::size_t n = file->read_at(offset, out + got, want);
+          offset += n;
+          got += n;
+          at_eof = n < want;
+          break;
+        }
+        fill();
+        continue;
+      }
+      const std::size_t n = std::min(size - got, in_have - in_at);
+      std::memcpy(out + got, in.data() + in_at, n);
+      in_at += n;
+      got += n;
+    }
+    count(got);
+    return got;
+  }
+
+  std::size_t read_gzip(char* out, std::size_t size) {
+    z_stream& zs = **inflater;
+    const auto refill = [&] {
+      if (zs.avail_in > 0 || at_eof) return;
+      fill();
+      zs.next_in = reinterpret_cast<Bytef*>(in.data());
+      zs.avail_in = static_cast<uInt>(in_have);
+    };
+    std::size_t got = 0;
+    while (got < size && !ended) {
+      refill();
+      zs.next_out = reinterpret_cast<Bytef*>(out + got);
+      zs.avail_out = static_cast<uInt>(std::min<std::size_t>(size - got, UINT_MAX));
+      const int rc = inflate(&zs, Z_NO_FLUSH);
+      const std::size_t produced_now =
+          static_cast<std::size_t>(zs.next_out - reinterpret_cast<Bytef*>(out + got));
+      got += produced_now;
+      count(produced_now);
+
+      switch (rc) {
+        case Z_OK:
+          break;
+        case Z_STREAM_END:
+          refill();
+          if (zs.avail_in == 0) {
+            ended = true;
+            break;
+          }
+          // Another member may follow (concatenated .gz files); anything else is garbage that
+          // a lenient reader would silently drop along with whatever the user meant it to be.
+          if (zs.next_in[0] != 0x1f)
+            corrupt(path(), "unexpected data after the end of the compressed data");
+          if (inflateReset(&zs) != Z_OK) corrupt(path(), "cannot restart after a member");
+          break;
+        case Z_BUF_ERROR:
+          // No progress was possible: with room in the output on offer that means the input
+          // ran out before the stream's end.
+          if (at_eof && zs.avail_in == 0) corrupt(path(), "truncated");
+          if (zs.avail_in > 0) corrupt(path(), "inflate made no progress");
+          break;
+        case Z_DATA_ERROR:
+          corrupt(path(), zs.msg != nullptr ? zs.msg : "corrupt data");
+        case Z_NEED_DICT:
+          corrupt(path(), "needs a preset dictionary");
+        case Z_MEM_ERROR:
+          fail(path(), "out of memory while decompressing");
+        default:
+          corrupt(path(), fmt::format("zlib error {}", rc));
+      }
+    }
+    return got;
+  }
+};
+
+FileStream::FileStream(const std::filesystem::path& path, std::uint64_t max_bytes, Gzip gzip)
+    : state_(std::make_unique<State>()) {
+  state_->file = std::make_shared<const InputFile>(path);
+  state_->limit = max_bytes;
+  state_->gzip = gzip;
+  state_->start();
 }
 
-}  // namespace
+FileStream::FileStream(std::unique_ptr<State> state) : state_(std::move(state)) {}
+FileStream::FileStream(FileStream&&) noexcept = default;
+FileStream& FileStream::operator=(FileStream&&) noexcept = default;
+FileStream::~FileStream() = default;
+
+FileStream FileStream::restart() const {
+  auto state = std::make_unique<State>();
+  state->file = state_->file;
+  state->limit = state_->limit;
+  state->gzip = state_->gzip;
+  state->start();
+  return FileStream(std::move(state));
+}
+
+std::size_t FileStream::read(std::span<char> out) {
+  return state_->inflater ? state_->read_gzip(out.data(), out.size())
+                          : state_->read_plain(out.data(), out.size());
+}
+
+std::uint64_t FileStream::size_hint() const {
+  return state_->inflater ? 0 : std::min(state_->file->size(), state_->limit);
+}
 
 std::vector<std::uint8_t> read_file_bytes(const std::filesystem::path& path,
                                           std::uint64_t max_bytes, Gzip gzip) {
-  return read_bytes(path, max_bytes, AtLimit::fail, gzip);
+  FileStream stream(path, max_bytes, gzip);
+  std::vector<std::uint8_t> out;
+  out.reserve(static_cast<std::size_t>(stream.size_hint()));
+  std::vector<char> chunk(kChunk);
+  for (;;) {
+    const std::size_t n = stream.read(chunk);
+    out.insert(out.end(), chunk.begin(), chunk.begin() + static_cast<std::ptrdiff_t>(n));
+    if (n < chunk.size()) return out;
+  }
 }
 
 std::vector<std::uint8_t> read_file_head(const std::filesystem::path& path, std::size_t count) {
-  return read_bytes(path, count, AtLimit::stop, Gzip::detect);
+  FileStream stream(path, std::numeric_limits<std::uint64_t>::max());
+  std::vector<std::uint8_t> out(count);
+  out.resize(stream.read({reinterpret_cast<char*>(out.data()), out.size()}));
+  return out;
 }
 
 }  // namespace backprop

@@ -4,6 +4,7 @@
 #include <cfloat>
 #include <charconv>
 #include <cmath>
+#include <cstring>
 #include <limits>
 #include <map>
 #include <numeric>
@@ -15,8 +16,8 @@
 
 #include "backprop/error.hpp"
 #include "core/enum_names.hpp"
-#include "core/file_bytes.hpp"
 #include "core/text_checks.hpp"
+#include "data/csv_text.hpp"
 
 namespace backprop {
 namespace {
@@ -259,19 +260,25 @@ struct Rows {
   std::string missing_hint = " (--missing error)";  // ends the message of a refused gap
 };
 
-void reserve_rows(Rows& rows, std::string_view text, const Plan& plan) {
-  // One record per line is the common case; an overestimate costs only address space. Each
-  // value takes at least a separator's byte of text, so the text's size bounds the reservation
-  // (lines x features alone can claim terabytes for a small file of empty fields).
-  const auto lines = static_cast<std::size_t>(std::count(text.begin(), text.end(), '\n')) + 1;
-  const std::size_t most_values = text.size() / 2 + 1;
+// Reserves room for at most `most_rows` rows, so that the numbers are not copied as they grow.
+void reserve_rows(Rows& rows, std::size_t most_rows, const Plan& plan) {
   const auto numeric = static_cast<std::size_t>(
       std::count(rows.table.numeric.begin(), rows.table.numeric.end(), true));
+  rows.table.numbers.reserve(most_rows * numeric);
+  rows.table.lines.reserve(most_rows);
+  if (plan.label) rows.labels.reserve(most_rows);
+  if (plan.id) rows.ids.reserve(most_rows);
+}
+
+// The rows a file read in one pass may hold, from its size and line feeds: one record per line
+// is the common case, and an overestimate costs only address space. Each value takes at least a
+// separator's byte of text, so the text's size bounds the rows too (lines x features alone can
+// claim terabytes for a small file of empty fields).
+std::size_t most_rows(const CsvText::Extent& extent, const Plan& plan) {
+  const auto lines = static_cast<std::size_t>(extent.line_feeds) + 1;
+  const auto most_values = static_cast<std::size_t>(extent.bytes / 2) + 1;
   const std::size_t features = std::max<std::size_t>(plan.features.size(), 1);
-  rows.table.numbers.reserve(std::min(lines, most_values / features + 1) * numeric);
-  rows.table.lines.reserve(lines);
-  if (plan.label) rows.labels.reserve(lines);
-  if (plan.id) rows.ids.reserve(lines);
+  return std::min(lines, most_values / features + 1);
 }
 
 // Sets up rows.table for the plan's features; numeric[k]: feature k is read as numbers.
@@ -385,13 +392,20 @@ Dataset make_dataset(Rows& rows, const Plan& plan, const std::string& source) {
   return data;
 }
 
-// The features of `data`: the raw table encoded.
-void finish_features(Dataset& data, const Rows& rows, const TableEncoding& encoding) {
+// The features of `data`: the raw table encoded (where it is, when the encoding does not widen
+// it).
+void finish_features(Dataset& data, Rows& rows, const TableEncoding& encoding) {
   data.features = encoding.width();
   data.feature_names = encoding.feature_names();
-  data.values.resize(static_cast<std::size_t>(data.rows * data.features));
   EncodingCounts counts;
-  encoding.encode(rows.table, data.values.data(), counts);
+  if (encoding.encode_in_place(rows.table, counts)) {
+    data.values = std::move(rows.table.numbers);
+  } else {
+    // One-hot and date features widen the table, so they go to a buffer of their own; such a
+    // table has text columns, whose strings already take more memory than its numbers.
+    data.values.resize(static_cast<std::size_t>(data.rows * data.features));
+    encoding.encode(rows.table, data.values.data(), counts);
+  }
   for (const std::string& line : {encoding.filled_summary(counts), encoding.unseen_summary(counts)})
     if (!line.empty()) data.notes.push_back(line);
 }
@@ -425,21 +439,25 @@ bool detect_header(const CsvRecord& first, const CsvRecord* second, std::string&
 // Pass 1 over the records: which feature columns are read as numbers. A column is numeric when
 // every cell is a number or missing and it is not listed as categorical; a column of text is
 // text. A column of numbers with a few text cells is most likely a typo, and is an error naming
-// the first text cell (unless the column is listed as categorical).
-std::vector<bool> numeric_columns(std::string_view text, const std::string& source, char delimiter,
-                                  bool header, const Plan& plan,
-                                  const std::vector<std::string>& categorical) {
+// the first text cell (unless the column is listed as categorical). `records`: the data records
+// with the plan's field count, the most rows the file can give.
+std::vector<bool> numeric_columns(const CsvText& text, char delimiter, bool header,
+                                  const Plan& plan, const std::vector<std::string>& categorical,
+                                  std::size_t& records) {
+  const std::string& source = text.source();
   const std::size_t n = plan.features.size();
   std::vector<std::int64_t> numbers(n, 0), texts(n, 0), first_text_line(n, 0);
   std::vector<std::string> first_text(n);
-  CsvReader reader(text, source, delimiter);
+  CsvReader reader = text.reader(delimiter);
   CsvRecord record;
   bool skip = header;
+  records = 0;
   while (reader.next(record)) {
     if (skip || record.fields.size() != plan.names.size()) {
       skip = false;  // a wrong field count is reported by read_row, with its line
       continue;
     }
+    ++records;
     for (std::size_t k = 0; k < n; ++k) {
       const std::size_t j = plan.features[k];
       double v = 0;
@@ -489,80 +507,141 @@ CsvReader::CsvReader(std::string_view text, std::string source, char delimiter)
   if (text_.starts_with(kBom)) pos_ = kBom.size();
 }
 
+CsvReader::CsvReader(ReadText read, std::string source, char delimiter, std::size_t window_bytes)
+    : read_(std::move(read)),
+      buffer_(std::max<std::size_t>(window_bytes, 1)),
+      at_end_(false),
+      source_(std::move(source)),
+      delimiter_(delimiter) {
+  while (text_.size() < kBom.size() && refill()) {
+  }
+  if (text_.starts_with(kBom)) pos_ = kBom.size();
+}
+
+bool CsvReader::refill() {
+  if (at_end_) return false;
+  const std::size_t kept = text_.size() - pos_;
+  if (kept == buffer_.size()) {
+    // The whole window is one unfinished record (pos_ is 0): widen it, keeping its bytes.
+    buffer_.resize(2 * buffer_.size());
+  } else if (kept > 0) {
+    std::memmove(buffer_.data(), text_.data() + pos_, kept);
+  }
+  content_at_ = content_at_ >= pos_ ? content_at_ - pos_ : 0;
+  pos_ = 0;
+  const std::size_t wanted = buffer_.size() - kept;
+  const std::size_t got = read_(std::span<char>(buffer_.data() + kept, wanted));
+  at_end_ = got < wanted;
+  text_ = std::string_view(buffer_.data(), kept + got);
+  return true;
+}
+
 bool CsvReader::next(CsvRecord& record) {
-  const std::size_t n = text_.size();
+  for (;;) {
+    switch (scan(record)) {
+      case Step::record:
+        return true;
+      case Step::end:
+        return false;
+      case Step::more:
+        refill();
+        break;
+    }
+  }
+}
+
+CsvReader::Step CsvReader::scan(CsvRecord& record) {
+  const std::string_view text = text_;
+  const std::size_t n = text.size();
+  // Reaching the window's end decides nothing while more text may follow: the record is then
+  // scanned again from its start once the window holds more.
+  const bool more = !at_end_;
   // Whitespace-only lines up to the end of the text are not records. The first byte of content
   // found is remembered, so that a run of blank lines is scanned once, not once per line.
-  if (pos_ >= content_at_) {
-    std::size_t probe = pos_;
-    while (probe < n && (is_space(text_[probe]) || is_line_end(text_[probe]))) ++probe;
+  std::size_t pos = pos_;
+  if (pos >= content_at_) {
+    std::size_t probe = pos;
+    while (probe < n && (is_space(text[probe]) || is_line_end(text[probe]))) ++probe;
     if (probe == n) {
+      if (more) return Step::more;
       pos_ = n;
-      return false;
+      return Step::end;
     }
     content_at_ = probe;
   }
 
-  record.line = line_;
+  std::int64_t line = line_;
+  record.line = line;
   std::size_t count = 0;
   for (;;) {
     if (count == record.fields.size()) record.fields.emplace_back();
     std::string& field = record.fields[count++];
     field.clear();
-    if (pos_ < n && text_[pos_] == '"') {
-      const std::int64_t open_line = line_;
-      ++pos_;
+    if (pos < n && text[pos] == '"') {
+      const std::int64_t open_line = line;
+      ++pos;
       for (;;) {
-        const std::size_t quote = text_.find('"', pos_);
+        const std::size_t quote = text.find('"', pos);
         if (quote == std::string_view::npos) {
+          if (more) return Step::more;
           throw Error(
               fmt::format("{}:{}: column {}: unterminated quoted field (no closing quote "
                           "before the end of the file)",
                           source_, open_line, count - 1));
         }
-        const std::string_view chunk = text_.substr(pos_, quote - pos_);
-        line_ += count_line_ends(chunk);
+        const std::string_view chunk = text.substr(pos, quote - pos);
+        line += count_line_ends(chunk);
         field.append(chunk);
-        pos_ = quote + 1;
-        if (pos_ < n && text_[pos_] == '"') {  // "" stands for one quote
+        pos = quote + 1;
+        if (pos == n && more) return Step::more;
+        if (pos < n && text[pos] == '"') {  // "" stands for one quote
           field += '"';
-          ++pos_;
+          ++pos;
           continue;
         }
         break;
       }
-      while (pos_ < n && is_space(text_[pos_]) && text_[pos_] != delimiter_) ++pos_;
-      if (pos_ < n && text_[pos_] != delimiter_ && !is_line_end(text_[pos_])) {
+      while (pos < n && is_space(text[pos]) && text[pos] != delimiter_) ++pos;
+      if (pos == n && more) return Step::more;
+      if (pos < n && text[pos] != delimiter_ && !is_line_end(text[pos])) {
         throw Error(
             fmt::format("{}:{}: column {}: unexpected {} after a closing quote (a quote "
                         "inside a quoted field is written \"\")",
-                        source_, line_, count - 1, shown(text_.substr(pos_, 1))));
+                        source_, line, count - 1, shown(text.substr(pos, 1))));
       }
     } else {
-      std::size_t end = pos_;
-      while (end < n && text_[end] != delimiter_ && !is_line_end(text_[end])) ++end;
-      field.assign(text_.substr(pos_, end - pos_));
-      pos_ = end;
+      std::size_t end = pos;
+      while (end < n && text[end] != delimiter_ && !is_line_end(text[end])) ++end;
+      if (end == n && more) return Step::more;
+      field.assign(text.substr(pos, end - pos));
+      pos = end;
     }
-    if (pos_ >= n) break;
-    const char delimiter = text_[pos_++];
+    if (pos >= n) break;
+    const char delimiter = text[pos++];
     if (delimiter == delimiter_) continue;
-    if (delimiter == '\r' && pos_ < n && text_[pos_] == '\n') ++pos_;
-    ++line_;
+    if (delimiter == '\r') {
+      if (pos == n && more) return Step::more;
+      if (pos < n && text[pos] == '\n') ++pos;
+    }
+    ++line;
     break;
   }
   record.fields.resize(count);
-  return true;
+  pos_ = pos;
+  line_ = line;
+  return Step::record;
 }
 
 // ---- Delimiters ---------------------------------------------------------------------------
 
-char detect_delimiter(std::string_view text) {
+namespace {
+
+char detect_delimiter(const CsvText& text) {
   constexpr std::size_t kProbeRecords = 20;
   char best = ',';
   std::size_t best_fields = 1;
   for (const char candidate : {',', ';', '\t'}) {
-    CsvReader reader(text, "", candidate);
+    CsvReader reader = text.reader(candidate);
     CsvRecord record;
     std::size_t fields = 0;
     bool consistent = true;
@@ -581,6 +660,10 @@ char detect_delimiter(std::string_view text) {
   }
   return best;
 }
+
+}  // namespace
+
+char detect_delimiter(std::string_view text) { return detect_delimiter(CsvText(text, "")); }
 
 char parse_delimiter(const std::string& name) {
   if (name == "auto") return 0;
@@ -625,10 +708,10 @@ TaskChoice infer_task(std::span<const std::string> label_cells, const std::strin
 
 // ---- Training files -----------------------------------------------------------------------
 
-Dataset parse_csv_dataset(std::string_view text, const std::string& source,
-                          const CsvOptions& options, CsvReport* report) {
+Dataset csv_dataset(const CsvText& text, const CsvOptions& options, CsvReport* report) {
+  const std::string& source = text.source();
   const char delimiter = options.delimiter != 0 ? options.delimiter : detect_delimiter(text);
-  CsvReader reader(text, source, delimiter);
+  CsvReader reader = text.reader(delimiter);
   CsvRecord first;
   CsvRecord record;
   if (!reader.next(first)) throw Error(fmt::format("{}:1: empty file (no records)", source));
@@ -701,12 +784,13 @@ Dataset parse_csv_dataset(std::string_view text, const std::string& source,
                               first.line, name, column_text(j, plan.names[j])));
     name = plan.names[j];
   }
+  std::size_t records = 0;
   const std::vector<bool> numeric =
-      numeric_columns(text, source, delimiter, header, plan, encoding_options.categorical);
+      numeric_columns(text, delimiter, header, plan, encoding_options.categorical, records);
 
   Rows rows;
   start_table(rows, plan, numeric, source);
-  reserve_rows(rows, text, plan);
+  reserve_rows(rows, records, plan);
   const MissingPolicy policy = options.encoding.missing;
   if (!header) {
     // A text cell on line 1 of a file without a detected header is often an undetected header.
@@ -778,11 +862,14 @@ Dataset parse_csv_dataset(std::string_view text, const std::string& source,
   return data;
 }
 
+Dataset parse_csv_dataset(std::string_view text, const std::string& source,
+                          const CsvOptions& options, CsvReport* report) {
+  return csv_dataset(CsvText(text, source), options, report);
+}
+
 Dataset read_csv_dataset(const std::filesystem::path& path, const CsvOptions& options,
                          CsvReport* report) {
-  const std::vector<std::uint8_t> bytes = read_file_bytes(path, kMaxCsvBytes);
-  const std::string_view text(reinterpret_cast<const char*>(bytes.data()), bytes.size());
-  return parse_csv_dataset(text, path.string(), options, report);
+  return csv_dataset(CsvText(path, path.string()), options, report);
 }
 
 // ---- Files for a trained model ------------------------------------------------------------
@@ -830,12 +917,12 @@ TableEncoding schema_encoding(const CsvSchema& schema) {
 
 }  // namespace
 
-Dataset parse_csv_for_model(std::string_view text, const std::string& source,
-                            const CsvSchema& schema, bool require_label,
-                            const std::string& id_column, char delimiter) {
+Dataset csv_for_model(const CsvText& text, const CsvSchema& schema, bool require_label,
+                      const std::string& id_column, char delimiter) {
+  const std::string& source = text.source();
   if (schema.feature_names.empty()) throw Error(source + ": the model's schema has no features");
   const TableEncoding encoding = schema_encoding(schema);
-  CsvReader reader(text, source, delimiter != 0 ? delimiter : detect_delimiter(text));
+  CsvReader reader = text.reader(delimiter != 0 ? delimiter : detect_delimiter(text));
   CsvRecord first;
   if (!reader.next(first)) throw Error(fmt::format("{}:1: empty file (no records)", source));
 
@@ -897,7 +984,7 @@ Dataset parse_csv_for_model(std::string_view text, const std::string& source,
 
   Rows rows;
   start_table(rows, plan, numeric, source);
-  reserve_rows(rows, text, plan);
+  reserve_rows(rows, most_rows(text.extent(), plan), plan);
   MissingPolicy policy = encoding.missing;
   if (schema.encoding.columns.empty()) {
     rows.missing_hint = " (the model keeps no values to fill gaps with; train it again)";
@@ -944,11 +1031,15 @@ Dataset parse_csv_for_model(std::string_view text, const std::string& source,
   return data;
 }
 
+Dataset parse_csv_for_model(std::string_view text, const std::string& source,
+                            const CsvSchema& schema, bool require_label,
+                            const std::string& id_column, char delimiter) {
+  return csv_for_model(CsvText(text, source), schema, require_label, id_column, delimiter);
+}
+
 Dataset read_csv_for_model(const std::filesystem::path& path, const CsvSchema& schema,
                            bool require_label, const std::string& id_column, char delimiter) {
-  const std::vector<std::uint8_t> bytes = read_file_bytes(path, kMaxCsvBytes);
-  const std::string_view text(reinterpret_cast<const char*>(bytes.data()), bytes.size());
-  return parse_csv_for_model(text, path.string(), schema, require_label, id_column, delimiter);
+  return csv_for_model(CsvText(path, path.string()), schema, require_label, id_column, delimiter);
 }
 
 }  // namespace backprop

@@ -281,6 +281,16 @@ void TableEncoding::encode(const RawTable& table, float* out, EncodingCounts& co
   }
 }
 
+bool TableEncoding::encode_in_place(RawTable& table, EncodingCounts& counts) const {
+  if (!plain() ||
+      std::find(table.numeric.begin(), table.numeric.end(), false) != table.numeric.end())
+    return false;
+  // A plain encoding writes feature j of row i at the very place it reads the number of column
+  // j of row i (width() equals the numeric column count), after reading it.
+  encode(table, table.numbers.data(), counts);
+  return true;
+}
+
 namespace {
 
 std::string count_list(const std::vector<ColumnEncoding>& columns,

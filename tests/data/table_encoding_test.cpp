@@ -2,6 +2,7 @@
 
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <cmath>
 #include <limits>
 #include <numeric>
@@ -202,6 +203,48 @@ TEST(Delimiters, TabFieldsKeepTheirSpacesAfterQuotes) {
   CsvRecord r;
   ASSERT_TRUE(reader.next(r));
   EXPECT_EQ(r.fields, (std::vector<std::string>{"a", "b"}));
+}
+
+// A numeric-only table encoded where it is gives the features and counts of the copying
+// encoding; an encoding that widens the table is not done in place and leaves it as it was.
+TEST(TableEncoding, InPlaceEqualsTheCopyAndRefusesAWideningEncoding) {
+  RawTable t;
+  t.names = {"a", "b", "c"};
+  t.numeric = {true, true, true};
+  t.rows = 5;
+  t.numbers = {1, kNaN, 3, 4, 5, 6, kNaN, kNaN, 9, 10, 11, 12, 13, 14, kNaN};
+  t.lines = all_rows(t.rows);
+  t.source = "data.csv";
+  for (const bool indicators : {false, true}) {
+    EncodingOptions options;
+    options.indicators = indicators;
+    const TableEncoding e = fit_encoding(t, all_rows(3), options);
+    std::vector<float> copied(static_cast<std::size_t>(t.rows * e.width()));
+    EncodingCounts copy_counts;
+    e.encode(t, copied.data(), copy_counts);
+    EXPECT_EQ(std::count_if(copied.begin(), copied.end(), [](float v) { return std::isnan(v); }),
+              0);
+
+    RawTable in_place = t;
+    EncodingCounts counts;
+    EXPECT_EQ(e.encode_in_place(in_place, counts), !indicators);
+    if (indicators) {
+      EXPECT_EQ(e.width(), 5);  // a and b had gaps in the fit rows, c had none
+      EXPECT_TRUE(
+          std::equal(in_place.numbers.begin(), in_place.numbers.end(), t.numbers.begin(),
+                     [](float x, float y) { return x == y || (std::isnan(x) && std::isnan(y)); }));
+      continue;
+    }
+    EXPECT_EQ(in_place.numbers, copied);
+    EXPECT_EQ(counts.filled, copy_counts.filled);
+    EXPECT_EQ(counts.filled, (std::vector<std::int64_t>{1, 2, 1}));
+  }
+  // A table with a text column is not plain either.
+  const RawTable mixed = table({1, 2, 3}, {"p", "q", "p"});
+  RawTable copy = mixed;
+  EncodingCounts counts;
+  EXPECT_FALSE(fit_encoding(mixed, all_rows(3), {}).encode_in_place(copy, counts));
+  EXPECT_EQ(copy.numbers, mixed.numbers);
 }
 
 }  // namespace
