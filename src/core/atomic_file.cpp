@@ -184,8 +184,13 @@ class TempFile {
     if (rc != 0 && err != EINTR) fail(path_, describe(err));
   }
 
-  void rename_to(const fs::path& target) {
-    if (::rename(name_.c_str(), target.c_str()) != 0) fail_errno();
+  // `dir` is the target's directory, named when the move fails (it may have gone meanwhile).
+  void rename_to(const fs::path& target, const fs::path& dir) {
+    if (::rename(name_.c_str(), target.c_str()) != 0) {
+      const int err = errno;
+      fail(path_, fmt::format("cannot move the new file into directory '{}': {}", dir.string(),
+                              describe(err)));
+    }
     name_.clear();  // the name now belongs to the target
   }
 
@@ -249,7 +254,7 @@ void write_file_atomically(const fs::path& path, std::string_view bytes) {
   temp.write_all(bytes);
   temp.sync();
   temp.close();
-  temp.rename_to(target);
+  temp.rename_to(target, dir);
   sync_directory(path, dir);
 }
 

@@ -312,10 +312,11 @@ TEST_F(CliOutputs, AFailingCheckpointWarnsAndStillWritesTheModel) {
                         "16", "--patience", "0", "--epochs", "20000", "-o", m, "--checkpoint",
                         (side / "ck").string()}));
   // After the first epoch line the checkpoint's directory disappears; the run lasts long
-  // enough (seconds) that a loaded machine still removes it mid-run.
+  // enough (seconds) that a loaded machine still removes it mid-run. It is renamed away, which
+  // is atomic: removing it could race with a checkpoint being written into it.
   while (child.pump(5) && !contains(child.out(), "epoch   1/")) {
   }
-  fs::remove_all(side);
+  fs::rename(side, tmp / "gone");
   const RunResult r = child.wait(120);
   ASSERT_FALSE(fs::exists(side)) << "the test raced with the run";
   EXPECT_EQ(r.exit_code, 1) << r.describe();
