@@ -43,9 +43,6 @@ std::int64_t count_line_ends(std::string_view s) {
   return n;
 }
 
-// A cell as messages show it: double-quoted, control bytes escaped, long cells cut short.
-std::string shown(std::string_view cell) { return shown_text(cell); }
-
 // "a, b, c", cut after `max_shown` items so a 784-column header stays one readable line.
 std::string join_names(const std::vector<std::string>& names, std::size_t max_shown = 20) {
   std::string out;
@@ -58,7 +55,7 @@ std::string join_names(const std::vector<std::string>& names, std::size_t max_sh
 }
 
 std::string column_text(std::size_t index, std::string_view name) {
-  return fmt::format("column {} ({})", index, shown(name));
+  return fmt::format("column {} ({})", index, shown_text(name));
 }
 
 // Column and class names go into the model's metadata (JSON, which is UTF-8) and into printed
@@ -123,17 +120,18 @@ bool is_number(std::string_view cell) {
   std::string what;
   switch (status) {
     case Number::missing:
-      what = trim(cell).empty() ? "missing value" : fmt::format("missing value ({})", shown(cell));
+      what = trim(cell).empty() ? "missing value"
+                                : fmt::format("missing value ({})", shown_text(cell));
       break;
     case Number::infinite:
-      what = fmt::format("{} is not a finite number", shown(cell));
+      what = fmt::format("{} is not a finite number", shown_text(cell));
       break;
     case Number::out_of_range:
-      what = fmt::format("{} is out of the range of a 32-bit float", shown(cell));
+      what = fmt::format("{} is out of the range of a 32-bit float", shown_text(cell));
       break;
     case Number::ok:
     case Number::invalid:
-      what = fmt::format("{} is not a number", shown(cell));
+      what = fmt::format("{} is not a number", shown_text(cell));
       break;
   }
   throw Error(fmt::format("{}:{}: {}: {}{}", source, line, column_text(column, name), what, hint));
@@ -247,7 +245,7 @@ std::size_t resolve_column(const std::string& spec, const Plan& plan, std::strin
                     source, line, role, wanted, plan.names.size(), plan.names.size() - 1));
   }
   throw Error(fmt::format("{}:{}: {} column {} not found; the columns are: {}", source, line, role,
-                          shown(wanted), columns_list(plan)));
+                          shown_text(wanted), columns_list(plan)));
 }
 
 // The rows of the file as the Dataset will hold them, plus what is needed to finish the labels.
@@ -384,7 +382,7 @@ Dataset make_dataset(Rows& rows, const Plan& plan, const std::string& source) {
   if (rows.missing_labels > 0)
     data.notes.push_back(fmt::format("left out {} row{} without a label (column {})",
                                      rows.missing_labels, rows.missing_labels == 1 ? "" : "s",
-                                     shown(data.label_name)));
+                                     shown_text(data.label_name)));
   if (rows.dropped > 0)
     data.notes.push_back(
         fmt::format("left out {} row{} with a missing feature cell (--missing drop)", rows.dropped,
@@ -428,7 +426,7 @@ bool detect_header(const CsvRecord& first, const CsvRecord* second, std::string&
     const std::string_view top = trim(first.fields[j]);
     if (!top.empty() && !is_number(top) && is_number(second->fields[j])) {
       reason = fmt::format("line {} was taken as a header: column {} has text ({}) above a number",
-                           first.line, j, shown(top));
+                           first.line, j, shown_text(top));
       return true;
     }
   }
@@ -607,7 +605,7 @@ CsvReader::Step CsvReader::scan(CsvRecord& record) {
         throw Error(
             fmt::format("{}:{}: column {}: unexpected {} after a closing quote (a quote "
                         "inside a quoted field is written \"\")",
-                        source_, line, count - 1, shown(text.substr(pos, 1))));
+                        source_, line, count - 1, shown_text(text.substr(pos, 1))));
       }
     } else {
       std::size_t end = pos;
@@ -687,7 +685,7 @@ TaskChoice infer_task(std::span<const std::string> label_cells, const std::strin
     double v = 0;
     if (parse_number(cell, v) != Number::ok) {
       return {Task::classification, fmt::format("label {} has non-numeric values (e.g. {})",
-                                                shown(label_name), shown(trim(cell)))};
+                                                shown_text(label_name), shown_text(trim(cell)))};
     }
     if (non_integer.empty() && (v != std::floor(v) || std::abs(v) > kExactIntegers)) {
       non_integer = trim(cell);
@@ -696,14 +694,15 @@ TaskChoice infer_task(std::span<const std::string> label_cells, const std::strin
   }
   if (!non_integer.empty()) {
     return {Task::regression, fmt::format("label {} has non-integer values (e.g. {})",
-                                          shown(label_name), shown(non_integer))};
+                                          shown_text(label_name), shown_text(non_integer))};
   }
   if (distinct.size() > kMaxAutoClasses) {
     return {Task::regression, fmt::format("label {} has more than {} distinct integer values",
-                                          shown(label_name), kMaxAutoClasses)};
+                                          shown_text(label_name), kMaxAutoClasses)};
   }
-  return {Task::classification, fmt::format("label {} has {} distinct integer values (at most {})",
-                                            shown(label_name), distinct.size(), kMaxAutoClasses)};
+  return {Task::classification,
+          fmt::format("label {} has {} distinct integer values (at most {})",
+                      shown_text(label_name), distinct.size(), kMaxAutoClasses)};
 }
 
 // ---- Training files -----------------------------------------------------------------------
@@ -894,7 +893,7 @@ std::optional<std::size_t> find_named(const Plan& plan, const std::string& name,
     if (plan.names[j] != name) continue;
     if (found) {
       throw Error(fmt::format("{}:{}: column name {} appears twice (columns {} and {})", source,
-                              line, shown(name), *found, j));
+                              line, shown_text(name), *found, j));
     }
     found = j;
   }
@@ -965,7 +964,7 @@ Dataset csv_for_model(const CsvText& text, const CsvSchema& schema, bool require
       throw Error(fmt::format(
           "{}:{}: no column {}, which the model needs (its column {} of 0 to {}); the columns are: "
           "{}{}",
-          source, first.line, shown(name), k, encoding.columns.size() - 1, columns_list(plan),
+          source, first.line, shown_text(name), k, encoding.columns.size() - 1, columns_list(plan),
           looks_like_data ? " (this line looks like data, but the model was trained on a file "
                             "with a header)"
                           : ""));
@@ -977,7 +976,7 @@ Dataset csv_for_model(const CsvText& text, const CsvSchema& schema, bool require
     plan.label = find_named(plan, schema.label_name, source, first.line);
     if (!plan.label) {
       throw Error(fmt::format("{}:{}: no label column {}; the columns are: {}", source, first.line,
-                              shown(schema.label_name), columns_list(plan)));
+                              shown_text(schema.label_name), columns_list(plan)));
     }
   }
   if (!id_column.empty()) plan.id = resolve_column(id_column, plan, "id", source, first.line);
@@ -1024,7 +1023,7 @@ Dataset csv_for_model(const CsvText& text, const CsvSchema& schema, bool require
       throw Error(fmt::format("{}:{}: {}: label {} is not one of the model's classes: {}", source,
                               rows.table.lines[i],
                               column_text(*plan.label, plan.names[*plan.label]),
-                              shown(rows.labels[i]), join_names(schema.class_names)));
+                              shown_text(rows.labels[i]), join_names(schema.class_names)));
     }
     data.labels[i] = *c;
   }

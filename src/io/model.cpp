@@ -60,6 +60,17 @@ auto field(const SafetensorsFile& file, const char* what, F&& read) {
   }
 }
 
+// An enum's name from a string in metadata `key`, through `parse` (parse_activation, ...),
+// whose Error for an unknown name does not know the file: it is given the file and the key.
+template <class Parse>
+auto enum_value(const SafetensorsFile& file, const char* key, Parse parse, const json& value) {
+  try {
+    return parse(value.get<std::string>());
+  } catch (const Error& e) {
+    throw Error(fmt::format("{}: metadata '{}': {}", file.source, key, e.what()));
+  }
+}
+
 Architecture parse_architecture(const SafetensorsFile& file) {
   const json j = metadata_json(file, "architecture");
   return field(file, "architecture", [&] {
@@ -72,17 +83,9 @@ Architecture parse_architecture(const SafetensorsFile& file) {
         throw Error(
             fmt::format("{}: architecture has more than {} layers", file.source, kMaxLayers));
     }
-    // An unknown name is an Error of the enum's own, which does not know the file.
-    const auto named = [&](auto parse, const json& value) {
-      try {
-        return parse(value.get<std::string>());
-      } catch (const Error& e) {
-        throw Error(fmt::format("{}: metadata 'architecture': {}", file.source, e.what()));
-      }
-    };
     for (const auto& name : j.at("activations"))
-      a.activations.push_back(named(parse_activation, name));
-    a.loss = named(parse_loss, j.at("loss"));
+      a.activations.push_back(enum_value(file, "architecture", parse_activation, name));
+    a.loss = enum_value(file, "architecture", parse_loss, j.at("loss"));
     if (j.contains("dropout"))
       a.dropout = float_number(file, j.at("dropout"), "architecture.dropout");
     if (j.contains("leaky_slope"))
@@ -169,19 +172,12 @@ TableEncoding parse_encoding(const SafetensorsFile& file, const json& j) {
     if (!j.is_object() || j.at("version") != kEncodingVersion)
       throw Error(
           fmt::format("{}: metadata 'encoding' is not version {}", file.source, kEncodingVersion));
-    const auto named = [&](auto parse, const json& value) {
-      try {
-        return parse(value.get<std::string>());
-      } catch (const Error& e) {
-        throw Error(fmt::format("{}: metadata 'encoding': {}", file.source, e.what()));
-      }
-    };
     TableEncoding e;
-    e.missing = named(parse_missing_policy, j.at("missing"));
+    e.missing = enum_value(file, "encoding", parse_missing_policy, j.at("missing"));
     for (const json& cj : j.at("columns")) {
       ColumnEncoding c;
       c.name = cj.at("name").get<std::string>();
-      c.kind = named(parse_column_kind, cj.at("kind"));
+      c.kind = enum_value(file, "encoding", parse_column_kind, cj.at("kind"));
       c.indicator = cj.at("indicator").get<bool>();
       std::size_t fills = 1;
       if (c.kind == ColumnEncoding::Kind::category) {

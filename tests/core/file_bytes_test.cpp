@@ -3,14 +3,13 @@
 #include "core/file_bytes.hpp"
 
 #include <gtest/gtest.h>
-#include <unistd.h>
 #include <zlib.h>
 
 #include <filesystem>
-#include <fstream>
 #include <string>
 #include <vector>
 
+#include "cli/cli_test_util.hpp"
 #include "test_support.hpp"
 
 namespace backprop {
@@ -21,19 +20,8 @@ using testing_support::error_of;
 
 class FileStreamTest : public ::testing::Test {
  protected:
-  void SetUp() override {
-    dir_ = fs::temp_directory_path() /
-           ("backprop_file_stream_" + std::to_string(::getpid()) + "_" +
-            ::testing::UnitTest::GetInstance()->current_test_info()->name());
-    fs::create_directories(dir_);
-  }
-  void TearDown() override {
-    std::error_code ec;
-    fs::remove_all(dir_, ec);
-  }
   fs::path write(const std::string& name, const std::string& bytes) {
-    std::ofstream(dir_ / name, std::ios::binary)
-        .write(bytes.data(), static_cast<std::streamsize>(bytes.size()));
+    test::write_file(dir_ / name, bytes);
     return dir_ / name;
   }
   // `text` gzipped in two members (what `cat a.gz b.gz` makes), split at `cut`.
@@ -48,7 +36,7 @@ class FileStreamTest : public ::testing::Test {
     }
     return p;
   }
-  fs::path dir_;
+  test::TempDir dir_;
 };
 
 // Text of n bytes that compresses poorly enough to take several of the reader's 64 KiB pieces.

@@ -3,18 +3,17 @@
 #include "data/csv_text.hpp"
 
 #include <gtest/gtest.h>
-#include <unistd.h>
 #include <zlib.h>
 
 #include <algorithm>
 #include <cstring>
 #include <filesystem>
-#include <fstream>
 #include <string>
 #include <vector>
 
 #include "backprop/csv.hpp"
 #include "backprop/error.hpp"
+#include "cli/cli_test_util.hpp"
 #include "test_support.hpp"
 
 namespace backprop {
@@ -106,21 +105,9 @@ TEST(CsvWindows, ErrorsAreTheSameInEveryWindow) {
 
 class CsvTextFile : public ::testing::Test {
  protected:
-  void SetUp() override {
-    dir_ = fs::temp_directory_path() /
-           ("backprop_csv_text_" + std::to_string(::getpid()) + "_" +
-            ::testing::UnitTest::GetInstance()->current_test_info()->name());
-    fs::create_directories(dir_);
-  }
-  void TearDown() override {
-    std::error_code ec;
-    fs::remove_all(dir_, ec);
-  }
   fs::path write(const std::string& name, std::string_view text) {
-    const fs::path p = dir_ / name;
-    std::ofstream(p, std::ios::binary)
-        .write(text.data(), static_cast<std::streamsize>(text.size()));
-    return p;
+    test::write_file(dir_ / name, std::string(text));
+    return dir_ / name;
   }
   fs::path write_gzip(const std::string& name, std::string_view text) {
     const fs::path p = dir_ / name;
@@ -131,7 +118,7 @@ class CsvTextFile : public ::testing::Test {
     gzclose(f);
     return p;
   }
-  fs::path dir_;
+  test::TempDir dir_;
 };
 
 // A table of every kind of column, gaps, quotes spanning lines, CRLF and a BOM: several windows
@@ -219,8 +206,8 @@ TEST_F(CsvTextFile, LimitsAndFileErrorsAreTheFileReadersOwn) {
   const fs::path missing = dir_ / "none.csv";
   EXPECT_EQ(error_of([&] { read_csv_dataset(missing, {}); }),
             missing.string() + ": cannot open: No such file or directory");
-  EXPECT_EQ(error_of([&] { read_csv_dataset(dir_, {}); }),
-            dir_.string() + ": is a directory, not a file");
+  EXPECT_EQ(error_of([&] { read_csv_dataset(dir_.path(), {}); }),
+            dir_.path().string() + ": is a directory, not a file");
   // A gzip cut short fails as the stream reaches the cut, naming the file.
   const fs::path gz = write_gzip("t.csv.gz", numeric_table());
   std::string raw;
