@@ -114,14 +114,15 @@ const std::vector<TrainOption>& options_table() {
       {"--lr", "Learning rate (default: sgd 0.5, momentum 0.05, adam/adamw 0.001)",
        Field<float>{&TrainArgs::lr, 0.0f,
                     [](const float& v) {
-                      if (v != 0.0f) positive_finite("--lr", v);
+                      if (v != 0.0f) positive_finite("--lr", static_cast<double>(v));
                     },
                     [](const float& v, TrainOptions& o) { o.schedule.base_lr = v; }},
        Group::weights, "lr", false, "lr"},
       {"--momentum", "Momentum for --optimizer momentum",
-       Field<float>{&TrainArgs::momentum, 0.9f,
-                    [](const float& v) { in_range("--momentum", v, 0.0, 1.0, true); },
-                    [](const float& v, TrainOptions& o) { o.optimizer.momentum = v; }},
+       Field<float>{
+           &TrainArgs::momentum, 0.9f,
+           [](const float& v) { in_range("--momentum", static_cast<double>(v), 0.0, 1.0, true); },
+           [](const float& v, TrainOptions& o) { o.optimizer.momentum = v; }},
        Group::weights, "momentum", true},
       {"--nesterov", "Nesterov momentum",
        Field<bool>{&TrainArgs::nesterov, false, nullptr,
@@ -158,12 +159,15 @@ const std::vector<TrainOption>& options_table() {
        Group::weights, "seed", true, "seed"},
       {"--weight-decay", "L2 weight decay (decoupled for adamw)",
        Field<float>{&TrainArgs::weight_decay, 0.0f,
-                    [](const float& v) { in_range("--weight-decay", v, 0.0, 1.0, false); },
+                    [](const float& v) {
+                      in_range("--weight-decay", static_cast<double>(v), 0.0, 1.0, false);
+                    },
                     [](const float& v, TrainOptions& o) { o.optimizer.weight_decay = v; }},
        Group::weights, "weight_decay", true},
       {"--dropout", "Dropout probability on hidden layers",
-       Field<float>{&TrainArgs::dropout, 0.0f,
-                    [](const float& v) { in_range("--dropout", v, 0.0, 1.0, true); }},
+       Field<float>{
+           &TrainArgs::dropout, 0.0f,
+           [](const float& v) { in_range("--dropout", static_cast<double>(v), 0.0, 1.0, true); }},
        Group::weights, "dropout", true},
       {"--val-split", "Fraction of the training data held out for validation",
        Field<double>{&TrainArgs::val_split, 0.0,
@@ -180,7 +184,7 @@ const std::vector<TrainOption>& options_table() {
        Group::weights, "lr_step", true},
       {"--lr-gamma", "step schedule: decay factor",
        Field<float>{&TrainArgs::lr_gamma, 0.1f,
-                    [](const float& v) { positive_finite("--lr-gamma", v); },
+                    [](const float& v) { positive_finite("--lr-gamma", static_cast<double>(v)); },
                     [](const float& v, TrainOptions& o) { o.schedule.gamma = v; }},
        Group::weights, "lr_gamma", true},
       {"--patience",

@@ -9,8 +9,9 @@ if(BACKPROP_SANITIZE)
 endif()
 
 # A sanitized Debug build (scripts/test.sh) compiles at -O0, since the test and CLI sources are
-# heavy to compile (GoogleTest, CLI11, nlohmann-json) and light to run. The library is the
-# exception: every training test runs through its kernels, so it keeps -O1.
+# heavy to compile (GoogleTest, CLI11, nlohmann-json) and light to run. The library and the
+# fuzz targets are the exceptions: every training test runs through the library's kernels, and
+# a fuzzer's time is all executions of its target, so they keep -O1.
 function(backprop_sanitized_debug_optimization target)
   if(BACKPROP_SANITIZE AND CMAKE_BUILD_TYPE STREQUAL "Debug")
     target_compile_options(${target} PRIVATE -O1)

@@ -4,7 +4,8 @@
 #   scripts/fuzz.sh [seconds-per-target]     (default 60)
 #
 # Environment: FUZZ_CXX (default clang++), FUZZ_TARGETS (default: all five, space-separated),
-# FUZZ_BUILD_DIR (default <repo>/build-fuzz), FUZZ_JOBS (build parallelism, default nproc),
+# FUZZ_BUILD_DIR (default <repo>/build-fuzz; a tree already configured with BACKPROP_BUILD_FUZZ=ON
+# is built as it is, the others are configured here), FUZZ_JOBS (build parallelism, default nproc),
 # FUZZ_PARALLEL (targets fuzzed at once, default FUZZ_JOBS),
 # FUZZ_SEED_REGRESSIONS (default 1; 0 leaves fuzz/regressions out of the seeds, so that a known,
 # still unfixed crash does not end a target's run at once; tests/fuzz_corpus_test.cpp replays
@@ -50,14 +51,20 @@ if ! command -v "$cxx" >/dev/null 2>&1; then
   exit 2
 fi
 
-echo "== configuring $build with $cxx"
-CXX="$cxx" cmake -S "$root" -B "$build" -G Ninja \
-  -DCMAKE_BUILD_TYPE=RelWithDebInfo \
-  -DBACKPROP_BUILD_FUZZ=ON \
-  -DBACKPROP_BUILD_TESTS=OFF \
-  -DBACKPROP_BUILD_CLI=OFF \
-  -DBACKPROP_BUILD_BENCH=OFF \
-  -DBACKPROP_BUILD_EXAMPLES=OFF >/dev/null
+if grep -qs '^BACKPROP_BUILD_FUZZ:BOOL=ON$' "$build/CMakeCache.txt"; then
+  # Configured with the fuzzers on already (scripts/test.sh's sanitized tree builds them beside
+  # the tests): built as it is.
+  echo "== $build has the fuzzers on; building them there"
+else
+  echo "== configuring $build with $cxx"
+  CXX="$cxx" cmake -S "$root" -B "$build" -G Ninja \
+    -DCMAKE_BUILD_TYPE=RelWithDebInfo \
+    -DBACKPROP_BUILD_FUZZ=ON \
+    -DBACKPROP_BUILD_TESTS=OFF \
+    -DBACKPROP_BUILD_CLI=OFF \
+    -DBACKPROP_BUILD_BENCH=OFF \
+    -DBACKPROP_BUILD_EXAMPLES=OFF >/dev/null
+fi
 echo "== building ${targets[*]}"
 cmake --build "$build" --parallel "$jobs" --target "${targets[@]}"
 

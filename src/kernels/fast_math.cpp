@@ -1,6 +1,7 @@
 #include "kernels/fast_math.hpp"
 
 #include <bit>
+#include <cstdint>
 
 #include "core/cpu_clones.hpp"
 
@@ -19,7 +20,8 @@ inline float exp_one(float x) {
       12582912.0f;  // 1.5 * 2^23: adding and subtracting it rounds to an integer
   x = x < -87.0f ? -87.0f : x;
   x = x > 88.0f ? 88.0f : x;
-  const float n = (x * kLog2e + kRound) - kRound;
+  const float rounded = x * kLog2e + kRound;  // 1.5 * 2^23 + n: its low mantissa bits hold n
+  const float n = rounded - kRound;
   const float r = (x - n * kLn2Hi) - n * kLn2Lo;
   float p = 1.9875691500e-4f;
   p = p * r + 1.3981999507e-3f;
@@ -28,23 +30,34 @@ inline float exp_one(float x) {
   p = p * r + 1.6666665459e-1f;
   p = p * r + 5.0000001201e-1f;
   const float er = p * (r * r) + r + 1.0f;
-  const auto bits = static_cast<std::uint32_t>(static_cast<std::int32_t>(n) + 127) << 23;
+  // 2^n: n + 127 in the exponent field, n read from the bits of `rounded` (a float-to-int
+  // conversion would be undefined for a NaN x, whose result is NaN through er either way).
+  const std::uint32_t n_bits =
+      std::bit_cast<std::uint32_t>(rounded) - std::bit_cast<std::uint32_t>(kRound);
+  const std::uint32_t bits = (n_bits + 127u) << 23;
   return er * std::bit_cast<float>(bits);
+}
+
+// Each loop is compiled for AVX-512, AVX2 and the baseline; the loader picks one per machine.
+// The clones are internal, behind the header's plain functions: clang 14 drops target_clones
+// from a definition whose declaration came in an earlier block of its namespace and compiles
+// the AVX-512 form alone.
+BACKPROP_CLONES void exp_all(float* out, const float* x, std::int64_t n) {
+  for (std::int64_t i = 0; i < n; ++i) out[i] = exp_one(x[i]);
+}
+
+BACKPROP_CLONES void sigmoid_all(float* out, const float* x, std::int64_t n) {
+  for (std::int64_t i = 0; i < n; ++i) out[i] = 1.0f / (1.0f + exp_one(-x[i]));
+}
+
+BACKPROP_CLONES void tanh_all(float* out, const float* x, std::int64_t n) {
+  for (std::int64_t i = 0; i < n; ++i) out[i] = 1.0f - 2.0f / (exp_one(2.0f * x[i]) + 1.0f);
 }
 
 }  // namespace
 
-// Each loop is compiled for AVX-512, AVX2 and the baseline; the loader picks one per machine.
-BACKPROP_CLONES void exp(float* out, const float* x, std::int64_t n) {
-  for (std::int64_t i = 0; i < n; ++i) out[i] = exp_one(x[i]);
-}
-
-BACKPROP_CLONES void sigmoid(float* out, const float* x, std::int64_t n) {
-  for (std::int64_t i = 0; i < n; ++i) out[i] = 1.0f / (1.0f + exp_one(-x[i]));
-}
-
-BACKPROP_CLONES void tanh(float* out, const float* x, std::int64_t n) {
-  for (std::int64_t i = 0; i < n; ++i) out[i] = 1.0f - 2.0f / (exp_one(2.0f * x[i]) + 1.0f);
-}
+void exp(float* out, const float* x, std::int64_t n) { exp_all(out, x, n); }
+void sigmoid(float* out, const float* x, std::int64_t n) { sigmoid_all(out, x, n); }
+void tanh(float* out, const float* x, std::int64_t n) { tanh_all(out, x, n); }
 
 }  // namespace backprop::fast

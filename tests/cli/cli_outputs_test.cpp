@@ -19,6 +19,7 @@
 
 #include "backprop/model.hpp"
 #include "cli/cli_test_util.hpp"
+#include "sanitizers.hpp"
 
 namespace backprop::test {
 namespace {
@@ -626,10 +627,8 @@ TEST_F(CliOutputs, AProcessLimitIsAClearErrorNotAHang) {
     if (probe.wait(10).exit_code != 0)
       GTEST_SKIP() << "the user nobody cannot run " << cli_path() << " from here";
   }
-#if defined(__SANITIZE_ADDRESS__)
-  // LeakSanitizer's check at exit runs in a thread of its own, which the limit forbids too.
-  prefix.insert(prefix.end(), {"/usr/bin/env", "ASAN_OPTIONS=detect_leaks=0:abort_on_error=1"});
-#endif
+  if (testing_support::kAddressSanitizer)  // LeakSanitizer's thread at exit is forbidden too
+    prefix.insert(prefix.end(), {"/usr/bin/env", "ASAN_OPTIONS=detect_leaks=0:abort_on_error=1"});
   TempDir tmp;
   fs::permissions(tmp.path(), fs::perms::all);  // nobody writes its output here
   write_file(tmp / "animals.csv", read_file(data_));

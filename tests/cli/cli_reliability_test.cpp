@@ -23,6 +23,7 @@
 #include "backprop/checkpoint.hpp"
 #include "backprop/model.hpp"
 #include "cli/cli_test_util.hpp"
+#include "sanitizers.hpp"
 
 namespace backprop::test {
 namespace {
@@ -33,11 +34,7 @@ using nlohmann::json;
 // below takes ~0.1 s on a fast core, so a poll every millisecond lands well inside the run.
 // Under AddressSanitizer every sample costs several times more, so a fifth of them gives epochs
 // of about the same length.
-#if defined(__SANITIZE_ADDRESS__)
-constexpr int kBigTrain = 6000;
-#else
-constexpr int kBigTrain = 30000;
-#endif
+constexpr int kBigTrain = testing_support::kAddressSanitizer ? 6000 : 30000;
 constexpr const char* kBigLayers = "64,512,10";
 
 std::vector<float> all_parameters(const Model& m) {

@@ -23,6 +23,7 @@
 #include <vector>
 
 #include "backprop/error.hpp"
+#include "sanitizers.hpp"
 
 namespace {
 
@@ -278,14 +279,12 @@ std::uint64_t virtual_memory_bytes() {
 }
 
 TEST(ThreadPoolDeathTest, AThreadThatCannotBeCreatedIsAnErrorNotAHangOrACrash) {
-#if defined(__SANITIZE_ADDRESS__)
-  GTEST_SKIP() << "ASan maps terabytes of shadow memory, so no address-space cap can apply";
-#else
+  if (backprop::testing_support::kAddressSanitizer)
+    GTEST_SKIP() << "ASan maps terabytes of shadow memory, so no address-space cap can apply";
   GTEST_FLAG_SET(death_test_style, "threadsafe");
   EXPECT_EXIT(start_399_workers_under_an_address_space_cap(), ::testing::ExitedWithCode(0),
               "cannot start worker thread [0-9]+ of 399 \\(.*\\): the process has reached a "
               "limit on threads or memory; use fewer threads");
-#endif
 }
 
 }  // namespace

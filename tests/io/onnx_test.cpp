@@ -13,6 +13,7 @@
 #include "cli/cli_test_util.hpp"
 #include "io/onnx/onnx_proto.hpp"
 #include "io/onnx/protobuf.hpp"
+#include "sanitizers.hpp"
 
 namespace backprop::test {
 namespace {
@@ -316,16 +317,12 @@ TEST(OnnxReader, GemmAttributesAreAppliedAsOnnxDefinesThem) {
 // `backprop import` under an address-space limit where the sanitizers allow one (ASan reserves
 // terabytes of shadow memory up front).
 RunResult import_limited(const fs::path& file, const fs::path& out) {
-#if defined(__SANITIZE_ADDRESS__)
-  return run_cli({"import", file.string(), "-o", out.string()});
-#else
-  if (fs::exists("/usr/bin/prlimit")) {
+  if (!testing_support::kAddressSanitizer && fs::exists("/usr/bin/prlimit")) {
     Child child({"/usr/bin/prlimit", "--as=1073741824", "--", cli_path(), "import", file.string(),
                  "-o", out.string()});
     return child.wait(60);
   }
   return run_cli({"import", file.string(), "-o", out.string()});
-#endif
 }
 
 TEST(OnnxImportCommand, HostileFilesExitOneWithOneLineAndWriteNothing) {

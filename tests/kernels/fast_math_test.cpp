@@ -46,7 +46,7 @@ TEST(FastMath, SigmoidAndTanhMatchTheLibrary) {
   fast::tanh(t.data(), x.data(), static_cast<std::int64_t>(x.size()));
   double worst_s = 0, worst_t = 0;
   for (std::size_t i = 0; i < x.size(); ++i) {
-    const double xd = x[i];
+    const auto xd = static_cast<double>(x[i]);
     worst_s = std::max(worst_s, std::abs(static_cast<double>(s[i]) - 1.0 / (1.0 + std::exp(-xd))));
     worst_t = std::max(worst_t, std::abs(static_cast<double>(t[i]) - std::tanh(xd)));
     ASSERT_GE(s[i], 0.0f);

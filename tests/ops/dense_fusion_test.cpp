@@ -173,7 +173,7 @@ TEST(DenseFusion, SplitForwardEqualsTwoPartialProductsThenSum) {
           if (f == Activation::linear) {
             for (std::int64_t i = 0; i < s.batch; ++i) {
               for (std::int64_t j = 0; j < s.out; ++j) {
-                double exact = b[static_cast<std::size_t>(j)];
+                auto exact = static_cast<double>(b[static_cast<std::size_t>(j)]);
                 for (std::int64_t k = 0; k < s.in; ++k)
                   exact += static_cast<double>(xv(i, k)) * static_cast<double>(wv(k, j));
                 ASSERT_NEAR(got[static_cast<std::size_t>(i * s.out + j)], exact, 1e-4);

@@ -183,7 +183,8 @@ TEST(ShardedStep, FiniteDifferencesAgree) {
   std::vector<std::int32_t> labels;
   for (std::int64_t i : f.rows) {
     for (std::int64_t j = 0; j < Fixture::kFeatures; ++j)
-      x.push_back(f.data.values[static_cast<std::size_t>(i * Fixture::kFeatures + j)]);
+      x.push_back(
+          static_cast<double>(f.data.values[static_cast<std::size_t>(i * Fixture::kFeatures + j)]));
     labels.push_back(f.data.labels[static_cast<std::size_t>(i)]);
   }
   Batch<double> batch;

@@ -14,6 +14,7 @@
 
 #include <algorithm>
 #include <cmath>
+#include <limits>
 #include <memory>
 #include <nlohmann/json.hpp>
 #include <set>
@@ -86,13 +87,13 @@ double compare(const Case& c, const json& batch_outputs, int batch, const std::s
   if (!batch_outputs.contains(values_name)) {
     ADD_FAILURE() << runtime << " " << c.name << " batch " << batch << ": no output '"
                   << values_name << "' in " << batch_outputs.dump().substr(0, 400);
-    return INFINITY;
+    return std::numeric_limits<double>::infinity();
   }
   const auto values = batch_outputs.at(values_name).get<std::vector<double>>();
   if (values.size() != static_cast<std::size_t>(batch * c.outputs)) {
     ADD_FAILURE() << runtime << " " << c.name << " batch " << batch << ": " << values.size()
                   << " values for " << batch << " x " << c.outputs;
-    return INFINITY;
+    return std::numeric_limits<double>::infinity();
   }
   double worst = 0.0;
   for (int i = 0; i < batch; ++i)
@@ -105,7 +106,7 @@ double compare(const Case& c, const json& batch_outputs, int batch, const std::s
   if (c.task == Task::classification) {
     if (!batch_outputs.contains("class_index")) {
       ADD_FAILURE() << runtime << " " << c.name << ": no output 'class_index'";
-      return INFINITY;
+      return std::numeric_limits<double>::infinity();
     }
     const auto index = batch_outputs.at("class_index").get<std::vector<double>>();
     EXPECT_EQ(index.size(), static_cast<std::size_t>(batch)) << runtime << " " << c.name;
