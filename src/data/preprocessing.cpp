@@ -135,6 +135,10 @@ template <class T>
   }
 }
 
+}  // namespace
+
+namespace cloned {  // external linkage, as BACKPROP_CLONES needs
+
 // The two storage types, each compiled for AVX-512, AVX2 and the baseline (byte-to-float
 // conversion is one instruction per 16 values with AVX-512, four shuffles with SSE2).
 BACKPROP_CLONES void gather_rows(MatrixView x, const std::uint8_t* base, std::int64_t p,
@@ -148,6 +152,10 @@ BACKPROP_CLONES void gather_rows(MatrixView x, const float* base, std::int64_t p
                                  std::int64_t first) {
   gather_body(x, base, p, prep, rows, first);
 }
+
+}  // namespace cloned
+
+namespace {
 
 // Values [first, first + count) of each of the samples `rows`.
 template <class T>
@@ -271,9 +279,9 @@ void gather_checked(MatrixView x, const Dataset& data, const Preprocessing& prep
         rows.subspan(static_cast<std::size_t>(first), static_cast<std::size_t>(count));
     // The storage type is decided once per block, so the inner loop has no branch on it.
     if (data.is_bytes()) {
-      gather_rows(part, data.bytes.data(), data.features, prep, part_rows, first_column);
+      cloned::gather_rows(part, data.bytes.data(), data.features, prep, part_rows, first_column);
     } else {
-      gather_rows(part, data.value_data(), data.features, prep, part_rows, first_column);
+      cloned::gather_rows(part, data.value_data(), data.features, prep, part_rows, first_column);
     }
   });
 }

@@ -7,7 +7,7 @@
 
 namespace backprop::fast {
 
-namespace {
+namespace cloned {  // external linkage, as BACKPROP_CLONES needs
 
 // e^x = 2^n e^r with n = round(x / ln 2) and r = x - n ln 2, |r| <= ln2 / 2. ln 2 is split in
 // two (Cody and Waite) so that n * ln2_hi is exact in float. e^r comes from the minimax
@@ -39,9 +39,8 @@ inline float exp_one(float x) {
 }
 
 // Each loop is compiled for AVX-512, AVX2 and the baseline; the loader picks one per machine.
-// The clones are internal, behind the header's plain functions: clang 14 drops target_clones
-// from a definition whose declaration came in an earlier block of its namespace and compiles
-// the AVX-512 form alone.
+// The header's functions call them (a cloned function must not be declared before its
+// definition, see core/cpu_clones.hpp).
 BACKPROP_CLONES void exp_all(float* out, const float* x, std::int64_t n) {
   for (std::int64_t i = 0; i < n; ++i) out[i] = exp_one(x[i]);
 }
@@ -54,10 +53,10 @@ BACKPROP_CLONES void tanh_all(float* out, const float* x, std::int64_t n) {
   for (std::int64_t i = 0; i < n; ++i) out[i] = 1.0f - 2.0f / (exp_one(2.0f * x[i]) + 1.0f);
 }
 
-}  // namespace
+}  // namespace cloned
 
-void exp(float* out, const float* x, std::int64_t n) { exp_all(out, x, n); }
-void sigmoid(float* out, const float* x, std::int64_t n) { sigmoid_all(out, x, n); }
-void tanh(float* out, const float* x, std::int64_t n) { tanh_all(out, x, n); }
+void exp(float* out, const float* x, std::int64_t n) { cloned::exp_all(out, x, n); }
+void sigmoid(float* out, const float* x, std::int64_t n) { cloned::sigmoid_all(out, x, n); }
+void tanh(float* out, const float* x, std::int64_t n) { cloned::tanh_all(out, x, n); }
 
 }  // namespace backprop::fast

@@ -76,6 +76,10 @@ template <class T>
   }
 }
 
+}  // namespace
+
+namespace cloned {  // external linkage, as BACKPROP_CLONES needs
+
 // The float rows, compiled for AVX-512, AVX2 and the baseline (target_clones does not apply
 // to the template itself); double (gradient checks) uses the template directly.
 BACKPROP_CLONES void backward_row(float* dz, const float* dh, const float* h, std::int64_t n,
@@ -88,13 +92,13 @@ void backward_row(double* dz, const double* dh, const double* h, std::int64_t n,
   backward_row_body(dz, dh, h, n, f, slope);
 }
 
-}  // namespace
+}  // namespace cloned
 
 template <class T>
 void activation_backward(View<T> dz, View<const T> dh, View<const T> h, Activation f,
                          T leaky_slope) {
   for (std::int64_t i = 0; i < h.rows; ++i)
-    backward_row(dz.row(i), dh.row(i), h.row(i), h.cols, f, leaky_slope);
+    cloned::backward_row(dz.row(i), dh.row(i), h.row(i), h.cols, f, leaky_slope);
 }
 
 template <class T>

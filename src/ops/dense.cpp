@@ -146,6 +146,10 @@ void input_gradient(View<double> dx, View<const double> d, View<const double> w,
   if (f != Activation::linear) activation_backward<double>(dx, dx, x, f, slope);
 }
 
+}  // namespace
+
+namespace cloned {  // external linkage, as BACKPROP_CLONES needs
+
 // z = (p0 + p1) + b along one row of n values (no aliasing: z is H, p0 and p1 scratch).
 BACKPROP_CLONES void partials_plus_bias_row(float* __restrict z, const float* __restrict p0,
                                             const float* __restrict p1, const float* __restrict b,
@@ -158,11 +162,15 @@ void partials_plus_bias_row(double* z, const double* p0, const double* p1, const
   for (std::int64_t j = 0; j < n; ++j) z[j] = (p0[j] + p1[j]) + b[j];
 }
 
+}  // namespace cloned
+
+namespace {
+
 template <class T>
 void sum_of_partials_plus_bias(View<T> z, View<const T> p0, View<const T> p1,
                                std::span<const T> b) {
   for (std::int64_t i = 0; i < z.rows; ++i)
-    partials_plus_bias_row(z.row(i), p0.row(i), p1.row(i), b.data(), z.cols);
+    cloned::partials_plus_bias_row(z.row(i), p0.row(i), p1.row(i), b.data(), z.cols);
 }
 
 }  // namespace

@@ -72,7 +72,7 @@ void Optimizer::restore(std::uint64_t steps, std::span<const float> state) {
   t_ = steps;
 }
 
-namespace {
+namespace cloned {  // external linkage, as BACKPROP_CLONES needs
 
 // The per-element updates, over one contiguous chunk. Each is compiled for AVX-512, AVX2 and the
 // baseline (the loader picks one), since a step touches every parameter and its state. The
@@ -162,6 +162,10 @@ BACKPROP_CLONES bool adamw_update(float* __restrict theta, float* __restrict m, 
   return adam_body<true>(theta, m, v, g, n, a);
 }
 
+}  // namespace cloned
+
+namespace {
+
 // Chunks of whole cache lines, large enough that a hand-off is cheap next to the work.
 constexpr std::size_t kChunk = 16384;
 
@@ -175,7 +179,7 @@ bool Optimizer::step(std::span<float> params, std::span<const float> grads, floa
   ++t_;
   const std::size_t n = count_;
   const float wd = config_.weight_decay;
-  AdamStep adam{};
+  cloned::AdamStep adam{};
   if (config_.kind == OptimizerKind::adam || config_.kind == OptimizerKind::adamw) {
     const auto t = static_cast<double>(t_);
     // Bias corrections 1 - beta^t, folded into the step size as PyTorch does:
@@ -201,17 +205,17 @@ bool Optimizer::step(std::span<float> params, std::span<const float> grads, floa
     bool ok = true;
     switch (config_.kind) {
       case OptimizerKind::sgd:
-        ok = sgd_update(theta, g, len, lr, wd);
+        ok = cloned::sgd_update(theta, g, len, lr, wd);
         break;
       case OptimizerKind::momentum:
-        ok = momentum_update(theta, state + begin, g, len, lr, wd, config_.momentum,
-                             config_.nesterov);
+        ok = cloned::momentum_update(theta, state + begin, g, len, lr, wd, config_.momentum,
+                                     config_.nesterov);
         break;
       case OptimizerKind::adam:
-        ok = adam_update(theta, state + begin, state + n + begin, g, len, adam);
+        ok = cloned::adam_update(theta, state + begin, state + n + begin, g, len, adam);
         break;
       case OptimizerKind::adamw:
-        ok = adamw_update(theta, state + begin, state + n + begin, g, len, adam);
+        ok = cloned::adamw_update(theta, state + begin, state + n + begin, g, len, adam);
         break;
     }
     if (!ok) finite.store(false, std::memory_order_relaxed);
