@@ -2,6 +2,7 @@
 #include <gtest/gtest.h>
 
 #include <cmath>
+#include <limits>
 #include <vector>
 
 #include "kernels/fast_math.hpp"
@@ -37,6 +38,23 @@ TEST(FastMath, ExpClampsInsteadOfOverflowing) {
   for (const float v : y) EXPECT_TRUE(std::isfinite(v));
   EXPECT_LT(y[0], 1e-37f);
   EXPECT_GT(y[3], 1e38f);
+}
+
+// A NaN in gives NaN out, in every position of a vector and its tail (the sanitized build
+// checks that no step on the way is undefined, such as a NaN converted to an integer).
+TEST(FastMath, NaNGivesNaN) {
+  std::vector<float> x(37, 0.5f);
+  for (const std::size_t i : {0u, 5u, 16u, 36u}) x[i] = std::numeric_limits<float>::quiet_NaN();
+  std::vector<float> e(x.size()), s(x.size()), t(x.size());
+  const auto n = static_cast<std::int64_t>(x.size());
+  fast::exp(e.data(), x.data(), n);
+  fast::sigmoid(s.data(), x.data(), n);
+  fast::tanh(t.data(), x.data(), n);
+  for (std::size_t i = 0; i < x.size(); ++i) {
+    EXPECT_EQ(std::isnan(e[i]), std::isnan(x[i])) << i;
+    EXPECT_EQ(std::isnan(s[i]), std::isnan(x[i])) << i;
+    EXPECT_EQ(std::isnan(t[i]), std::isnan(x[i])) << i;
+  }
 }
 
 TEST(FastMath, SigmoidAndTanhMatchTheLibrary) {
