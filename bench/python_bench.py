@@ -211,8 +211,8 @@ def main():
                 for x, label in zip(Xtr, ytr):
                     f.write(",".join(repr(float(v)) for v in x) + f",{label}\n")
             # A table's defaults hold out 10% with early stopping; the estimator's do not.
-            cmd += ["--data", data, "--label", "y", "--task", "classification", "--normalize", "none",
-                    "--val-split", "0", "--patience", "0"]
+            cmd += ["--data", data, "--label", "y", "--task", "classification",
+                    "--normalize", "none", "--val-split", "0", "--patience", "0"]
         else:  # the IDX file alone: no test set to evaluate after each epoch
             cmd += ["--data", os.path.join(DATA, "train-images-idx3-ubyte.gz")]
         cli_walls, cli_trains, python_fits = [], [], []

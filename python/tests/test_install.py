@@ -59,7 +59,8 @@ est = backprop.sklearn.MLPClassifier(hidden_layer_sizes=(8,), learning_rate_init
 est.fit(X, y)
 print(est.score(X, y))
 est._model.save({str(model_path)!r})
-print(hashlib.sha256(b"".join(a.tobytes() for a in est._model.weights() + est._model.biases())).hexdigest())
+arrays = est._model.weights() + est._model.biases()
+print(hashlib.sha256(b"".join(a.tobytes() for a in arrays)).hexdigest())
 """
     out = subprocess.run([str(python), "-c", script], check=True, env=env, cwd=tmp_path,
                          capture_output=True, text=True).stdout.splitlines()
