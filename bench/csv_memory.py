@@ -8,13 +8,17 @@ Generates two files into a temporary directory:
 and with --gzip their gzipped copies. For each file and CLI it runs
   CLI train --data FILE --hidden 16 --epochs 1 -o MODEL
   CLI eval MODEL --data FILE                    (with --eval)
-and reads the peak resident set (ru_maxrss) of the process from os.wait4. Prints a Markdown
+  cat FILE | CLI train --data - ...              (with --stdin: the stream through a pipe)
+and reads the peak resident set (ru_maxrss) of the process from os.wait4, and the peak rise of
+the machine's shared memory (/proc/meminfo Shmem, sampled every 10 ms: an in-memory file, which
+the resident set does not count and which without swap cannot be reclaimed). Prints a Markdown
 table: the file's MB (the text, decompressed for .gz), the parsed numbers' MB (rows x features x
-4 bytes), and per CLI the peak MB, the peak per byte of text and the seconds. Seconds on a
+4 bytes), and per CLI the peak MB, the peak per byte of text, the shared-memory MB and the
+seconds. Seconds on a
 loaded machine are noisy; the runs of the CLIs are interleaved so that they share the noise.
 
 Usage: /usr/bin/python3 bench/csv_memory.py --cli build/backprop [--baseline OLD_CLI]
-         [--gzip] [--eval] [--repeat N]
+         [--gzip] [--eval] [--stdin] [--repeat N]
 """
 import argparse
 import gzip
@@ -22,6 +26,7 @@ import os
 import shutil
 import subprocess
 import tempfile
+import threading
 import time
 from pathlib import Path
 
@@ -63,17 +68,47 @@ def write_decimal(path, rng):
     return rows, columns
 
 
-def peak(args):
-    """(peak resident MB, seconds) of one run; raises if it fails."""
+def shmem_mb():
+    with open("/proc/meminfo") as f:
+        for line in f:
+            if line.startswith("Shmem:"):
+                return int(line.split()[1]) * 1024 / MB
+    return 0.0
+
+
+def peak(args, stdin_from=None):
+    """(peak resident MB, peak shared-memory rise MB, seconds) of one run, its standard input a
+    pipe from `cat stdin_from` if given; raises if it fails."""
+    before = shmem_mb()
+    highest = [before]
+    done = threading.Event()
+
+    def sample():
+        while not done.wait(0.01):
+            highest[0] = max(highest[0], shmem_mb())
+
+    sampler = threading.Thread(target=sample)
+    sampler.start()
     start = time.perf_counter()
-    proc = subprocess.Popen(args, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    cat = None
+    if stdin_from is not None:
+        cat = subprocess.Popen(["cat", str(stdin_from)], stdout=subprocess.PIPE)
+    proc = subprocess.Popen(args, stdin=cat.stdout if cat else None, stdout=subprocess.DEVNULL,
+                            stderr=subprocess.PIPE)
+    if cat:
+        cat.stdout.close()  # the CLI holds the pipe's read end now
     _, status, usage = os.wait4(proc.pid, 0)
     seconds = time.perf_counter() - start
+    done.set()
+    sampler.join()
+    if cat:
+        cat.wait()
     err = proc.stderr.read().decode(errors="replace")
     proc.stderr.close()
     if os.waitstatus_to_exitcode(status) != 0:
         raise SystemExit(f"{' '.join(map(str, args))} failed:\n{err}")
-    return usage.ru_maxrss * 1024 / MB, seconds  # ru_maxrss is in KiB on Linux
+    # ru_maxrss is in KiB on Linux
+    return usage.ru_maxrss * 1024 / MB, max(0.0, highest[0] - before), seconds
 
 
 def main():
@@ -82,6 +117,8 @@ def main():
     parser.add_argument("--baseline", help="another backprop tool, measured beside it")
     parser.add_argument("--gzip", action="store_true", help="also the gzipped files")
     parser.add_argument("--eval", action="store_true", help="also `eval` of each file")
+    parser.add_argument("--stdin", action="store_true",
+                        help="also `train --data -` with the file piped to standard input")
     parser.add_argument("--repeat", type=int, default=1,
                         help="runs per cell (the lowest peak and the fewest seconds)")
     args = parser.parse_args()
@@ -102,33 +139,35 @@ def main():
                     shutil.copyfileobj(src, dst)
                 files.append((gz.name, gz, text, rows * features * 4))
 
-        commands = ["train"] + (["eval"] if args.eval else [])
+        commands = ["train"] + (["eval"] if args.eval else []) + (["train -"] if args.stdin else [])
         head = "| file | command | text MB | numbers MB (B/B) |"
         rule = "|---|---|--:|--:|"
         for label, _ in clis:
-            head += f" {label} peak MB | {label} B/B | {label} s |"
-            rule += "--:|--:|--:|"
+            head += f" {label} peak MB | {label} B/B | {label} shmem MB | {label} s |"
+            rule += "--:|--:|--:|--:|"
         print(head)
         print(rule)
         for name, path, text, numbers in files:
             for command in commands:
-                best = {label: (float("inf"), 0.0) for label, _ in clis}
+                best = {label: (float("inf"), float("inf"), 0.0) for label, _ in clis}
                 for _ in range(args.repeat):
                     for label, cli in clis:
                         model = tmp / f"{label}.safetensors"
-                        if command == "train":
-                            run = [cli, "train", "--data", path, "--hidden", "16", "--epochs", "1",
-                                   "-o", model]
+                        piped = command == "train -"
+                        if command.startswith("train"):
+                            run = [cli, "train", "--data", "-" if piped else path, "--hidden", "16",
+                                   "--epochs", "1", "-o", model]
                         else:
                             run = [cli, "eval", model, "--data", path]
-                        mb, seconds = peak(run)
-                        low_mb, low_s = best[label]
-                        best[label] = (min(low_mb, mb), min(low_s, seconds) if low_s else seconds)
+                        mb, shared, seconds = peak(run, path if piped else None)
+                        low_mb, low_shared, low_s = best[label]
+                        best[label] = (min(low_mb, mb), min(low_shared, shared),
+                                       min(low_s, seconds) if low_s else seconds)
                 row = (f"| {name} | {command} | {text / MB:.1f} | "
                        f"{numbers / MB:.1f} ({numbers / text:.2f}) |")
                 for label, _ in clis:
-                    mb, seconds = best[label]
-                    row += f" {mb:.0f} | {mb * MB / text:.2f} | {seconds:.1f} |"
+                    mb, shared, seconds = best[label]
+                    row += f" {mb:.0f} | {mb * MB / text:.2f} | {shared:.0f} | {seconds:.1f} |"
                 print(row, flush=True)
 
 

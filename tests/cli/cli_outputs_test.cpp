@@ -541,6 +541,41 @@ TEST_F(CliOutputs, StandardInputPipesAndFifosWorkAsData) {
   EXPECT_EQ(model_fifo.err, "backprop: error: " + fifo + ": is not a regular file\n");
 }
 
+// A stream is copied into an unnamed file in $TMPDIR: nothing is left there afterwards, and a
+// directory that is missing or full is named in the message, with no model written.
+TEST_F(CliOutputs, StreamsAreCopiedToAnUnnamedTemporaryFile) {
+  TempDir tmp;
+  const std::string spool = tmp.str("spool"), m = tmp.str("m.st");
+  std::filesystem::create_directory(spool);
+  const std::string pipe_in = "cat '" + data_ + "' | TMPDIR='";
+  const std::string train_stdin = "\"$BP\" train --data - --hidden 8 -q --threads 1 -o '" + m + "'";
+  const RunResult ok = run_shell(pipe_in + spool + "' " + train_stdin);
+  EXPECT_EQ(ok.exit_code, 0) << ok.describe();
+  EXPECT_TRUE(std::filesystem::exists(m));
+  EXPECT_TRUE(std::filesystem::is_empty(spool));
+  std::filesystem::remove(m);
+
+  const std::string missing = tmp.str("missing");
+  const RunResult no_dir = run_shell(pipe_in + missing + "' " + train_stdin);
+  EXPECT_EQ(no_dir.exit_code, 1) << no_dir.describe();
+  EXPECT_EQ(no_dir.err,
+            "backprop: error: --data -: cannot copy the stream to a temporary file in " + missing +
+                ": No such file or directory (set TMPDIR to a directory with room "
+                "for it, or give --data a file)\n");
+  EXPECT_FALSE(std::filesystem::exists(m));
+
+  // A file size limit stands in for a full disk (SIGXFSZ ignored: write() fails with EFBIG).
+  const RunResult full =
+      run_shell("trap '' XFSZ; ulimit -f 1; " + pipe_in + spool + "' " + train_stdin);
+  EXPECT_EQ(full.exit_code, 1) << full.describe();
+  EXPECT_EQ(full.err, "backprop: error: --data -: cannot copy the stream to a temporary file in " +
+                          spool +
+                          ": File too large (set TMPDIR to a directory with room for it, or "
+                          "give --data a file)\n");
+  EXPECT_FALSE(std::filesystem::exists(m));
+  EXPECT_TRUE(std::filesystem::is_empty(spool));
+}
+
 // ---- Reading and reporting ----------------------------------------------------------------------
 
 TEST_F(CliOutputs, AFileThatIsNotAModelSaysSoAndSuggestsTheSwap) {
