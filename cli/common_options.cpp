@@ -116,6 +116,9 @@ void add_table_flags(CLI::App* cmd, TableFlags& flags, const std::string& id_hel
   cmd->add_option("--header", flags.header, "CSV: yes, no or auto (checked against the model)");
   cmd->add_option("--delimiter", flags.delimiter, "CSV: auto, comma, semicolon or tab")
       ->capture_default_str();
+  cmd->add_option("--decimal", flags.decimal,
+                  "CSV: the decimal mark, point or comma (auto: the training file's)")
+      ->capture_default_str();
 }
 
 void check_table_flags(const ModelInfo& info, const TableFlags& flags) {
@@ -127,11 +130,12 @@ void check_table_flags(const ModelInfo& info, const TableFlags& flags) {
         flag, yours, model.empty() ? "(none)" : model, flag, flag, model.empty() ? "\"\"" : model));
   };
   parse_delimiter(flags.delimiter);
-  for (const auto* given : {&flags.label, &flags.header, &flags.delimiter})
-    if (!csv && !given->empty() && *given != "auto")
-      throw Error("--label, --ignore, --id, --header and --delimiter apply to CSV data only");
-  if (!csv && (!flags.ignore.empty() || !flags.id.empty()))
-    throw Error("--label, --ignore, --id, --header and --delimiter apply to CSV data only");
+  parse_decimal(flags.decimal);
+  constexpr const char* kCsvOnly =
+      "--label, --ignore, --id, --header, --delimiter and --decimal apply to CSV data only";
+  for (const auto* given : {&flags.label, &flags.header, &flags.delimiter, &flags.decimal})
+    if (!csv && !given->empty() && *given != "auto") throw Error(kCsvOnly);
+  if (!csv && (!flags.ignore.empty() || !flags.id.empty())) throw Error(kCsvOnly);
   // A headerless file's columns are named c<index>, so an index names them too.
   const auto same_column = [](const std::string& given, const std::string& name) {
     return given == name || "c" + given == name;
@@ -170,7 +174,7 @@ ModelAndData load_model_and_data(const std::string& model_path, const std::strin
   const ModelInput input = model_input(out.model.info);
   const std::string readable = readable_data_path("--data", data_path);
   out.data = load_data_for_model(readable, input, require_label, flags.id, data_flag_names(),
-                                 parse_delimiter(flags.delimiter));
+                                 parse_delimiter(flags.delimiter), parse_decimal(flags.decimal));
   if (readable != data_path) out.data.source = data_path;  // a stream, named as the user named it
   return out;
 }

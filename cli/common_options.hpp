@@ -65,7 +65,7 @@ Model load_model_for(const std::string& path, std::int64_t max_batch,
 // --header, accepted so that a training command line can be reused, and checked against the
 // model (a column is read by the name the model keeps); --delimiter reads this file.
 struct TableFlags {
-  std::string label, header, id, delimiter = "auto";
+  std::string label, header, id, delimiter = "auto", decimal = "auto";
   std::vector<std::string> ignore;
 };
 // id_help: what --id does in this command.

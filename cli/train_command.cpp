@@ -62,6 +62,7 @@ CsvOptions csv_options(const TrainArgs& a) {
   o.task = parse_task_or_auto(a.task);
   o.id_column = a.id_column;
   o.delimiter = parse_delimiter(a.delimiter);
+  o.decimal = parse_decimal(a.decimal);
   o.encoding.missing = parse_missing_policy(a.missing);
   o.encoding.indicators = a.missing_indicator;
   o.encoding.categorical = a.categorical;
@@ -335,10 +336,11 @@ int run_train_on(TrainArgs args, const GivenOptions& given, Processes& procs) {
         "numeric target",
         train.source, train.label_name, train.class_names.front()));
   if (data.csv && !args.quiet) {
-    fmt::print("data: {} ({} rows, {} features); {}; {}-separated; task: {} ({})\n", train.source,
+    const CsvSchema& schema = data.csv_report.schema;
+    fmt::print("data: {} ({} rows, {} features); {}; {}-separated{}; task: {} ({})\n", train.source,
                train.rows, train.features, data.csv_report.header_reason,
-               delimiter_name(data.csv_report.schema.delimiter), to_string(train.task),
-               data.csv_report.task_reason);
+               delimiter_name(schema.delimiter), schema.decimal == ',' ? ", decimal comma" : "",
+               to_string(train.task), data.csv_report.task_reason);
     for (const std::string& note : train.notes) fmt::print("data: {}\n", note);
     if (data.test)
       for (const std::string& note : data.test->notes) fmt::print("test: {}\n", note);
@@ -365,6 +367,7 @@ int run_train_on(TrainArgs args, const GivenOptions& given, Processes& procs) {
     info.csv_ignored = data.csv_report.schema.ignored;
     info.csv_id = data.csv_report.schema.id_column;
     info.csv_delimiter = data.csv_report.schema.delimiter;
+    info.csv_decimal = data.csv_report.schema.decimal;
     info.encoding = data.csv_report.schema.encoding;
   }
   const Normalization norm =

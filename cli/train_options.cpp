@@ -229,6 +229,11 @@ const std::vector<TrainOption>& options_table() {
       {"--delimiter", "CSV: auto, comma, semicolon or tab",
        Field<S>{&TrainArgs::delimiter, "auto", [](const S& v) { parse_delimiter(v); }}, Group::csv,
        "delimiter", true},
+      {"--decimal",
+       "CSV: the decimal mark, auto, point or comma (auto: comma when a semicolon- or "
+       "tab-separated file writes 1,5 and never 1.5)",
+       Field<S>{&TrainArgs::decimal, "auto", [](const S& v) { parse_decimal(v); }}, Group::csv,
+       "decimal", true, nullptr, false, true},
       {"-o,--output", "Model file to write", Field<S>{&TrainArgs::output, "model.safetensors"},
        Group::run, nullptr, true},
       {"--metrics", "Write one JSON object per epoch to this JSON Lines file",

@@ -38,7 +38,7 @@ struct TrainArgs {
   std::string header, label;
   std::vector<std::string> ignore;
   std::string task, normalize, id_column;
-  std::string missing, delimiter;
+  std::string missing, delimiter, decimal;
   bool missing_indicator;
   std::vector<std::string> categorical;
   // This invocation only

@@ -175,6 +175,14 @@ def csv_seeds():
         csv_input(HEADER_AUTO | TASK_CLASSIFICATION, "x1,x2,y\n1,2,1\n3,4,1.0\n5,6,01\n7,8,2\n"))
     add(t, "valid_single_column_label_only_features",
         csv_input(HEADER_NO, "1,0\n2,1\n"))
+    add(t, "valid_decimal_comma_detected",
+        csv_input(HEADER_AUTO, "x1;x2;y\n1,5;2;0\n-0,25;4;1\n3,0e-1; 6 ;cat\n"))
+    # (byte 0 / 3) % 4 == 3 forces decimal commas: 9 is HEADER_YES | LABEL_NAME_Y.
+    decimal_comma = HEADER_YES | LABEL_NAME_Y
+    add(t, "valid_decimal_comma_forced_quoted",
+        csv_input(decimal_comma, 'x1,x2,y\n"1,5",2,0\n"2,5",4,1\n'))
+    add(t, "decimal_comma_thousands",
+        csv_input(decimal_comma, "x1;x2;y\n1,5;2;0\n1.234,5;4;1\n"))
 
     add(t, "empty", csv_input(HEADER_AUTO, ""))
     add(t, "only_config_byte_yes", csv_input(HEADER_YES, ""))

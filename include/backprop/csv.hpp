@@ -42,7 +42,10 @@ struct CsvRecord {
 //     quote); spaces between its closing quote and the next delimiter are dropped, anything
 //     else there is an error; a '"' inside an unquoted field is an ordinary character;
 //   - blank (whitespace-only) lines at the end are ignored; elsewhere they are records with one
-//     empty field, which the callers report as having the wrong number of fields.
+//     empty field, which the callers report as having the wrong number of fields;
+//   - with the decimal mark ',' a field that is a number written with a decimal comma
+//     ("1,5", "-0,25", "2,5e-3", spaces around it allowed) is returned with a point ("1.5");
+//     every other field is returned as it is written.
 class CsvReader {
  public:
   // Fills its buffer with the next bytes of the text and returns how many; fewer than asked
@@ -50,11 +53,13 @@ class CsvReader {
   using ReadText = std::function<std::size_t(std::span<char>)>;
 
   // `source` names the text in messages (the file's path). `text` must outlive the reader.
-  CsvReader(std::string_view text, std::string source, char delimiter = ',');
+  // `decimal`: '.' or ','.
+  CsvReader(std::string_view text, std::string source, char delimiter = ',', char decimal = '.');
   // The text comes from `read`, a window of `window_bytes` at a time: the reader holds the
   // window and the record it is in (a record longer than the window widens it), never the whole
   // text. Records, lines and messages are those of the same text in memory.
-  CsvReader(ReadText read, std::string source, char delimiter, std::size_t window_bytes);
+  CsvReader(ReadText read, std::string source, char delimiter, std::size_t window_bytes,
+            char decimal = '.');
   // Reads the next record into `record`, reusing its strings; false at the end of the text.
   // Throws Error on an unterminated quoted field or on text after a closing quote.
   bool next(CsvRecord& record);
@@ -75,6 +80,7 @@ class CsvReader {
   std::size_t pos_ = 0;
   std::int64_t line_ = 1;
   char delimiter_ = ',';
+  char decimal_ = '.';
   std::size_t content_at_ = 0;  // a non-blank byte at or after pos_ (when pos_ <= it)
 };
 
@@ -85,6 +91,14 @@ char detect_delimiter(std::string_view text);
 char parse_delimiter(const std::string& name);
 // "comma", "semicolon", "tab".
 std::string delimiter_name(char delimiter);
+
+// The decimal mark of CSV text with this delimiter: ',' when, in its first records (up to
+// 1000), some cell is a number written with a decimal comma ("1,5") and none is a number
+// written with a decimal point ("1.5"); '.' otherwise, and always for comma-separated text
+// (where an unquoted "1,5" is two fields).
+char detect_decimal(std::string_view text, char delimiter);
+// "auto" (0: detect), "point" or ".", "comma" or ","; throws Error listing them.
+char parse_decimal(const std::string& name);
 
 // ---- Options and schema -------------------------------------------------------------------
 
@@ -106,6 +120,7 @@ struct CsvOptions {
   // The rows the encoding's statistics are fitted on (the training split of the data, which
   // has its labels and no features yet); unset: every row.
   std::function<std::vector<std::int64_t>(const Dataset&)> fit_rows;
+  char decimal = 0;  // the decimal mark, '.' or ','; 0: detect_decimal
 };
 
 // "yes", "no", "auto" (Header::automatic); throws Error listing the choices.
@@ -128,6 +143,7 @@ struct CsvSchema {
   // The columns read and how they become the features; empty columns (a model from before
   // encodings, or from arrays): each feature name is a numeric column, and a gap is an error.
   TableEncoding encoding;
+  char decimal = '.';  // the training file's decimal mark, with which new files are read
 };
 
 // Extra results of read_csv_dataset, for the CLI to report and for the model to remember.
@@ -175,11 +191,13 @@ Dataset parse_csv_dataset(std::string_view text, const std::string& source,
 // order, extra columns skipped), encoded by the schema's encoding, labels mapped to the model's
 // classes (rows without a label left out and counted in Dataset::notes, as are filled cells
 // and unseen categories). With !require_label the label column is not read even if present.
-// id_column ("" = none) fills Dataset::ids. delimiter 0: detected.
+// id_column ("" = none) fills Dataset::ids. delimiter 0: detected. decimal 0: the schema's
+// (the training file's).
 Dataset read_csv_for_model(const std::filesystem::path& path, const CsvSchema& schema,
-                           bool require_label, const std::string& id_column, char delimiter = 0);
+                           bool require_label, const std::string& id_column, char delimiter = 0,
+                           char decimal = 0);
 Dataset parse_csv_for_model(std::string_view text, const std::string& source,
                             const CsvSchema& schema, bool require_label,
-                            const std::string& id_column, char delimiter = 0);
+                            const std::string& id_column, char delimiter = 0, char decimal = 0);
 
 }  // namespace backprop

@@ -44,9 +44,10 @@ struct ModelInput {
 // Data for an existing model (eval, predict, a CSV run's test set), read the way the model
 // was trained: a directory gives its t10k pair when present (the held-out set), else its train
 // pair. Labels are required when require_label, optional otherwise; id_column ("" = none)
-// fills Dataset::ids (CSV only); delimiter 0: detected (CSV only).
+// fills Dataset::ids (CSV only); delimiter 0: detected, decimal 0: the training file's (CSV
+// only).
 Dataset load_data_for_model(const std::string& path, const ModelInput& input, bool require_label,
                             const std::string& id_column, const DataSourceNames& names = {},
-                            char delimiter = 0);
+                            char delimiter = 0, char decimal = 0);
 
 }  // namespace backprop

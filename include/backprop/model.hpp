@@ -9,7 +9,8 @@
 // __metadata__ (all values strings; JSON where structured):
 //   format "backprop", format_version "1" or "2", architecture {widths, activations, loss,
 //   dropout, leaky_slope}, preprocessing "<kind>", task, classes [...], features [...], label,
-//   input {format, header, columns, ignore, id, delimiter}, training {...} (provenance only),
+//   input {format, header, columns, ignore, id, delimiter, decimal}, training {...} (provenance
+//   only),
 //   encoding {version, missing, columns [...]} (CSV: how table columns become the features)
 // Version 2 is written only when the encoding is not plain (categories, dates or indicators),
 // so that a reader that knows only version 1 refuses the file instead of misreading its
@@ -49,6 +50,7 @@ struct ModelInfo {
   std::vector<std::string> csv_ignored;    // CSV: the training run's ignored columns
   std::string csv_id;                      // CSV: the training run's id column ("": none)
   char csv_delimiter = ',';                // CSV: the training file's delimiter
+  char csv_decimal = '.';                  // CSV: the training file's decimal mark
   // CSV: how the table's columns become the inputs; empty for models from before encodings
   // (then each feature name is a numeric column).
   TableEncoding encoding;

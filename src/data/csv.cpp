@@ -43,6 +43,32 @@ std::int64_t count_line_ends(std::string_view s) {
   return n;
 }
 
+// Where the decimal mark `mark` sits in a cell written as a number with a fractional part:
+// spaces, an optional sign, digits, the mark, digits, an optional exponent (e or E, an optional
+// sign, digits), spaces. npos for any other cell ("12", "1,5 kg", "1.234,5", "a,b").
+std::size_t decimal_mark_at(std::string_view cell, char mark) {
+  const std::string_view s = trim(cell);
+  const auto digits = [&](std::size_t& i) {
+    const std::size_t start = i;
+    while (i < s.size() && s[i] >= '0' && s[i] <= '9') ++i;
+    return i > start;
+  };
+  std::size_t i = 0;
+  if (i < s.size() && (s[i] == '+' || s[i] == '-')) ++i;
+  if (!digits(i) || i == s.size() || s[i] != mark) return std::string_view::npos;
+  const std::size_t at = i++;
+  if (!digits(i)) return std::string_view::npos;
+  if (i < s.size() && (s[i] == 'e' || s[i] == 'E')) {
+    ++i;
+    if (i < s.size() && (s[i] == '+' || s[i] == '-')) ++i;
+    if (!digits(i)) return std::string_view::npos;
+  }
+  if (i != s.size()) return std::string_view::npos;
+  return at + static_cast<std::size_t>(s.data() - cell.data());
+}
+
+std::size_t decimal_comma_at(std::string_view cell) { return decimal_mark_at(cell, ','); }
+
 // "a, b, c", cut after `max_shown` items so a 784-column header stays one readable line.
 std::string join_names(const std::vector<std::string>& names, std::size_t max_shown = 20) {
   std::string out;
@@ -439,14 +465,14 @@ bool detect_header(const CsvRecord& first, const CsvRecord* second, std::string&
 // text. A column of numbers with a few text cells is most likely a typo, and is an error naming
 // the first text cell (unless the column is listed as categorical). `records`: the data records
 // with the plan's field count, the most rows the file can give.
-std::vector<bool> numeric_columns(const CsvText& text, char delimiter, bool header,
+std::vector<bool> numeric_columns(const CsvText& text, char delimiter, char decimal, bool header,
                                   const Plan& plan, const std::vector<std::string>& categorical,
                                   std::size_t& records) {
   const std::string& source = text.source();
   const std::size_t n = plan.features.size();
   std::vector<std::int64_t> numbers(n, 0), texts(n, 0), first_text_line(n, 0);
   std::vector<std::string> first_text(n);
-  CsvReader reader = text.reader(delimiter);
+  CsvReader reader = text.reader(delimiter, decimal);
   CsvRecord record;
   bool skip = header;
   records = 0;
@@ -500,17 +526,19 @@ CsvOptions::Header parse_csv_header(const std::string& name) {
 
 // ---- CsvReader ----------------------------------------------------------------------------
 
-CsvReader::CsvReader(std::string_view text, std::string source, char delimiter)
-    : text_(text), source_(std::move(source)), delimiter_(delimiter) {
+CsvReader::CsvReader(std::string_view text, std::string source, char delimiter, char decimal)
+    : text_(text), source_(std::move(source)), delimiter_(delimiter), decimal_(decimal) {
   if (text_.starts_with(kBom)) pos_ = kBom.size();
 }
 
-CsvReader::CsvReader(ReadText read, std::string source, char delimiter, std::size_t window_bytes)
+CsvReader::CsvReader(ReadText read, std::string source, char delimiter, std::size_t window_bytes,
+                     char decimal)
     : read_(std::move(read)),
       buffer_(std::max<std::size_t>(window_bytes, 1)),
       at_end_(false),
       source_(std::move(source)),
-      delimiter_(delimiter) {
+      delimiter_(delimiter),
+      decimal_(decimal) {
   while (text_.size() < kBom.size() && refill()) {
   }
   if (text_.starts_with(kBom)) pos_ = kBom.size();
@@ -625,6 +653,12 @@ CsvReader::Step CsvReader::scan(CsvRecord& record) {
     break;
   }
   record.fields.resize(count);
+  if (decimal_ == ',') {
+    for (std::string& field : record.fields) {
+      const std::size_t comma = decimal_comma_at(field);
+      if (comma != std::string::npos) field[comma] = '.';
+    }
+  }
   pos_ = pos;
   line_ = line;
   return Step::record;
@@ -639,7 +673,7 @@ char detect_delimiter(const CsvText& text) {
   char best = ',';
   std::size_t best_fields = 1;
   for (const char candidate : {',', ';', '\t'}) {
-    CsvReader reader = text.reader(candidate);
+    CsvReader reader = text.reader(candidate, '.');
     CsvRecord record;
     std::size_t fields = 0;
     bool consistent = true;
@@ -673,6 +707,42 @@ char parse_delimiter(const std::string& name) {
 
 std::string delimiter_name(char delimiter) {
   return delimiter == ';' ? "semicolon" : delimiter == '\t' ? "tab" : "comma";
+}
+
+// ---- Decimal marks ------------------------------------------------------------------------
+
+namespace {
+
+char detect_decimal(const CsvText& text, char delimiter) {
+  if (delimiter == ',') return '.';
+  constexpr std::size_t kProbeRecords = 1000;
+  CsvReader reader = text.reader(delimiter, '.');
+  CsvRecord record;
+  bool commas = false;
+  try {
+    for (std::size_t r = 0; r < kProbeRecords && reader.next(record); ++r) {
+      for (const std::string& cell : record.fields) {
+        if (decimal_mark_at(cell, '.') != std::string_view::npos) return '.';
+        commas = commas || decimal_comma_at(cell) != std::string_view::npos;
+      }
+    }
+  } catch (const Error&) {
+    // A malformed record: the pass that reads the rows reports it with its line.
+  }
+  return commas ? ',' : '.';
+}
+
+}  // namespace
+
+char detect_decimal(std::string_view text, char delimiter) {
+  return detect_decimal(CsvText(text, ""), delimiter);
+}
+
+char parse_decimal(const std::string& name) {
+  if (name == "auto") return 0;
+  if (name == "point" || name == ".") return '.';
+  if (name == "comma" || name == ",") return ',';
+  throw Error(fmt::format("unknown decimal mark \"{}\" (choose auto, point, comma)", name));
 }
 
 // ---- Task inference -----------------------------------------------------------------------
@@ -710,7 +780,8 @@ TaskChoice infer_task(std::span<const std::string> label_cells, const std::strin
 Dataset csv_dataset(const CsvText& text, const CsvOptions& options, CsvReport* report) {
   const std::string& source = text.source();
   const char delimiter = options.delimiter != 0 ? options.delimiter : detect_delimiter(text);
-  CsvReader reader = text.reader(delimiter);
+  const char decimal = options.decimal != 0 ? options.decimal : detect_decimal(text, delimiter);
+  CsvReader reader = text.reader(delimiter, decimal);
   CsvRecord first;
   CsvRecord record;
   if (!reader.next(first)) throw Error(fmt::format("{}:1: empty file (no records)", source));
@@ -784,8 +855,8 @@ Dataset csv_dataset(const CsvText& text, const CsvOptions& options, CsvReport* r
     name = plan.names[j];
   }
   std::size_t records = 0;
-  const std::vector<bool> numeric =
-      numeric_columns(text, delimiter, header, plan, encoding_options.categorical, records);
+  const std::vector<bool> numeric = numeric_columns(text, delimiter, decimal, header, plan,
+                                                    encoding_options.categorical, records);
 
   Rows rows;
   start_table(rows, plan, numeric, source);
@@ -850,6 +921,7 @@ Dataset csv_dataset(const CsvText& text, const CsvOptions& options, CsvReport* r
     schema.has_header = header;
     schema.columns = static_cast<std::int64_t>(columns);
     schema.delimiter = delimiter;
+    schema.decimal = decimal;
     schema.encoding = std::move(encoding);
     for (const std::string& name : options.ignore)
       report->schema.ignored.push_back(
@@ -917,11 +989,12 @@ TableEncoding schema_encoding(const CsvSchema& schema) {
 }  // namespace
 
 Dataset csv_for_model(const CsvText& text, const CsvSchema& schema, bool require_label,
-                      const std::string& id_column, char delimiter) {
+                      const std::string& id_column, char delimiter, char decimal) {
   const std::string& source = text.source();
   if (schema.feature_names.empty()) throw Error(source + ": the model's schema has no features");
   const TableEncoding encoding = schema_encoding(schema);
-  CsvReader reader = text.reader(delimiter != 0 ? delimiter : detect_delimiter(text));
+  CsvReader reader = text.reader(delimiter != 0 ? delimiter : detect_delimiter(text),
+                                 decimal != 0 ? decimal : schema.decimal);
   CsvRecord first;
   if (!reader.next(first)) throw Error(fmt::format("{}:1: empty file (no records)", source));
 
@@ -1032,13 +1105,15 @@ Dataset csv_for_model(const CsvText& text, const CsvSchema& schema, bool require
 
 Dataset parse_csv_for_model(std::string_view text, const std::string& source,
                             const CsvSchema& schema, bool require_label,
-                            const std::string& id_column, char delimiter) {
-  return csv_for_model(CsvText(text, source), schema, require_label, id_column, delimiter);
+                            const std::string& id_column, char delimiter, char decimal) {
+  return csv_for_model(CsvText(text, source), schema, require_label, id_column, delimiter, decimal);
 }
 
 Dataset read_csv_for_model(const std::filesystem::path& path, const CsvSchema& schema,
-                           bool require_label, const std::string& id_column, char delimiter) {
-  return csv_for_model(CsvText(path, path.string()), schema, require_label, id_column, delimiter);
+                           bool require_label, const std::string& id_column, char delimiter,
+                           char decimal) {
+  return csv_for_model(CsvText(path, path.string()), schema, require_label, id_column, delimiter,
+                       decimal);
 }
 
 }  // namespace backprop

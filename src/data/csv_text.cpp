@@ -15,11 +15,11 @@ CsvText::CsvText(const std::filesystem::path& path, std::string source, std::siz
       window_bytes_(window_bytes),
       source_(std::move(source)) {}
 
-CsvReader CsvText::reader(char delimiter) const {
-  if (!file_) return CsvReader(memory_, source_, delimiter);
+CsvReader CsvText::reader(char delimiter, char decimal) const {
+  if (!file_) return CsvReader(memory_, source_, delimiter, decimal);
   auto stream = std::make_shared<FileStream>(file_->restart());
   return CsvReader([stream](std::span<char> out) { return stream->read(out); }, source_, delimiter,
-                   window_bytes_);
+                   window_bytes_, decimal);
 }
 
 CsvText::Extent CsvText::extent() const {

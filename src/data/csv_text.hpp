@@ -31,7 +31,7 @@ class CsvText {
 
   const std::string& source() const { return source_; }
   // A reader from the start of the text.
-  CsvReader reader(char delimiter) const;
+  CsvReader reader(char delimiter, char decimal) const;
 
   struct Extent {
     std::uint64_t bytes = 0;
@@ -51,6 +51,6 @@ class CsvText {
 // CsvText (csv.cpp).
 Dataset csv_dataset(const CsvText& text, const CsvOptions& options, CsvReport* report);
 Dataset csv_for_model(const CsvText& text, const CsvSchema& schema, bool require_label,
-                      const std::string& id_column, char delimiter);
+                      const std::string& id_column, char delimiter, char decimal);
 
 }  // namespace backprop

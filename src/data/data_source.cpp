@@ -73,7 +73,7 @@ TrainingData load_training_data(const std::string& data, const std::string& test
     const fs::path tpath(test);
     if (out.csv) {
       out.test = read_csv_for_model(tpath, out.csv_report.schema, true, csv_options.id_column,
-                                    csv_options.delimiter);
+                                    csv_options.delimiter, csv_options.decimal);
     } else if (fs::is_directory(tpath)) {
       const auto dir = find_idx_directory(tpath);
       if (dir && dir->test_images && dir->test_labels) {
@@ -93,14 +93,14 @@ TrainingData load_training_data(const std::string& data, const std::string& test
 
 Dataset load_data_for_model(const std::string& path_text, const ModelInput& input,
                             bool require_label, const std::string& id_column,
-                            const DataSourceNames& names, char delimiter) {
+                            const DataSourceNames& names, char delimiter, char decimal) {
   require_exists(path_text, names.data);
   const fs::path path(path_text);
   if (input.csv) {
     if (fs::is_directory(path))
       throw Error(fmt::format("{} '{}' is a directory, but this model was trained on CSV rows",
                               names.data, path_text));
-    return read_csv_for_model(path, input.schema, require_label, id_column, delimiter);
+    return read_csv_for_model(path, input.schema, require_label, id_column, delimiter, decimal);
   }
   Dataset d;
   if (fs::is_directory(path)) {

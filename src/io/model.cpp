@@ -224,6 +224,7 @@ ModelInput model_input(const ModelInfo& info) {
   in.schema.ignored = info.csv_ignored;
   in.schema.id_column = info.csv_id;
   in.schema.delimiter = info.csv_delimiter;
+  in.schema.decimal = info.csv_decimal;
   return in;
 }
 
@@ -270,6 +271,8 @@ std::map<std::string, std::string> model_metadata(const ModelInfo& info) {
     input["ignore"] = info.csv_ignored;
     input["id"] = info.csv_id;
     input["delimiter"] = std::string(1, info.csv_delimiter);
+    // Written only when it is a comma: files with decimal points stay as they were.
+    if (info.csv_decimal == ',') input["decimal"] = ",";
   }
   m["input"] = input.dump();
   if (!info.encoding.columns.empty()) m["encoding"] = encoding_json(info.encoding).dump();
@@ -362,6 +365,11 @@ Model model_from_file(const SafetensorsFile& file, std::int64_t max_batch) {
         throw Error(fmt::format("{}: metadata input.delimiter is not a comma, semicolon or tab",
                                 file.source));
       info.csv_delimiter = delimiter[0];
+      const std::string decimal = input.value("decimal", std::string("."));
+      if (decimal != "." && decimal != ",")
+        throw Error(
+            fmt::format("{}: metadata input.decimal is not a point or a comma", file.source));
+      info.csv_decimal = decimal[0];
       return 0;
     });
     if (info.input_format != "idx" && info.input_format != "csv")

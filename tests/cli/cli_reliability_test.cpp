@@ -469,6 +469,7 @@ TEST_F(CliReliability, ResumeStoresEveryWeightOptionAndRefusesThemAgain) {
                                          "categorical",
                                          "data",
                                          "data_fingerprint",
+                                         "decimal",
                                          "delimiter",
                                          "dropout",
                                          "epochs",

@@ -2,6 +2,7 @@
 // (the defaults the data chooses), evaluated and predicted through the encoding the model keeps.
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <cmath>
 #include <nlohmann/json.hpp>
 #include <string>
@@ -138,6 +139,48 @@ TEST_F(CliTables, ClassificationWithGapsTextAndDatesAtTheDefaults) {
   EXPECT_EQ(split_lines(a.out).size(), 501u);
   EXPECT_EQ(b.out, a.out) << b.describe();
   EXPECT_EQ(c.out, a.out) << c.describe();
+}
+
+// A semicolon table that writes its numbers with decimal commas (as spreadsheets in many
+// locales export) trains the model the comma table with decimal points trains.
+TEST_F(CliTables, DecimalCommasReadAsTheSameNumbers) {
+  const auto commas = [](std::string text) {
+    std::replace(text.begin(), text.end(), '.', ',');  // the tables' only points are in numbers
+    return text;
+  };
+  write_file(tmp_ / "point.csv", classification_table(400, 7));
+  write_file(tmp_ / "comma.csv", commas(classification_table(400, 7, ';')));
+  write_file(tmp_ / "test_comma.csv", commas(classification_table(100, 8, ';')));
+  const auto train = [&](const std::string& data, const std::string& model) {
+    return run_cli({"train", "--data", tmp_.str(data), "--label", "label", "--ignore", "id",
+                    "--epochs", "3", "--threads", "1", "-o", tmp_.str(model)});
+  };
+  const RunResult point = train("point.csv", "point.st");
+  ASSERT_EQ(point.exit_code, 0) << point.describe();
+  const RunResult comma = train("comma.csv", "comma.st");
+  ASSERT_EQ(comma.exit_code, 0) << comma.describe();
+  EXPECT_TRUE(contains(comma.out, "semicolon-separated, decimal comma;")) << comma.out;
+  // The same weights: both models predict the same probabilities, and a new file with decimal
+  // commas is read with the model's mark.
+  const auto predict = [&](const std::string& model, const std::string& data) {
+    return run_cli({"predict", tmp_.str(model), "--data", tmp_.str(data), "--probabilities"});
+  };
+  const RunResult from_point = predict("point.st", "test_comma.csv");
+  ASSERT_EQ(from_point.exit_code, 1) << from_point.describe();  // read with the point model's mark
+  EXPECT_TRUE(contains(from_point.err, "is not a number")) << from_point.err;
+  const RunResult forced =
+      run_cli({"predict", tmp_.str("point.st"), "--data", tmp_.str("test_comma.csv"),
+               "--probabilities", "--decimal", "comma"});
+  const RunResult from_comma = predict("comma.st", "test_comma.csv");
+  ASSERT_EQ(forced.exit_code, 0) << forced.describe();
+  ASSERT_EQ(from_comma.exit_code, 0) << from_comma.describe();
+  EXPECT_EQ(from_comma.out, forced.out);
+  EXPECT_EQ(split_lines(from_comma.out).size(), 101u);
+  // Told otherwise, the model names the cell it cannot read.
+  const RunResult told = run_cli(
+      {"eval", tmp_.str("comma.st"), "--data", tmp_.str("test_comma.csv"), "--decimal", "point"});
+  EXPECT_EQ(told.exit_code, 1) << told.describe();
+  EXPECT_TRUE(contains(told.err, "is not a number")) << told.err;
 }
 
 TEST_F(CliTables, RegressionWithGapsAndTextAtTheDefaults) {

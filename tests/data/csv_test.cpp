@@ -2,6 +2,7 @@
 
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <cmath>
 #include <filesystem>
 #include <fstream>
@@ -644,6 +645,79 @@ TEST(CsvTables, DelimitersAreDetectedOrForced) {
   forced.delimiter = ',';
   // A semicolon file read with commas has one column: the label is not found.
   EXPECT_CONTAINS(parse_error(raw_table(';'), forced), "label column \"label\" not found");
+}
+
+// The table with every decimal point written as a comma (its only points are in numbers).
+std::string with_decimal_commas(std::string text) {
+  std::replace(text.begin(), text.end(), '.', ',');
+  return text;
+}
+
+TEST(CsvTables, DecimalCommasAreDetectedInSemicolonAndTabFiles) {
+  const Dataset point = parse(raw_table(','), with_label("label"));
+  for (const char sep : {';', '\t'}) {
+    CsvReport report;
+    const std::string text = with_decimal_commas(raw_table(sep));
+    const Dataset d = parse(text, with_label("label"), &report);
+    EXPECT_EQ(report.schema.delimiter, sep);
+    EXPECT_EQ(report.schema.decimal, ',');
+    EXPECT_EQ(d.values, point.values);
+    EXPECT_EQ(d.feature_names, point.feature_names);
+    // A file read for the model uses the training file's mark.
+    const Dataset again = parse_csv_for_model(text, "again.csv", report.schema, true, "");
+    EXPECT_EQ(again.values, point.values);
+  }
+  CsvReport report;
+  parse(raw_table(';'), with_label("label"), &report);
+  EXPECT_EQ(report.schema.decimal, '.');
+}
+
+TEST(CsvTables, DecimalDetectionNeedsCommaNumbersAndNoPointNumbers) {
+  EXPECT_EQ(detect_decimal("a;b\n1,5;2\n", ';'), ',');
+  EXPECT_EQ(detect_decimal("a\tb\n-0,25\t2,5e-3\n", '\t'), ',');
+  EXPECT_EQ(detect_decimal("a;b\n1,5;2.5\n", ';'), '.');     // both: not a comma file
+  EXPECT_EQ(detect_decimal("a;b\n1;2\n", ';'), '.');         // integers say nothing
+  EXPECT_EQ(detect_decimal("a;b\nred,blue;1\n", ';'), '.');  // text with a comma
+  EXPECT_EQ(detect_decimal("a;b\n1,5 kg;1\n", ';'), '.');    // not only a number
+  EXPECT_EQ(detect_decimal("a,b\n\"1,5\",2\n", ','), '.');   // comma-separated: never
+  EXPECT_EQ(parse_decimal("auto"), 0);
+  EXPECT_EQ(parse_decimal("comma"), ',');
+  EXPECT_EQ(parse_decimal("point"), '.');
+  EXPECT_EQ(error_of([] { parse_decimal("dot"); }),
+            "unknown decimal mark \"dot\" (choose auto, point, comma)");
+}
+
+TEST(CsvReader, DecimalCommaModeRewritesOnlyNumbers) {
+  CsvReader reader("1,5; -0,25 ;\"2,5\";1,5 kg;1.234,5;a,b;12;,5;3,0E+2\n", "d.csv", ';', ',');
+  CsvRecord record;
+  ASSERT_TRUE(reader.next(record));
+  EXPECT_EQ(record.fields,
+            fields({"1.5", " -0.25 ", "2.5", "1,5 kg", "1.234,5", "a,b", "12", ",5", "3.0E+2"}));
+}
+
+TEST(CsvTables, DecimalCommasForcedInACommaSeparatedFileWithQuotedNumbers) {
+  const std::string text = "a,b,y\n\"1,5\",2,0\n\"2,5\",3,1\n\"-0,5\",4,1\n";
+  CsvOptions options;
+  options.decimal = ',';
+  const Dataset d = parse(text, options);
+  EXPECT_EQ(d.values, (std::vector<float>{1.5f, 2, 2.5f, 3, -0.5f, 4}));
+  // Detected, the quoted cells are text: a category column.
+  EXPECT_EQ(parse(text).feature_names, fields({"a=-0,5", "a=1,5", "a=2,5", "b"}));
+}
+
+TEST(CsvTables, APointNumberAmongDecimalCommasIsNamed) {
+  // Thousands separators are not read: "1.234,5" is text in a column of numbers.
+  CsvOptions options;
+  options.decimal = ',';
+  EXPECT_CONTAINS(parse_error("a;y\n1,5;0\n2,5;1\n1.234,5;0\n", options), "1.234,5");
+  // A model trained on decimal commas, told a point for a new file, refuses its commas.
+  CsvReport report;
+  parse("a;y\n1,5;0\n2,5;1\n", {}, &report);
+  ASSERT_EQ(report.schema.decimal, ',');
+  EXPECT_CONTAINS(error_of([&] {
+                    parse_csv_for_model("a;y\n1,5;0\n", "new.csv", report.schema, true, "", 0, '.');
+                  }),
+                  "\"1,5\" is not a number");
 }
 
 TEST(CsvTables, StatisticsComeFromTheFitRowsOnly) {

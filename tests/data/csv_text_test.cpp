@@ -179,7 +179,7 @@ TEST_F(CsvTextFile, AFileOfManyWindowsGivesTheDatasetOfTheSameTextInMemory) {
         EXPECT_EQ(report.schema.feature_names, in_memory.schema.feature_names);
         EXPECT_EQ(report.header_reason, in_memory.header_reason);
         EXPECT_EQ(report.task_reason, in_memory.task_reason);
-        expect_same(csv_for_model(csv, report.schema, true, options.id_column, 0),
+        expect_same(csv_for_model(csv, report.schema, true, options.id_column, 0, 0),
                     parse_csv_for_model(text, "t.csv", report.schema, true, options.id_column));
       }
     }

@@ -310,6 +310,13 @@ std::vector<HostileCase> hostile_cases() {
   cases.push_back({"format_version_3",
                    edited([](Parts& p) { p.metadata["format_version"] = "3"; }),
                    {"version", "'3'", "not supported"}});
+  cases.push_back({"decimal_mark_unknown",
+                   edited([](Parts& p) {
+                     p.metadata["input"] =
+                         R"({"format":"csv","header":true,"columns":9,"delimiter":";",)"
+                         R"("decimal":";"})";
+                   }),
+                   {"input.decimal", "not a point or a comma"}});
   cases.push_back({"missing_W2", edited([](Parts& p) { p.erase("W2"); }), {"'W2'", "missing"}});
   // Encodings of the 7 inputs: 2 numbers and a column of 5 categories.
   const std::string two = R"({"name":"x","kind":"number","indicator":false,"fill":[1]},)"
@@ -569,6 +576,7 @@ TEST(ModelFile, TableEncodingRoundTripsAndSetsTheVersion) {
   info.csv_ignored = {"name", "note"};
   info.csv_id = "id";
   info.csv_delimiter = ';';
+  info.csv_decimal = ',';
   ColumnEncoding age;  // 2 inputs: age, age.missing
   age.name = "age";
   age.fill = {31.5f};
@@ -601,6 +609,7 @@ TEST(ModelFile, TableEncodingRoundTripsAndSetsTheVersion) {
   EXPECT_EQ(loaded.info.csv_ignored, info.csv_ignored);
   EXPECT_EQ(loaded.info.csv_id, "id");
   EXPECT_EQ(loaded.info.csv_delimiter, ';');
+  EXPECT_EQ(loaded.info.csv_decimal, ',');
   save_model(tmp / "again.safetensors", *loaded.network, loaded.info);
   EXPECT_TRUE(read_file(path) == read_file(tmp / "again.safetensors"));
 
@@ -614,6 +623,10 @@ TEST(ModelFile, TableEncodingRoundTripsAndSetsTheVersion) {
   }
   save_model(tmp / "plain.safetensors", net, plain);
   EXPECT_EQ(read_safetensors(tmp / "plain.safetensors").metadata.at("format_version"), "1");
+  // A decimal point is the default: not written, so such files stay as they were.
+  const std::string input = read_safetensors(tmp / "plain.safetensors").metadata.at("input");
+  EXPECT_EQ(input.find("decimal"), std::string::npos) << input;
+  EXPECT_EQ(load_model(tmp / "plain.safetensors", 4).info.csv_decimal, '.');
   EXPECT_EQ(load_model(tmp / "plain.safetensors", 4).info.encoding.columns.size(), 7u);
 }
 
