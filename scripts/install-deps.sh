@@ -22,6 +22,7 @@ test_packages=(
   python3 python3-torch python3-numpy         # side-by-side peers in bench/
   python3-pytest python3-sklearn              # the Python tests: pytest, scikit-learn's checks
   python3-pandas python3-scipy                # DataFrame and sparse input in those tests
+  python3-distributed                         # a dask cluster, joblib's distributed backend
   libopenblas0-pthread libopenblas-dev        # the peers' BLAS (else NumPy and PyTorch get the
                                               # reference BLAS) and gemm_bench's OpenBLAS rows
   python3-onnx python3-opencv nodejs          # ONNX interop: onnx.checker, OpenCV dnn, and node
