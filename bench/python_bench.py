@@ -10,8 +10,8 @@ batch 64, alpha 0, seed 1, pixels / 255:
 
   fit       backprop.sklearn.MLPClassifier against sklearn.neural_network.MLPClassifier, the
             same data and parameters, 3 epochs: wall time of fit() and test accuracy
-  bound     what any fit of this network could reach: its products' flops at the measured
-            2-thread FMA peak, and at backprop's GEMM speed on the W1 step (gemm_bench); each
+  bound     what any fit of this network could reach: its products' flops at the 2-thread
+            FMA peak, and at backprop's GEMM speed on the W1 step (both from gemm_bench); each
             as a time and as the speed-up over scikit-learn's fit it would give
   predict   one row per call: backprop.Model.predict_proba (and the estimator's, and
             scikit-learn's) against the C++ forward pass of e2e_bench's W3 batch-1 mode on the
@@ -93,30 +93,28 @@ def per_call_us(fn, rows, repeats=3):
 
 
 def fit_flops(rows, epochs, widths=(784, 128, 10)):
-    """The products of the fit, 2 flops per multiply-add: per sample, Z = XW of every layer,
-    dW = X^T D of every layer, and D W^T below the output layer (the first layer's input
-    needs no gradient)."""
+    """The products of the fit, e2e_bench's training count: per sample 2 (3 sum_l in_l out_l -
+    in_0 out_0) flops (Z = XW and dW = X^T D of every layer, D W^T of all but the first, whose
+    input needs no gradient)."""
     weights = sum(a * b for a, b in zip(widths, widths[1:]))
-    back = sum(a * b for a, b in zip(widths[1:-1], widths[2:]))
-    return 2.0 * rows * epochs * (2 * weights + back)
+    return 2.0 * rows * epochs * (3 * weights - widths[0] * widths[1])
 
 
 def fit_bound(build, rows, epochs, sklearn_seconds):
-    """How fast the fit could be at all: its products at the machine's measured 2-thread FMA
-    peak, and at the speed of backprop's own GEMM kernels on this shape (gemm_bench's W1 step,
-    the five products of a 64-row step back to back with warm operands, the fastest of its
-    repetitions). Everything else a fit does (Adam's update, activations, the softmax,
-    gathering shuffled rows) comes on top of both. None if the benchmarks are not built."""
-    e2e = os.path.join(build, "bench", "e2e", "e2e_bench")
+    """How fast the fit could be at all: its products at the machine's 2-thread FMA peak, and
+    at the speed of backprop's own GEMM kernels on this shape (gemm_bench's W1 step, the five
+    products of a 64-row step back to back with warm operands, the fastest of its
+    repetitions; gemm_bench measures the peak too). Everything else a fit does (Adam's update,
+    activations, the softmax, gathering shuffled rows) comes on top of both. None if
+    gemm_bench is not built."""
     gemm = os.path.join(build, "bench", "gemm_bench")
-    if not (os.access(e2e, os.X_OK) and os.access(gemm, os.X_OK)):
-        print("bound    skipped: e2e_bench or gemm_bench is not built")
+    if not os.access(gemm, os.X_OK):
+        print("bound    skipped: gemm_bench is not built")
         return None
-    peak = json.loads(subprocess.run([e2e, "--fma-peak", "--json"], check=True, capture_output=True,
-                                     text=True).stdout.strip().splitlines()[-1])["gflops_2_threads"]
     runs = json.loads(subprocess.run(
         [gemm, "--benchmark_filter=^fast/W1/step/threads:2/", "--benchmark_repetitions=5",
          "--benchmark_format=json"], check=True, capture_output=True, text=True).stdout)
+    peak = float(runs["context"]["fma_peak_gflops_2_threads"])
     unit = {"ns": 1.0, "us": 1e3, "ms": 1e6, "s": 1e9}
     step_ns = min(b["real_time"] * unit[b["time_unit"]] for b in runs["benchmarks"]
                   if b.get("run_type") == "iteration")

@@ -67,8 +67,6 @@ std::size_t decimal_mark_at(std::string_view cell, char mark) {
   return at + static_cast<std::size_t>(s.data() - cell.data());
 }
 
-std::size_t decimal_comma_at(std::string_view cell) { return decimal_mark_at(cell, ','); }
-
 // "a, b, c", cut after `max_shown` items so a 784-column header stays one readable line.
 std::string join_names(const std::vector<std::string>& names, std::size_t max_shown = 20) {
   std::string out;
@@ -655,7 +653,7 @@ CsvReader::Step CsvReader::scan(CsvRecord& record) {
   record.fields.resize(count);
   if (decimal_ == ',') {
     for (std::string& field : record.fields) {
-      const std::size_t comma = decimal_comma_at(field);
+      const std::size_t comma = decimal_mark_at(field, ',');
       if (comma != std::string::npos) field[comma] = '.';
     }
   }
@@ -723,7 +721,7 @@ char detect_decimal(const CsvText& text, char delimiter) {
     for (std::size_t r = 0; r < kProbeRecords && reader.next(record); ++r) {
       for (const std::string& cell : record.fields) {
         if (decimal_mark_at(cell, '.') != std::string_view::npos) return '.';
-        commas = commas || decimal_comma_at(cell) != std::string_view::npos;
+        commas = commas || decimal_mark_at(cell, ',') != std::string_view::npos;
       }
     }
   } catch (const Error&) {
