@@ -7,11 +7,10 @@
 #include <nlohmann/json.hpp>
 #include <set>
 #include <string_view>
-#include <unordered_map>
 
 #include "backprop/error.hpp"
-#include "core/text_checks.hpp"
 #include "io/metadata_json.hpp"
+#include "io/model_names.hpp"
 
 namespace backprop {
 
@@ -97,31 +96,6 @@ Architecture parse_architecture(const SafetensorsFile& file) {
     }
     return a;
   });
-}
-
-// Class and feature names are printed, written into CSV headers and, for classes, key predict's
-// columns: the CSV reader's rules (UTF-8, no control character that acts on a terminal), and
-// class names distinct. The writer and the reader both check, so each reads what the other
-// writes. `where` starts the message.
-void check_names(std::string_view where, std::string_view what,
-                 const std::vector<std::string>& names, bool distinct) {
-  std::unordered_map<std::string_view, std::size_t> seen;
-  for (std::size_t i = 0; i < names.size(); ++i) {
-    const std::string& name = names[i];
-    if (const auto at = invalid_utf8_offset(name))
-      throw Error(fmt::format("{}: {} {} is not valid UTF-8 (byte {:#04x} at byte {} of it)", where,
-                              what, i, static_cast<unsigned char>(name[*at]), *at + 1));
-    if (const auto at = control_character_offset(name))
-      throw Error(fmt::format(
-          "{}: {} {} ({}) contains the control character {:#04x} at byte {} "
-          "of it",
-          where, what, i, shown_text(name), static_cast<unsigned char>(name[*at]), *at + 1));
-    if (!distinct) continue;
-    const auto [first, fresh] = seen.emplace(name, i);
-    if (!fresh)
-      throw Error(fmt::format("{}: {}s {} and {} are both {}; each class needs a name of its own",
-                              where, what, first->second, i, shown_text(name)));
-  }
 }
 
 std::vector<std::string> string_list(const SafetensorsFile& file, const char* key) {

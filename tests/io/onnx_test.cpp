@@ -92,6 +92,26 @@ TEST(OnnxReader, ReadsItsOwnExportBack) {
   }
 }
 
+// Names from metadata_props follow the model file's rules, so that an imported model can be
+// saved: no control character, class names distinct.
+TEST(OnnxReader, NamesAreCheckedAsTheModelFileChecksThem) {
+  const auto with = [](const std::string& key, const std::string& value) {
+    onnx::Model m = decoded_small_model();
+    for (auto& [k, v] : m.metadata)
+      if (k == key) v = value;
+    return encoded(m);
+  };
+  EXPECT_EQ(refusal(with("classes", R"(["no","g\u0001d"])")),
+            "hostile.onnx: class name 1 (\"g\\x01d\") contains the control character 0x01 at "
+            "byte 2 of it");
+  EXPECT_EQ(
+      refusal(with("classes", R"(["no","no"])")),
+      "hostile.onnx: class names 0 and 1 are both \"no\"; each class needs a name of its own");
+  EXPECT_EQ(refusal(with("features", R"(["a","\u001b[31mb","c"])")),
+            "hostile.onnx: feature name 1 (\"\\x1b[31mb\") contains the control character 0x1b "
+            "at byte 1 of it");
+}
+
 TEST(OnnxReader, EveryTruncationIsRefusedOrReadsAShorterValidFile) {
   const Bytes whole = bytes_of(small_model_onnx());
   int refused = 0;

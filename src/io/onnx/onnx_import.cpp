@@ -19,6 +19,7 @@
 #include "backprop/error.hpp"
 #include "backprop/onnx.hpp"
 #include "core/file_bytes.hpp"
+#include "io/model_names.hpp"
 #include "io/onnx/onnx_metadata.hpp"
 #include "io/onnx/onnx_proto.hpp"
 
@@ -628,9 +629,10 @@ Model Importer::run(std::int64_t max_batch) {
   if (!std::isfinite(prep.target_scale) || !std::isfinite(prep.target_offset) ||
       prep.target_scale == 0.0f)
     fail("the output's target scaling is not finite in float");
-  // Names end up in JSON (the model file's metadata), which holds UTF-8 only.
-  for (const auto& name : info.class_names)
-    if (!valid_utf8(name)) fail("a class name is not valid UTF-8");
+  // The model file's rules for names, so that what is imported can be saved; the label ends up
+  // in JSON (the model file's metadata), which holds UTF-8 only.
+  check_names(source_, "class name", info.class_names, true);
+  check_names(source_, "feature name", info.feature_names, false);
   if (!valid_utf8(info.label_name)) fail("metadata_props label is not valid UTF-8");
   if (valid_utf8(source_)) info.training["imported_from"] = source_;
   const std::string producer =
